@@ -1,0 +1,200 @@
+"""The JSON Schema of a spec, generated from the catalog.
+
+`python -m specgen.schema` rewrites `schemas/model-spec.schema.json`; a test fails when the
+committed file is stale, so editors and the validator always agree with the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import catalog, resources
+
+SCHEMA_ID = "https://specgen.dev/schemas/model-spec.schema.json"
+SCHEMA_FILE = "model-spec.schema.json"
+
+DATASETS = ["mnist", "fashion_mnist", "cifar10", "cifar100"]
+OPTIMIZERS = "Adadelta Adafactor Adagrad Adam AdamW Adamax Ftrl Lion Nadam RMSprop SGD".split()
+LOSSES = (
+    "binary_crossentropy binary_focal_crossentropy categorical_crossentropy"
+    " categorical_focal_crossentropy categorical_hinge cosine_similarity hinge huber kl_divergence"
+    " log_cosh mean_absolute_error mean_absolute_percentage_error mean_squared_error"
+    " mean_squared_logarithmic_error poisson sparse_categorical_crossentropy squared_hinge"
+    " mae mape mse msle"
+).split()
+METRICS = (
+    "accuracy binary_accuracy categorical_accuracy sparse_categorical_accuracy"
+    " top_k_categorical_accuracy sparse_top_k_categorical_accuracy auc precision recall"
+    " mean_squared_error mean_absolute_error root_mean_squared_error mae mse"
+).split()
+
+IDENTIFIER = {
+    "title": "a Python identifier",
+    "type": "string",
+    "pattern": "^[^\\W\\d_]\\w*$",
+    "maxLength": 64,
+}
+SNAKE_CASE = {"title": "a snake_case identifier", "type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
+NUMBER_ARRAY = {"type": "array", "minItems": 1}
+
+
+def _layer_def(kind: catalog.LayerKind) -> dict:
+    properties = {
+        "type": {"enum": list(kind.spellings)},
+        "name": {"$ref": "#/$defs/identifier"},
+        "inputs": {"$ref": "#/$defs/references"},
+    }
+    properties.update({arg.name: dict(arg.schema) for arg in kind.args})
+    definition = {
+        "title": kind.name,
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    required = [arg.name for arg in kind.args if arg.required]
+    if required:
+        definition["required"] = required
+    return definition
+
+
+def _training() -> dict:
+    per_output = lambda schema: {"anyOf": [schema, {"type": "object", "additionalProperties": schema}]}  # noqa: E731
+    dataset = {
+        "title": "a built-in data set, an .npz path, synthetic_linear or inline arrays",
+        "anyOf": [
+            {"title": "data set", "enum": DATASETS},
+            {"type": "string", "pattern": "\\.npz$"},
+            {
+                "type": "object",
+                "properties": {
+                    "synthetic_linear": {
+                        "type": "object",
+                        "properties": {
+                            "slope": catalog.FLOAT,
+                            "intercept": catalog.FLOAT,
+                            "noise": {"type": "number", "minimum": 0},
+                            "train": catalog.POS_INT,
+                            "test": catalog.POS_INT,
+                        },
+                        "additionalProperties": False,
+                    }
+                },
+                "required": ["synthetic_linear"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {k: NUMBER_ARRAY for k in ("x_train", "y_train", "x_test", "y_test")},
+                "required": ["x_train", "y_train"],
+                "additionalProperties": False,
+            },
+        ],
+    }
+    optimizer = {
+        "type": "object",
+        "properties": {
+            "type": {"title": "optimizer", "enum": OPTIMIZERS},
+            "learning_rate": {"type": "number", "exclusiveMinimum": 0},
+            **{k: {"type": "number", "minimum": 0} for k in ("momentum", "weight_decay", "rho")},
+            **{k: {"type": "number", "exclusiveMinimum": 0} for k in ("clipnorm", "clipvalue")},
+            **{k: {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+               for k in ("beta_1", "beta_2")},
+            "epsilon": {"type": "number", "exclusiveMinimum": 0},
+            "nesterov": catalog.BOOL,
+            "amsgrad": catalog.BOOL,
+        },
+        "required": ["type"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "dataset": dataset,
+            "optimizer": optimizer,
+            "loss": per_output({"title": "loss", "enum": LOSSES}),
+            "metrics": per_output(
+                {"type": "array", "items": {"title": "metric", "enum": METRICS}, "uniqueItems": True}
+            ),
+            "epochs": catalog.POS_INT,
+            "batch_size": catalog.POS_INT,
+        },
+        "required": ["optimizer", "loss"],
+        "additionalProperties": False,
+    }
+
+
+def build_schema() -> dict:
+    layer_types = sorted(s for kind in catalog.LAYERS for s in kind.spellings)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "specgen model spec (v1)",
+        "type": "object",
+        "properties": {
+            "$schema": {"type": "string"},
+            "name": SNAKE_CASE | {"maxLength": 64},
+            "description": {"type": "string", "maxLength": 4000},
+            "seed": catalog.SEED,
+            "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/input"}},
+            "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
+            "outputs": {"$ref": "#/$defs/references"},
+            "training": {"$ref": "#/$defs/training"},
+        },
+        "required": ["name", "inputs", "layers"],
+        "additionalProperties": False,
+        "$defs": {
+            "identifier": IDENTIFIER,
+            "references": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/$defs/identifier"},
+            },
+            "input": {
+                "type": "object",
+                "properties": {
+                    "name": {"$ref": "#/$defs/identifier"},
+                    "shape": {
+                        "type": "array",
+                        "items": {"anyOf": [catalog.POS_INT, {"type": "null"}]},
+                    },
+                    "dtype": {"title": "dtype", "enum": ["float32", "float16", "int32", "int64"]},
+                },
+                "required": ["name", "shape"],
+                "additionalProperties": False,
+            },
+            "layer": {
+                "type": "object",
+                "properties": {"type": {"title": "layer type", "enum": layer_types}},
+                "required": ["type"],
+                "allOf": [
+                    {
+                        "if": {
+                            "properties": {"type": {"enum": list(kind.spellings)}},
+                            "required": ["type"],
+                        },
+                        "then": {"$ref": f"#/$defs/{kind.name}"},
+                    }
+                    for kind in catalog.LAYERS
+                ],
+            },
+            "training": _training(),
+            **{kind.name: _layer_def(kind) for kind in catalog.LAYERS},
+        },
+    }
+
+
+def dumps(schema: dict) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    target = resources.source_dir("schemas") / SCHEMA_FILE
+    Path(target).write_text(dumps(build_schema()), encoding="utf-8")
+    print(target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Stage 2: JSON Schema, then the name rules a schema cannot express.
+
+Graph and shape checks need the resolved graph, so they run in `ir`; `specgen.validate` runs both.
+jsonschema's own messages are rewritten to say what was expected, what was received and, for a
+misspelt name, the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import unicodedata
+from functools import cache
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from . import resources
+from .errors import SpecError, pointer_join
+from .load import Loaded
+from .reserved import why_reserved
+from .schema import SCHEMA_FILE
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads((resources.data_dir("schemas") / SCHEMA_FILE).read_text("utf-8"))
+    base = jsonschema.Draft202012Validator
+    # JSON Schema counts 3.0 as an integer; a spec that writes a float where Keras wants an int
+    # is a mistake worth naming.
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
+def nearest(word: object, choices: list) -> str | None:
+    names = [c for c in choices if isinstance(c, str)]
+    if not isinstance(word, str) or not names:
+        return None
+    folded = {name.lower().replace("_", ""): name for name in names}
+    if word.lower().replace("_", "") in folded:
+        return folded[word.lower().replace("_", "")]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def received(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _suggest(word: object, choices: list) -> str:
+    guess = nearest(word, choices)
+    return f"; did you mean {guess!r}?" if guess else ""
+
+
+def _expected(error: ValidationError) -> str:
+    title = error.schema.get("title") if isinstance(error.schema, dict) else None
+    return title or error.validator
+
+
+def _messages(error: ValidationError) -> list[tuple[str, str, bool]]:
+    """(pointer, message, at_key) for one jsonschema error."""
+    pointer = "".join(pointer_join("", part) for part in error.absolute_path)
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return [
+            (pointer_join(pointer, key), f"unknown key {key!r}{_suggest(key, allowed)}", True)
+            for key in sorted(set(instance) - set(allowed))
+        ]
+    if kind == "required":
+        missing = [key for key in value if key not in instance]
+        return [(pointer, f"missing required key {key!r}", False) for key in missing]
+    if kind == "enum":
+        title = error.schema.get("title", "value")
+        names = [c for c in value if c is not None]
+        if len(names) <= 8:
+            listed = ", ".join(repr(c) for c in names) + (" or null" if None in value else "")
+            message = f"expected {title} {listed}; received {received(instance)}"
+        else:
+            message = f"unknown {title} {received(instance)}"
+        return [(pointer, message + _suggest(instance, names), False)]
+    if kind == "type":
+        wanted = " or ".join(value) if isinstance(value, list) else value
+        return [(pointer, f"expected {wanted}, received {received(instance)}", False)]
+    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+    if kind in bounds:
+        return [(pointer, f"expected a number {bounds[kind]} {value}, received {instance}", False)]
+    if kind in ("minItems", "maxItems"):
+        word = "at least" if kind == "minItems" else "at most"
+        return [(pointer, f"expected {word} {value} items, received {len(instance)}", False)]
+    if kind in ("minLength", "maxLength"):
+        word = "at least" if kind == "minLength" else "at most"
+        return [(pointer, f"expected {word} {value} characters, received {len(instance)}", False)]
+    if kind in ("anyOf", "oneOf", "pattern"):
+        return [(pointer, f"expected {_expected(error)}, received {received(instance)}", False)]
+    if kind == "uniqueItems":
+        return [(pointer, "items must be unique", False)]
+    return [(pointer, error.message, False)]
+
+
+def schema_errors(loaded: Loaded) -> list[SpecError]:
+    errors = []
+    for error in _validator().iter_errors(loaded.data):
+        for pointer, message, at_key in _messages(error):
+            errors.append(loaded.error(pointer, message, key=at_key))
+    return errors
+
+
+def _named_places(data: dict):
+    """(pointer, name) of every name that becomes a Python identifier in generated code."""
+    for i, entry in enumerate(data.get("inputs", [])):
+        yield f"/inputs/{i}/name", entry["name"]
+    for i, layer in enumerate(data.get("layers", [])):
+        if "name" in layer:
+            yield f"/layers/{i}/name", layer["name"]
+
+
+def name_errors(loaded: Loaded) -> list[SpecError]:
+    errors = []
+    seen: dict[str, str] = {}
+    for pointer, name in _named_places(loaded.data):
+        normal = unicodedata.normalize("NFKC", name)
+        if normal != name:
+            errors.append(
+                loaded.error(pointer, f"name {name!r} is not in NFKC normal form; write {normal!r}")
+            )
+        reason = why_reserved(normal)
+        if reason:
+            errors.append(loaded.error(pointer, f"name {name!r} is reserved ({reason})"))
+        if normal in seen:
+            errors.append(loaded.error(pointer, f"duplicate name {name!r} (first at {seen[normal]})"))
+        seen.setdefault(normal, pointer)
+    return errors
+
+
+def check(loaded: Loaded) -> list[SpecError]:
+    """Loader problems, schema errors, then name errors (only on a schema-valid spec)."""
+    if loaded.data is None:
+        return list(loaded.errors)
+    if not isinstance(loaded.data, dict):
+        return [*loaded.errors, loaded.error("", f"expected a JSON object at the top level, received {received(loaded.data)}")]
+    errors = loaded.errors + schema_errors(loaded)
+    return errors if errors else name_errors(loaded)
