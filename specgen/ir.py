@@ -263,6 +263,7 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
             if ref not in refs:
                 known = [*dims, *names]
                 hint = nearest(ref, known)
+                used.add(hint)  # the layer it meant is not also reported as feeding nothing
                 err(where, f"unknown input or layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
             elif cycle := _find_cycle(name, refs):
                 err(where, "the layers form a cycle: " + " -> ".join(cycle))

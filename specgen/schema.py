@@ -134,7 +134,7 @@ def build_schema() -> dict:
         "type": "object",
         "properties": {
             "$schema": {"type": "string"},
-            "name": SNAKE_CASE | {"maxLength": 64},
+            "name": SNAKE_CASE | {"maxLength": 40},
             "description": {"type": "string", "maxLength": 4000},
             "seed": catalog.SEED,
             "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/input"}},

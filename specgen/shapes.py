@@ -52,8 +52,9 @@ def _window(size, kernel: int, stride: int, dilation: int, padding: str, axis: i
         return -(-size // stride)
     span = dilation * (kernel - 1) + 1
     if span > size:
+        dilated = f" (dilated to {span})" if span != kernel else ""
         raise ShapeError(
-            f"window {kernel} (dilated to {span}) is larger than the input size {size} on axis"
+            f"window {kernel}{dilated} is larger than the input size {size} on axis"
             f" {axis}; use padding='same' or a smaller window"
         )
     return (size - span) // stride + 1

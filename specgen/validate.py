@@ -94,6 +94,14 @@ def _messages(error: ValidationError) -> list[tuple[str, str, bool]]:
     if kind in ("minLength", "maxLength"):
         word = "at least" if kind == "minLength" else "at most"
         return [(pointer, f"expected {word} {value} characters, received {len(instance)}", False)]
+    if kind in ("anyOf", "oneOf") and "title" not in error.schema:
+        # The branch whose type fits the value says what is really wrong (a misspelt loss, ...).
+        fitting = [e for e in error.context if e.validator != "type" and not e.path]
+        if fitting:
+            return _messages(max(fitting, key=lambda e: len(e.absolute_path)))
+        deeper = [e for e in error.context if e.path]
+        if deeper:
+            return _messages(deeper[0])
     if kind in ("anyOf", "oneOf", "pattern"):
         return [(pointer, f"expected {_expected(error)}, received {received(instance)}", False)]
     if kind == "uniqueItems":

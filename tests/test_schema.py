@@ -1,0 +1,31 @@
+"""The committed schema is generated from the catalog, and every spec points to it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import specgen
+from conftest import ROOT, SPECS, spec_id
+from specgen.schema import SCHEMA_FILE, SCHEMA_ID, build_schema, dumps
+
+
+def test_committed_schema_is_current():
+    committed = (ROOT / "schemas" / SCHEMA_FILE).read_text("utf-8")
+    assert committed == dumps(build_schema()), "schemas/ is stale; regenerate with: specgen schema --write"
+
+
+def test_schema_is_draft_2020_12_with_id():
+    import jsonschema
+
+    schema = build_schema()
+    assert schema["$id"] == SCHEMA_ID
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_specs_point_to_schema_and_validate(spec):
+    data = json.loads(spec.read_text("utf-8"))
+    assert (spec.parent / data["$schema"]).resolve() == (ROOT / "schemas" / SCHEMA_FILE).resolve()
+    assert specgen.validate(spec) == []
