@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import ir, validate as validation
+from . import ir, training
+from . import validate as validation
 from .errors import SpecError, SpecInvalid
 from .load import Loaded, load_path, load_text
 from .render import STYLES, render_model
@@ -29,7 +30,10 @@ def _check(loaded: Loaded) -> tuple[ir.Model | None, list[SpecError]]:
     errors = validation.check(loaded)
     if errors:
         return None, errors
-    return ir.build(loaded)
+    model, errors = ir.build(loaded)
+    if model is not None:
+        errors = training.check(model)
+    return (None, errors) if errors else (model, [])
 
 
 def validate(spec: Spec) -> list[SpecError]:

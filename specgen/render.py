@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from . import format as formatting
-from . import resources
+from . import resources, training
 from .ir import Model, literal
 
 STYLES = ("sequential", "functional", "subclass")
@@ -90,17 +90,24 @@ def body_is_intact(text: str) -> bool:
 
 
 def outputs_for(model: Model, style: str) -> dict[str, str]:
-    """{file name: template name} for one style."""
-    return {f"{module_name(model, style)}.py": f"{style}.py.jinja"}
+    """{file name: template name} for one style: the model module and, when the spec has a
+    training block, its training script."""
+    module = module_name(model, style)
+    files = {f"{module}.py": f"{style}.py.jinja"}
+    if model.training is not None:
+        files[f"train_{module}.py"] = "train.py.jinja"
+    return files
 
 
 def render_model(model: Model, styles: tuple[str, ...], templates: Path | None = None) -> dict[str, str]:
     env = environment(templates)
+    train = training.build(model)
     raw = {}
     for style in styles:
+        module = module_name(model, style)
         for file_name, template in outputs_for(model, style).items():
             raw[file_name] = env.get_template(template).render(
-                model=model, style=style, module=module_name(model, style)
+                model=model, style=style, module=module, script=f"train_{module}", training=train
             )
     formatted = formatting.format_sources(raw)
     return {name: header(model, body) + body for name, body in sorted(formatted.items())}
