@@ -29,7 +29,8 @@ def literal(value: object) -> str:
         items = ", ".join(literal(v) for v in value)
         return f"({items},)" if len(value) == 1 else f"({items})"
     if isinstance(value, Mapping):
-        pairs = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items())
+        # Sorted: the spec's key order must not change the output.
+        pairs = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in sorted(value.items()))
         return "{" + pairs + "}"
     raise TypeError(f"no literal for {type(value).__name__}")
 

@@ -12,26 +12,18 @@ import json
 import unicodedata
 from functools import cache
 
-import jsonschema
-from jsonschema.exceptions import ValidationError
-
 from . import resources
 from .errors import SpecError, pointer_join
 from .load import Loaded
 from .reserved import why_reserved
 from .schema import SCHEMA_FILE
+from .schema_check import Problem, Validator
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
+def _validator() -> tuple[Validator, dict]:
     schema = json.loads((resources.data_dir("schemas") / SCHEMA_FILE).read_text("utf-8"))
-    base = jsonschema.Draft202012Validator
-    # JSON Schema counts 3.0 as an integer; a spec that writes a float where Keras wants an int
-    # is a mistake worth naming.
-    checker = base.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
-    )
-    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+    return Validator(schema), schema
 
 
 def nearest(word: object, choices: list) -> str | None:
@@ -55,15 +47,10 @@ def _suggest(word: object, choices: list) -> str:
     return f"; did you mean {guess!r}?" if guess else ""
 
 
-def _expected(error: ValidationError) -> str:
-    title = error.schema.get("title") if isinstance(error.schema, dict) else None
-    return title or error.validator
-
-
-def _messages(error: ValidationError) -> list[tuple[str, str, bool]]:
-    """(pointer, message, at_key) for one jsonschema error."""
-    pointer = "".join(pointer_join("", part) for part in error.absolute_path)
-    kind, value, instance = error.validator, error.validator_value, error.instance
+def _messages(error: Problem) -> list[tuple[str, str, bool]]:
+    """(pointer, message, at_key) for one schema problem."""
+    pointer = "".join(pointer_join("", part) for part in error.path)
+    kind, value, instance = error.keyword, error.expected, error.instance
     if kind == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         return [
@@ -94,24 +81,26 @@ def _messages(error: ValidationError) -> list[tuple[str, str, bool]]:
     if kind in ("minLength", "maxLength"):
         word = "at least" if kind == "minLength" else "at most"
         return [(pointer, f"expected {word} {value} characters, received {len(instance)}", False)]
-    if kind in ("anyOf", "oneOf") and "title" not in error.schema:
+    if kind == "anyOf" and "title" not in error.schema:
         # The branch whose type fits the value says what is really wrong (a misspelt loss, ...).
-        fitting = [e for e in error.context if e.validator != "type" and not e.path]
-        if fitting:
-            return _messages(max(fitting, key=lambda e: len(e.absolute_path)))
-        deeper = [e for e in error.context if e.path]
+        here = [e for e in error.context if e.keyword != "type" and e.path == error.path]
+        if here:
+            return _messages(here[0])
+        deeper = [e for e in error.context if e.path != error.path]
         if deeper:
             return _messages(deeper[0])
-    if kind in ("anyOf", "oneOf", "pattern"):
-        return [(pointer, f"expected {_expected(error)}, received {received(instance)}", False)]
+    if kind in ("anyOf", "pattern"):
+        expected = error.schema.get("title", kind)
+        return [(pointer, f"expected {expected}, received {received(instance)}", False)]
     if kind == "uniqueItems":
         return [(pointer, "items must be unique", False)]
-    return [(pointer, error.message, False)]
+    return [(pointer, f"{kind} failed for {received(instance)}", False)]
 
 
 def schema_errors(loaded: Loaded) -> list[SpecError]:
+    validator, schema = _validator()
     errors = []
-    for error in _validator().iter_errors(loaded.data):
+    for error in validator.problems(loaded.data, schema):
         for pointer, message, at_key in _messages(error):
             errors.append(loaded.error(pointer, message, key=at_key))
     return errors
