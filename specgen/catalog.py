@@ -28,8 +28,69 @@ REGULARIZERS = ["l1", "l2", "l1_l2", "orthogonal_regularizer"]
 CONSTRAINTS = ["max_norm", "min_max_norm", "non_neg", "unit_norm"]
 
 
+INITIALIZER_CLASSES = {
+    "Constant": ("value",),
+    "GlorotNormal": ("seed",),
+    "GlorotUniform": ("seed",),
+    "HeNormal": ("seed",),
+    "HeUniform": ("seed",),
+    "Identity": ("gain",),
+    "LecunNormal": ("seed",),
+    "LecunUniform": ("seed",),
+    "Ones": (),
+    "Orthogonal": ("gain", "seed"),
+    "RandomNormal": ("mean", "stddev", "seed"),
+    "RandomUniform": ("minval", "maxval", "seed"),
+    "TruncatedNormal": ("mean", "stddev", "seed"),
+    "VarianceScaling": ("scale", "mode", "distribution", "seed"),
+    "Zeros": (),
+}
+REGULARIZER_CLASSES = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2"), "OrthogonalRegularizer": ("factor", "mode")}
+CONSTRAINT_CLASSES = {
+    "MaxNorm": ("max_value", "axis"),
+    "MinMaxNorm": ("min_value", "max_value", "rate", "axis"),
+    "NonNeg": (),
+    "UnitNorm": ("axis",),
+}
+# Keras modules that the object forms name: {"type": "GlorotUniform", "seed": 1}.
+OBJECT_MODULES = {"initializer": "initializers", "regularizer": "regularizers", "constraint": "constraints"}
+_OBJECT_ARG_SCHEMAS = {
+    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+    "mode": {"enum": ["fan_in", "fan_out", "fan_avg", "rows", "columns"]},
+    "distribution": {"enum": ["truncated_normal", "untruncated_normal", "uniform"]},
+    "axis": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
+}
+
+
 def _named(title: str, names: list[str], *, nullable: bool = False) -> dict:
     return {"title": title, "enum": [*names, None] if nullable else list(names)}
+
+
+def _object_form(title: str, classes: dict[str, tuple[str, ...]]) -> dict:
+    """`{"type": Class, args}`: each class takes only its own arguments."""
+    return {
+        "type": "object",
+        "properties": {"type": {"title": f"{title} class", "enum": sorted(classes)}},
+        "required": ["type"],
+        "allOf": [
+            {
+                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                "then": {
+                    "properties": {"type": {"const": name}}
+                    | {arg: _OBJECT_ARG_SCHEMAS.get(arg, {"type": "number"}) for arg in args},
+                    "additionalProperties": False,
+                },
+            }
+            for name, args in sorted(classes.items())
+        ],
+    }
+
+
+def _name_or_object(title: str, names: list[str], classes: dict, *, nullable: bool = False) -> dict:
+    return {
+        "title": f"{title} name or {{\"type\": ..., arguments}}",
+        "anyOf": [_named(title, names, nullable=nullable), _object_form(title, classes)],
+    }
 
 
 ACTIVATION = _named("activation", ACTIVATIONS, nullable=True)
@@ -54,6 +115,9 @@ class Arg:
     schema: Mapping
     required: bool = False
     positional: bool = False  # passed positionally, as the Keras docs write it
+    # "initializer", "regularizer", "constraint": an object form becomes a constructor call;
+    # "layer": a nested layer spec (Bidirectional's `layer`).
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,9 +126,10 @@ class LayerKind:
     args: tuple[Arg, ...]
     shape: Callable[[dict, list[shapes.Dims]], shapes.Shape]
     aliases: tuple[str, ...] = ()
-    # "one": layer(x); "list": layer([a, b]) for merges.
+    # "one": layer(x); "list": layer([a, b]) for merges; "positional": layer(query, value).
     call: str = "one"
     min_inputs: int = 1
+    max_inputs: int | None = 1
     # Passed `training=` in subclassed call(): behaves differently in training.
     training: bool = False
     defaults: Mapping = field(default_factory=dict)
@@ -77,19 +142,24 @@ class LayerKind:
         return next(a for a in self.args if a.name == name)
 
 
+INITIALIZER = _name_or_object("initializer", INITIALIZERS, INITIALIZER_CLASSES)
+REGULARIZER = _name_or_object("regularizer", REGULARIZERS, REGULARIZER_CLASSES, nullable=True)
+CONSTRAINT = _name_or_object("constraint", CONSTRAINTS, CONSTRAINT_CLASSES, nullable=True)
+
+
 def _weights(*prefixes: str) -> tuple[Arg, ...]:
     args = []
     for prefix in prefixes:
         args += [
-            Arg(f"{prefix}_initializer", _named("initializer", INITIALIZERS)),
-            Arg(f"{prefix}_regularizer", _named("regularizer", REGULARIZERS, nullable=True)),
-            Arg(f"{prefix}_constraint", _named("constraint", CONSTRAINTS, nullable=True)),
+            Arg(f"{prefix}_initializer", INITIALIZER, kind="initializer"),
+            Arg(f"{prefix}_regularizer", REGULARIZER, kind="regularizer"),
+            Arg(f"{prefix}_constraint", CONSTRAINT, kind="constraint"),
         ]
     return tuple(args)
 
 
 _BIASED = (Arg("activation", ACTIVATION), Arg("use_bias", BOOL), *_weights("kernel", "bias"))
-_ACTIVITY = (Arg("activity_regularizer", _named("regularizer", REGULARIZERS, nullable=True)),)
+_ACTIVITY = (Arg("activity_regularizer", REGULARIZER, kind="regularizer"),)
 
 
 def _conv(rank: int) -> LayerKind:
@@ -150,8 +220,8 @@ LAYERS: tuple[LayerKind, ...] = (
             Arg("center", BOOL),
             Arg("scale", BOOL),
             *_weights("beta", "gamma"),
-            Arg("moving_mean_initializer", _named("initializer", INITIALIZERS)),
-            Arg("moving_variance_initializer", _named("initializer", INITIALIZERS)),
+            Arg("moving_mean_initializer", INITIALIZER, kind="initializer"),
+            Arg("moving_variance_initializer", INITIALIZER, kind="initializer"),
         ),
         shapes.batch_normalization,
         training=True,
@@ -165,6 +235,222 @@ LAYERS: tuple[LayerKind, ...] = (
     _pool("Average", 1),
     _pool("Average", 2),
     _pool("Average", 3),
+)
+
+
+
+def _recurrent(name: str) -> LayerKind:
+    extra = (Arg("reset_after", BOOL),) if name == "GRU" else ()
+    gates = () if name == "SimpleRNN" else (Arg("recurrent_activation", ACTIVATION),)
+    return LayerKind(
+        name,
+        (
+            Arg("units", POS_INT, required=True, positional=True),
+            Arg("activation", ACTIVATION),
+            *gates,
+            Arg("use_bias", BOOL),
+            *_weights("kernel", "recurrent", "bias"),
+            Arg("dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
+            Arg("recurrent_dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
+            Arg("return_sequences", BOOL),
+            Arg("go_backwards", BOOL),
+            Arg("unroll", BOOL),
+            Arg("seed", SEED),
+            *extra,
+        ),
+        shapes.recurrent(name),
+        training=True,
+    )
+
+
+def _global_pool(kind: str, rank: int) -> LayerKind:
+    return LayerKind(
+        f"Global{kind}Pooling{rank}D",
+        (Arg("keepdims", BOOL),),
+        shapes.global_pool(rank),
+        aliases=(f"Global{kind}Pool{rank}D",),
+    )
+
+
+def _merge(name: str, *, exactly_two: bool = False, args: tuple[Arg, ...] = (), rule=shapes.elementwise) -> LayerKind:
+    return LayerKind(name, args, rule, call="list", min_inputs=2, max_inputs=2 if exactly_two else None)
+
+
+PAIR_OF_PAIRS = {
+    "title": "an integer, [int, int] or [[top, bottom], [left, right]]",
+    "anyOf": [
+        {"type": "integer", "minimum": 0},
+        {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+        {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+        },
+    ],
+}
+_NORM = (Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}), Arg("center", BOOL), Arg("scale", BOOL), *_weights("beta", "gamma"))
+RECURRENT_TYPES = ("LSTM", "GRU", "SimpleRNN")
+
+LAYERS += (
+    LayerKind(
+        "Reshape",
+        (Arg("target_shape", {"type": "array", "items": {"type": "integer", "minimum": -1}, "minItems": 1}, required=True, positional=True),),
+        shapes.reshape,
+    ),
+    LayerKind(
+        "Permute",
+        (Arg("dims", {"type": "array", "items": POS_INT, "minItems": 1, "uniqueItems": True}, required=True, positional=True),),
+        shapes.permute,
+    ),
+    LayerKind("RepeatVector", (Arg("n", POS_INT, required=True, positional=True),), shapes.repeat_vector),
+    LayerKind(
+        "Embedding",
+        (
+            Arg("input_dim", POS_INT, required=True, positional=True),
+            Arg("output_dim", POS_INT, required=True, positional=True),
+            Arg("embeddings_initializer", INITIALIZER, kind="initializer"),
+            Arg("embeddings_regularizer", REGULARIZER, kind="regularizer"),
+            Arg("embeddings_constraint", CONSTRAINT, kind="constraint"),
+            Arg("mask_zero", BOOL),
+        ),
+        shapes.embedding,
+    ),
+    LayerKind(
+        "Conv2DTranspose",
+        (
+            Arg("filters", POS_INT, required=True, positional=True),
+            Arg("kernel_size", int_tuple(2), required=True, positional=True),
+            Arg("strides", int_tuple(2)),
+            Arg("padding", PADDING),
+            Arg("dilation_rate", int_tuple(2)),
+            *_BIASED,
+            *_ACTIVITY,
+        ),
+        shapes.conv_transpose(2),
+        aliases=("Convolution2DTranspose",),
+    ),
+    LayerKind(
+        "DepthwiseConv2D",
+        (
+            Arg("kernel_size", int_tuple(2), required=True, positional=True),
+            Arg("strides", int_tuple(2)),
+            Arg("padding", PADDING),
+            Arg("depth_multiplier", POS_INT),
+            Arg("dilation_rate", int_tuple(2)),
+            Arg("activation", ACTIVATION),
+            Arg("use_bias", BOOL),
+            *_weights("depthwise", "bias"),
+        ),
+        shapes.depthwise_conv(separable=False),
+    ),
+    LayerKind(
+        "SeparableConv2D",
+        (
+            Arg("filters", POS_INT, required=True, positional=True),
+            Arg("kernel_size", int_tuple(2), required=True, positional=True),
+            Arg("strides", int_tuple(2)),
+            Arg("padding", PADDING),
+            Arg("depth_multiplier", POS_INT),
+            Arg("dilation_rate", int_tuple(2)),
+            Arg("activation", ACTIVATION),
+            Arg("use_bias", BOOL),
+            *_weights("depthwise", "pointwise", "bias"),
+        ),
+        shapes.depthwise_conv(separable=True),
+        aliases=("SeparableConvolution2D",),
+    ),
+    _global_pool("Max", 1),
+    _global_pool("Max", 2),
+    _global_pool("Average", 1),
+    _global_pool("Average", 2),
+    LayerKind("LayerNormalization", (Arg("axis", {"const": -1}), *_NORM), shapes.layer_normalization),
+    LayerKind("GroupNormalization", (Arg("groups", POS_INT), Arg("axis", {"const": -1}), *_NORM), shapes.group_normalization),
+    LayerKind(
+        "SpatialDropout2D",
+        (Arg("rate", RATE, required=True, positional=True), Arg("seed", SEED)),
+        shapes.spatial_dropout(2),
+        training=True,
+    ),
+    LayerKind(
+        "GaussianNoise",
+        (Arg("stddev", {"type": "number", "minimum": 0}, required=True, positional=True), Arg("seed", SEED)),
+        shapes.identity,
+        training=True,
+    ),
+    _recurrent("SimpleRNN"),
+    _recurrent("LSTM"),
+    _recurrent("GRU"),
+    LayerKind(
+        "Bidirectional",
+        (
+            Arg("layer", {"$ref": "#/$defs/recurrent_layer"}, required=True, positional=True, kind="layer"),
+            Arg("merge_mode", _named("merge mode", ["concat", "sum", "mul", "ave"])),
+        ),
+        shapes.bidirectional,
+        training=True,
+    ),
+    LayerKind(
+        "MultiHeadAttention",
+        (
+            Arg("num_heads", POS_INT, required=True),
+            Arg("key_dim", POS_INT, required=True),
+            Arg("value_dim", POS_INT),
+            Arg("dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
+            Arg("use_bias", BOOL),
+            Arg("output_shape", POS_INT),
+            *_weights("kernel", "bias"),
+            Arg("seed", SEED),
+        ),
+        shapes.multi_head_attention,
+        call="positional",
+        min_inputs=2,
+        max_inputs=2,
+        training=True,
+    ),
+    LayerKind(
+        "Rescaling",
+        (Arg("scale", FLOAT, required=True, positional=True), Arg("offset", FLOAT)),
+        shapes.identity,
+    ),
+    LayerKind(
+        "Resizing",
+        (
+            Arg("height", POS_INT, required=True, positional=True),
+            Arg("width", POS_INT, required=True, positional=True),
+            Arg("interpolation", _named("interpolation", ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5"])),
+            Arg("crop_to_aspect_ratio", BOOL),
+        ),
+        shapes.resize,
+    ),
+    LayerKind(
+        "CenterCrop",
+        (Arg("height", POS_INT, required=True, positional=True), Arg("width", POS_INT, required=True, positional=True)),
+        shapes.resize,
+    ),
+    LayerKind("ZeroPadding2D", (Arg("padding", PAIR_OF_PAIRS, positional=True),), shapes.pad_or_crop("padding", +1)),
+    LayerKind("Cropping2D", (Arg("cropping", PAIR_OF_PAIRS, positional=True),), shapes.pad_or_crop("cropping", -1)),
+    LayerKind(
+        "UpSampling2D",
+        (Arg("size", int_tuple(2), positional=True), Arg("interpolation", _named("interpolation", ["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"]))),
+        shapes.upsampling,
+    ),
+    _merge("Add"),
+    _merge("Subtract", exactly_two=True),
+    _merge("Multiply"),
+    _merge("Average"),
+    _merge("Maximum"),
+    _merge("Minimum"),
+    _merge("Concatenate", args=(Arg("axis", {"type": "integer"}),), rule=shapes.concatenate),
+    _merge(
+        "Dot",
+        exactly_two=True,
+        args=(
+            Arg("axes", {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}]}, required=True, positional=True),
+            Arg("normalize", BOOL),
+        ),
+        rule=shapes.dot,
+    ),
 )
 
 BY_SPELLING: Mapping[str, LayerKind] = MappingProxyType(

@@ -35,6 +35,26 @@ def literal(value: object) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
+def argument(arg: catalog.Arg, value: object) -> str:
+    """A constructor argument: a literal, or for object forms a call of an allowlisted class."""
+    if arg.kind == "layer":
+        inner = catalog.BY_SPELLING[value["type"]]
+        return constructor(inner, value["type"], {k: v for k, v in value.items() if k != "type"})
+    if arg.kind in catalog.OBJECT_MODULES and isinstance(value, Mapping):
+        # value["type"] passed the schema's closed enum of class names; arguments are literals.
+        kwargs = ", ".join(f"{k}={literal(v)}" for k, v in sorted(value.items()) if k != "type")
+        return f"keras.{catalog.OBJECT_MODULES[arg.kind]}.{value['type']}({kwargs})"
+    return literal(value)
+
+
+def constructor(kind: catalog.LayerKind, spelling: str, given: dict, name: str | None = None) -> str:
+    parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
+    parts += [f"{a.name}={argument(a, given[a.name])}" for a in kind.args if not a.positional and a.name in given]
+    if name is not None:
+        parts.append(f"name={literal(name)}")
+    return f"keras.layers.{spelling}({', '.join(parts)})"
+
+
 def snake_case(name: str) -> str:
     """Keras's own rule (keras.src.utils.naming.to_snake_case) for default layer names."""
     name = re.sub(r"\W+", "", name)
@@ -82,15 +102,7 @@ class LayerNode:
 
     @property
     def constructor(self) -> str:
-        given = dict(self.args)
-        parts = [literal(given[a.name]) for a in self.kind.args if a.positional and a.name in given]
-        parts += [
-            f"{a.name}={literal(given[a.name])}"
-            for a in self.kind.args
-            if not a.positional and a.name in given
-        ]
-        parts.append(f"name={literal(self.name)}")
-        return f"keras.layers.{self.spelling}({', '.join(parts)})"
+        return constructor(self.kind, self.spelling, dict(self.args), self.name)
 
     def call_args(self, var=lambda name: name) -> str:
         names = [var(name) for name in self.inputs]
@@ -271,8 +283,11 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
             else:
                 err(where, f"layer {name!r} uses {ref!r}, which comes later; list layers in the order they run")
         count = len(refs[name])
-        if count and (count < kind.min_inputs or (kind.call == "one" and count > 1)):
-            want = "one input" if kind.call == "one" else f"at least {kind.min_inputs} inputs"
+        if count and (count < kind.min_inputs or (kind.max_inputs and count > kind.max_inputs)):
+            if kind.min_inputs == kind.max_inputs:
+                want = "one input" if kind.max_inputs == 1 else f"exactly {kind.max_inputs} inputs"
+            else:
+                want = f"at least {kind.min_inputs} inputs"
             err(f"{pointer}/inputs" if "inputs" in layer else pointer, f"{kind.name} takes {want}, received {count}")
             ok = False
         args = tuple((a.name, _freeze(layer[a.name])) for a in kind.args if a.name in layer)

@@ -179,6 +179,18 @@ def build_schema() -> dict:
                     for kind in catalog.LAYERS
                 ],
             },
+            "recurrent_layer": {
+                "type": "object",
+                "properties": {"type": {"title": "recurrent layer type", "enum": list(catalog.RECURRENT_TYPES)}},
+                "required": ["type"],
+                "allOf": [
+                    {
+                        "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                        "then": {"$ref": f"#/$defs/{name}"},
+                    }
+                    for name in catalog.RECURRENT_TYPES
+                ],
+            },
             "training": _training(),
             **{kind.name: _layer_def(kind) for kind in catalog.LAYERS},
         },

@@ -80,6 +80,10 @@ class Validator:
         if not any(TYPES[name](instance) for name in names):
             yield Problem(path, "type", wanted, instance, schema)
 
+    def _const(self, value, instance, schema, path):
+        if not _equal(instance, value):
+            yield Problem(path, "const", value, instance, schema)
+
     def _enum(self, options, instance, schema, path):
         if not any(_equal(instance, option) for option in options):
             yield Problem(path, "enum", options, instance, schema)

@@ -81,9 +81,9 @@ def _messages(error: Problem) -> list[tuple[str, str, bool]]:
     if kind in ("minLength", "maxLength"):
         word = "at least" if kind == "minLength" else "at most"
         return [(pointer, f"expected {word} {value} characters, received {len(instance)}", False)]
-    if kind == "anyOf" and "title" not in error.schema:
+    if kind == "anyOf":
         # The branch whose type fits the value says what is really wrong (a misspelt loss, ...).
-        here = [e for e in error.context if e.keyword != "type" and e.path == error.path]
+        here = [e for e in error.context if e.keyword not in ("type", "required", "additionalProperties") and e.path == error.path]
         if here:
             return _messages(here[0])
         deeper = [e for e in error.context if e.path != error.path]
@@ -92,6 +92,8 @@ def _messages(error: Problem) -> list[tuple[str, str, bool]]:
     if kind in ("anyOf", "pattern"):
         expected = error.schema.get("title", kind)
         return [(pointer, f"expected {expected}, received {received(instance)}", False)]
+    if kind == "const":
+        return [(pointer, f"expected {received(value)}, received {received(instance)}", False)]
     if kind == "uniqueItems":
         return [(pointer, "items must be unique", False)]
     return [(pointer, f"{kind} failed for {received(instance)}", False)]
