@@ -15,7 +15,7 @@ from . import catalog, resources
 SCHEMA_ID = "https://specgen.dev/schemas/model-spec.schema.json"
 SCHEMA_FILE = "model-spec.schema.json"
 
-DATASETS = ["mnist", "fashion_mnist", "cifar10", "cifar100", "digits"]
+DATASETS = ["mnist", "fashion_mnist", "cifar10", "cifar100", "digits", "synthetic"]
 OPTIMIZERS = "Adadelta Adafactor Adagrad Adam AdamW Adamax Ftrl Lion Nadam RMSprop SGD".split()
 LOSSES = (
     "binary_crossentropy binary_focal_crossentropy categorical_crossentropy"
