@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import ir, training
+from . import graph, ir, training
 from . import validate as validation
 from .errors import SpecError, SpecInvalid
 from .load import Loaded, load_path, load_text
@@ -30,7 +30,7 @@ def _check(loaded: Loaded) -> tuple[ir.Model | None, list[SpecError]]:
     errors = validation.check(loaded)
     if errors:
         return None, errors
-    model, errors = ir.build(loaded)
+    model, errors = graph.build(loaded)
     if model is not None:
         errors = training.check(model)
     return (None, errors) if errors else (model, [])

@@ -15,8 +15,7 @@ from types import MappingProxyType
 
 from . import catalog, shapes
 from .errors import SpecError
-from .load import Loaded, SourceMap
-from .validate import nearest
+from .load import SourceMap
 
 
 def literal(value: object) -> str:
@@ -35,8 +34,17 @@ def literal(value: object) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
+@dataclass(frozen=True)
+class ParamRef:
+    """`{"param": "width"}` inside a block: the block's parameter, a validated identifier."""
+
+    name: str
+
+
 def argument(arg: catalog.Arg, value: object) -> str:
     """A constructor argument: a literal, or for object forms a call of an allowlisted class."""
+    if isinstance(value, ParamRef):
+        return value.name
     if arg.kind == "layer":
         inner = catalog.BY_SPELLING[value["type"]]
         return constructor(inner, value["type"], {k: v for k, v in value.items() if k != "type"})
@@ -47,11 +55,13 @@ def argument(arg: catalog.Arg, value: object) -> str:
     return literal(value)
 
 
-def constructor(kind: catalog.LayerKind, spelling: str, given: dict, name: str | None = None) -> str:
+def constructor(kind: catalog.LayerKind, spelling: str, given: dict, name: str | None = None, name_code: str | None = None) -> str:
     parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
     parts += [f"{a.name}={argument(a, given[a.name])}" for a in kind.args if not a.positional and a.name in given]
     if name is not None:
         parts.append(f"name={literal(name)}")
+    if name_code is not None:
+        parts.append(f"name={name_code}")
     return f"keras.layers.{spelling}({', '.join(parts)})"
 
 
@@ -104,9 +114,134 @@ class LayerNode:
     def constructor(self) -> str:
         return constructor(self.kind, self.spelling, dict(self.args), self.name)
 
+    def prefixed_constructor(self, prefix_var: str) -> str:
+        """Inside a block helper: named `<usage name>_<layer name>` at run time."""
+        return constructor(self.kind, self.spelling, dict(self.args), name_code=f'f"{{{prefix_var}}}_{self.name}"')
+
+    def renamed_constructor(self, name: str) -> str:
+        return constructor(self.kind, self.spelling, dict(self.args), name)
+
     def call_args(self, var=lambda name: name) -> str:
         names = [var(name) for name in self.inputs]
         return f"[{', '.join(names)}]" if self.kind.call == "list" else ", ".join(names)
+
+    @property
+    def functional_expr(self) -> str:
+        return f"{self.constructor}({self.call_args()})"
+
+    @property
+    def sequential_constructors(self) -> list[str]:
+        return [self.constructor]
+
+    @property
+    def takes_training(self) -> bool:
+        return self.kind.training
+
+    @property
+    def is_block(self) -> bool:
+        return False
+
+    @property
+    def type_name(self) -> str:
+        return self.kind.name
+
+    @property
+    def params(self) -> int:
+        return self.out.trainable + self.out.non_trainable
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    """A block as written once: emitted as a Layer subclass or a helper function."""
+
+    name: str
+    description: str
+    params: tuple[tuple[str, object], ...]  # (name, default)
+    inputs: tuple[str, ...]
+    layers: tuple[LayerNode, ...]  # arguments may hold ParamRef
+    output: str
+
+    @property
+    def class_name(self) -> str:
+        return pascal_case(self.name)
+
+    @property
+    def takes_training(self) -> bool:
+        return any(node.kind.training for node in self.layers)
+
+    @property
+    def params_signature(self) -> str:
+        """`, width=16, ...` after the leading parameter; empty without parameters."""
+        return "".join(f", {name}={literal(default)}" for name, default in self.params)
+
+    @property
+    def config_update(self) -> str:
+        return "{" + ", ".join(f"{literal(name)}: self.{name}" for name, _ in self.params) + "}"
+
+    @property
+    def build_symbolic(self) -> str:
+        if len(self.inputs) == 1:
+            return "keras.KerasTensor(input_shape)"
+        return "[keras.KerasTensor(shape) for shape in input_shape]"
+
+    @property
+    def unpack_inputs(self) -> str:
+        """How call() / the helper names its inputs: `x = inputs` or `a, b = inputs`."""
+        return f"{', '.join(self.inputs)} = inputs"
+
+    @property
+    def is_chain(self) -> bool:
+        previous = self.inputs[0] if len(self.inputs) == 1 else None
+        for node in self.layers:
+            if previous is None or node.inputs != (previous,):
+                return False
+            previous = node.name
+        return previous == self.output
+
+
+@dataclass(frozen=True)
+class BlockNode:
+    """One use of a block in the model's graph."""
+
+    name: str
+    block: BlockDef
+    args: tuple[tuple[str, object], ...]  # every parameter, resolved
+    inputs: tuple[str, ...]
+    inner: tuple[LayerNode, ...]  # the block's layers with this use's values
+    out: shapes.Shape
+    pointer: str
+
+    @property
+    def kwargs(self) -> str:
+        return "".join(f"{name}={literal(value)}, " for name, value in self.args)
+
+    @property
+    def constructor(self) -> str:
+        return f"{self.block.class_name}({self.kwargs}name={literal(self.name)})"
+
+    def call_args(self, var=lambda name: name) -> str:
+        names = [var(name) for name in self.inputs]
+        return names[0] if len(names) == 1 else f"[{', '.join(names)}]"
+
+    @property
+    def functional_expr(self) -> str:
+        return f"{self.block.name}({self.call_args()}, {self.kwargs}name={literal(self.name)})"
+
+    @property
+    def sequential_constructors(self) -> list[str]:
+        return [node.renamed_constructor(f"{self.name}_{node.name}") for node in self.inner]
+
+    @property
+    def takes_training(self) -> bool:
+        return self.block.takes_training
+
+    @property
+    def is_block(self) -> bool:
+        return True
+
+    @property
+    def type_name(self) -> str:
+        return self.block.class_name
 
     @property
     def params(self) -> int:
@@ -119,7 +254,8 @@ class Model:
     description: str
     seed: int | None
     inputs: tuple[InputNode, ...]
-    layers: tuple[LayerNode, ...]
+    layers: tuple[LayerNode | BlockNode, ...]
+    blocks: tuple[BlockDef, ...]
     outputs: tuple[str, ...]
     training: Mapping | None
     spec_sha256: str
@@ -165,6 +301,12 @@ class Model:
             return "/inputs", f"a Sequential model has one input; this spec has {len(self.inputs)}"
         previous = self.inputs[0].name
         for node in self.layers:
+            if node.is_block and not node.block.is_chain:
+                return (
+                    node.pointer,
+                    f"block {node.block.name!r} (used as {node.name!r}) is not a chain, so it cannot"
+                    " be inlined into a Sequential model; use --style functional or subclass",
+                )
             if node.inputs != (previous,):
                 got = ", ".join(node.inputs)
                 return (
@@ -185,145 +327,9 @@ def spec_hash(data: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _freeze(value):
+def freeze(value):
     if isinstance(value, dict):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     return value
-
-
-def _auto_names(layers: list[dict], taken: set[str]) -> list[str]:
-    """Explicit names, else Keras's defaults (dense, dense_1, ...) skipping names in use."""
-    counters: dict[str, int] = {}
-    names = []
-    for layer in layers:
-        if "name" in layer:
-            names.append(layer["name"])
-            continue
-        base = snake_case(catalog.BY_SPELLING[layer["type"]].name)
-        while True:
-            count = counters.get(base, 0)
-            counters[base] = count + 1
-            candidate = base if count == 0 else f"{base}_{count}"
-            if candidate not in taken:
-                break
-        taken.add(candidate)
-        names.append(candidate)
-    return names
-
-
-def _find_cycle(name: str, refs: dict[str, list[str]]) -> list[str] | None:
-    path, seen = [name], set()
-
-    def walk(node: str) -> bool:
-        for ref in refs.get(node, []):
-            if ref == name:
-                return True
-            if ref in refs and ref not in seen:
-                seen.add(ref)
-                path.append(ref)
-                if walk(ref):
-                    return True
-                path.pop()
-        return False
-
-    return [*path, name] if walk(name) else None
-
-
-def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
-    """Resolve references, infer shapes. Assumes `validate.check` found nothing."""
-    data = loaded.data
-    errors: list[SpecError] = []
-    err = lambda pointer, message: errors.append(loaded.error(pointer, message))  # noqa: E731
-
-    inputs = tuple(
-        InputNode(e["name"], tuple(e["shape"]), e.get("dtype", "float32"), f"/inputs/{i}")
-        for i, e in enumerate(data["inputs"])
-    )
-    raw = data["layers"]
-    explicit = {e.name for e in inputs} | {layer["name"] for layer in raw if "name" in layer}
-    names = _auto_names(raw, set(explicit))
-    class_name = pascal_case(data["name"])
-    if class_name in names or class_name in {e.name for e in inputs}:
-        err("/name", f"the model class {class_name!r} would clash with a layer or input name")
-
-    refs: dict[str, list[str]] = {}
-    for i, layer in enumerate(raw):
-        if "inputs" in layer:
-            refs[names[i]] = list(layer["inputs"])
-        elif i > 0:
-            refs[names[i]] = [names[i - 1]]
-        elif len(inputs) == 1:
-            refs[names[i]] = [inputs[0].name]
-        else:
-            refs[names[i]] = []
-            err(f"/layers/{i}", "the first layer must list its inputs: the model has several")
-
-    dims: dict[str, shapes.Dims | None] = {e.name: e.dims for e in inputs}
-    used: set[str] = set()
-    nodes = []
-    for i, layer in enumerate(raw):
-        name, pointer = names[i], f"/layers/{i}"
-        kind = catalog.BY_SPELLING[layer["type"]]
-        ok = True
-        for j, ref in enumerate(refs[name]):
-            used.add(ref)
-            if ref in dims:
-                continue
-            ok = False
-            where = f"{pointer}/inputs/{j}"
-            if ref not in refs:
-                known = [*dims, *names]
-                hint = nearest(ref, known)
-                used.add(hint)  # the layer it meant is not also reported as feeding nothing
-                err(where, f"unknown input or layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
-            elif cycle := _find_cycle(name, refs):
-                err(where, "the layers form a cycle: " + " -> ".join(cycle))
-            else:
-                err(where, f"layer {name!r} uses {ref!r}, which comes later; list layers in the order they run")
-        count = len(refs[name])
-        if count and (count < kind.min_inputs or (kind.max_inputs and count > kind.max_inputs)):
-            if kind.min_inputs == kind.max_inputs:
-                want = "one input" if kind.max_inputs == 1 else f"exactly {kind.max_inputs} inputs"
-            else:
-                want = f"at least {kind.min_inputs} inputs"
-            err(f"{pointer}/inputs" if "inputs" in layer else pointer, f"{kind.name} takes {want}, received {count}")
-            ok = False
-        args = tuple((a.name, _freeze(layer[a.name])) for a in kind.args if a.name in layer)
-        out = shapes.Shape(())
-        if ok and all(dims.get(r) is not None for r in refs[name]):
-            try:
-                out = kind.shape(dict(args), [dims[r] for r in refs[name]])
-            except shapes.ShapeError as exc:
-                err(pointer, f"layer {name!r} ({kind.name}): {exc}")
-                ok = False
-        dims[name] = out.dims if ok else None
-        nodes.append(LayerNode(name, kind, layer["type"], args, tuple(refs[name]), out, pointer))
-
-    outputs = tuple(data.get("outputs", [names[-1]]))
-    for j, ref in enumerate(outputs):
-        if ref not in names:
-            hint = nearest(ref, names)
-            err(f"/outputs/{j}", f"unknown layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
-    for node in nodes:
-        if node.name not in used and node.name not in outputs:
-            err(node.pointer, f"layer {node.name!r} feeds nothing; use it or list it in outputs")
-    for node in inputs:
-        if node.name not in used:
-            err(node.pointer, f"input {node.name!r} is not used by any layer")
-    if errors:
-        return None, errors
-    model = Model(
-        name=data["name"],
-        description=data.get("description", ""),
-        seed=data.get("seed"),
-        inputs=inputs,
-        layers=tuple(nodes),
-        outputs=outputs,
-        training=_freeze(data.get("training")),
-        spec_sha256=spec_hash(data),
-        file=loaded.file,
-        source=loaded.source,
-    )
-    return model, []

@@ -140,6 +140,7 @@ def build_schema() -> dict:
             "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/input"}},
             "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
             "outputs": {"$ref": "#/$defs/references"},
+            "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},
             "training": {"$ref": "#/$defs/training"},
         },
         "required": ["name", "inputs", "layers"],
@@ -164,9 +165,30 @@ def build_schema() -> dict:
                 "required": ["name", "shape"],
                 "additionalProperties": False,
             },
+            "block": {
+                "type": "object",
+                "properties": {
+                    "description": {"type": "string", "maxLength": 4000},
+                    "params": {"type": "object"},
+                    "inputs": {"$ref": "#/$defs/references"},
+                    "layers": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "object", "required": ["type"], "properties": {"type": {"title": "layer type", "enum": layer_types}}},
+                    },
+                    "outputs": {"$ref": "#/$defs/references", "maxItems": 1},
+                },
+                "required": ["inputs", "layers"],
+                "additionalProperties": False,
+            },
             "layer": {
                 "type": "object",
-                "properties": {"type": {"title": "layer type", "enum": layer_types}},
+                "properties": {
+                    "type": {
+                        "title": "layer type (a keras.layers class) or block name (snake_case)",
+                        "anyOf": [{"title": "layer type", "enum": layer_types}, {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}],
+                    }
+                },
                 "required": ["type"],
                 "allOf": [
                     {

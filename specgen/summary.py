@@ -10,7 +10,7 @@ def table(model: Model) -> str:
     rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
     rows += [(f"{e.name} (InputLayer)", show(e.dims), "0", "-") for e in model.inputs]
     rows += [
-        (f"{n.name} ({n.kind.name})", show(n.out.dims), f"{n.params:,}", ", ".join(n.inputs))
+        (f"{n.name} ({n.type_name})", show(n.out.dims), f"{n.params:,}", ", ".join(n.inputs))
         for n in model.layers
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import unicodedata
 from functools import cache
 
-from . import resources
+from . import catalog, resources
 from .errors import SpecError, pointer_join
 from .load import Loaded
 from .reserved import why_reserved
 from .schema import SCHEMA_FILE
 from .schema_check import Problem, Validator
+
+
+SNAKE = re.compile("^[a-z][a-z0-9_]*$")
 
 
 @cache
@@ -108,19 +112,40 @@ def schema_errors(loaded: Loaded) -> list[SpecError]:
     return errors
 
 
+def layer_problems(layer: dict) -> list[tuple[str, str, bool]]:
+    """(relative pointer, message, at_key) for one layer checked against its type's schema."""
+    validator, schema = _validator()
+    kind = catalog.BY_SPELLING[layer["type"]].name
+    return [m for problem in validator.problems(layer, schema["$defs"][kind]) for m in _messages(problem)]
+
+
 def _named_places(data: dict):
-    """(pointer, name) of every name that becomes a Python identifier in generated code."""
+    """(pointer, name, namespace) of every name that becomes a Python identifier in generated
+    code; names in one namespace must be unique."""
     for i, entry in enumerate(data.get("inputs", [])):
-        yield f"/inputs/{i}/name", entry["name"]
+        yield f"/inputs/{i}/name", entry["name"], "model"
     for i, layer in enumerate(data.get("layers", [])):
         if "name" in layer:
-            yield f"/layers/{i}/name", layer["name"]
+            yield f"/layers/{i}/name", layer["name"], "model"
+    for block, spec in data.get("blocks", {}).items():
+        yield f"/blocks/{block}", block, "blocks"
+        for i, name in enumerate(spec.get("inputs", [])):
+            yield f"/blocks/{block}/inputs/{i}", name, block
+        for name in spec.get("params", {}):
+            yield f"/blocks/{block}/params/{name}", name, block
+        for i, layer in enumerate(spec.get("layers", [])):
+            if "name" in layer:
+                yield f"/blocks/{block}/layers/{i}/name", layer["name"], block
 
 
 def name_errors(loaded: Loaded) -> list[SpecError]:
     errors = []
-    seen: dict[str, str] = {}
-    for pointer, name in _named_places(loaded.data):
+    seen: dict[tuple[str, str], str] = {}
+    for pointer, name, namespace in _named_places(loaded.data):
+        if not name.isidentifier() or (namespace == "blocks" and not SNAKE.match(name)):
+            want = "a snake_case identifier" if namespace == "blocks" else "a Python identifier"
+            errors.append(loaded.error(pointer, f"expected {want}, received {name!r}", key=namespace == "blocks"))
+            continue
         normal = unicodedata.normalize("NFKC", name)
         if normal != name:
             errors.append(
@@ -129,9 +154,9 @@ def name_errors(loaded: Loaded) -> list[SpecError]:
         reason = why_reserved(normal)
         if reason:
             errors.append(loaded.error(pointer, f"name {name!r} is reserved ({reason})"))
-        if normal in seen:
-            errors.append(loaded.error(pointer, f"duplicate name {name!r} (first at {seen[normal]})"))
-        seen.setdefault(normal, pointer)
+        if (namespace, normal) in seen:
+            errors.append(loaded.error(pointer, f"duplicate name {name!r} (first at {seen[namespace, normal]})"))
+        seen.setdefault((namespace, normal), pointer)
     return errors
 
 

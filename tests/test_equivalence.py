@@ -44,18 +44,27 @@ def _data(rendered, model, rows=16, seed=0):
     return x, y
 
 
+def _keras_layers(node, style):
+    """Names Keras gives a spec node: a block is one layer when subclassed, else its layers."""
+    if node.is_block and style != "subclass":
+        return [f"{node.name}_{inner.name}" for inner in node.inner]
+    return [node.name]
+
+
 def test_structure_matches_inference(built):
     model, models = built
-    expected_layers = [n.name for n in model.layers]
     trainable, frozen = model.params
     for style, m in models.items():
-        assert [layer.name for layer in m.layers if layer.name in expected_layers] == expected_layers, style
+        expected = [name for node in model.layers for name in _keras_layers(node, style)]
+        assert [layer.name for layer in m.layers if layer.name in expected] == expected, style
         for node in model.layers:
-            assert m.get_layer(node.name).count_params() == node.params, (style, node.name)
+            params = sum(m.get_layer(name).count_params() for name in _keras_layers(node, style))
+            assert params == node.params, (style, node.name)
         assert m.count_params() == trainable + frozen, style
     functional = models["functional"]
     for node in model.layers:
-        assert tuple(functional.get_layer(node.name).output.shape[1:]) == node.out.dims, node.name
+        last = f"{node.name}_{node.block.output}" if node.is_block else node.name
+        assert tuple(functional.get_layer(last).output.shape[1:]) == node.out.dims, node.name
     shapes = {style: [tuple(w.shape) for w in m.weights] for style, m in models.items()}
     assert len(set(map(tuple, shapes.values()))) == 1, shapes
 

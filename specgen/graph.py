@@ -1,0 +1,293 @@
+"""Stage 3 (continued): resolve a validated spec into the IR graph.
+
+Default inputs, references, cycles, layers that feed nothing, block expansion and shape
+inference. The model and every use of a block go through the same `_resolve`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import catalog, shapes
+from .errors import SpecError
+from .ir import BlockDef, BlockNode, InputNode, LayerNode, Model, ParamRef, freeze, pascal_case, snake_case, spec_hash
+from .load import Loaded
+from .validate import layer_problems, nearest
+
+Report = Callable[[str, str], None]
+
+
+def _auto_names(layers: list[dict], taken: set[str]) -> list[str]:
+    """Explicit names, else Keras's defaults (dense, dense_1, ...) skipping names in use."""
+    counters: dict[str, int] = {}
+    names = []
+    for layer in layers:
+        if "name" in layer:
+            names.append(layer["name"])
+            continue
+        kind = catalog.BY_SPELLING.get(layer["type"])
+        base = snake_case(kind.name) if kind else layer["type"]
+        while True:
+            count = counters.get(base, 0)
+            counters[base] = count + 1
+            candidate = base if count == 0 else f"{base}_{count}"
+            if candidate not in taken:
+                break
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def _find_cycle(name: str, refs: dict[str, list[str]]) -> list[str] | None:
+    path, seen = [name], set()
+
+    def walk(node: str) -> bool:
+        for ref in refs.get(node, []):
+            if ref == name:
+                return True
+            if ref in refs and ref not in seen:
+                seen.add(ref)
+                path.append(ref)
+                if walk(ref):
+                    return True
+                path.pop()
+        return False
+
+    return [*path, name] if walk(name) else None
+
+
+@dataclass
+class _Graph:
+    """What `_resolve` learns about one graph (the model's, or a block's for one use)."""
+
+    names: list[str]
+    refs: dict[str, list[str]]
+    dims: dict[str, shapes.Dims | None]
+    nodes: list = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+
+
+def _references(raw: list[dict], names: list[str], inputs: list[str], base: str, err: Report) -> dict[str, list[str]]:
+    refs: dict[str, list[str]] = {}
+    for i, layer in enumerate(raw):
+        if "inputs" in layer:
+            refs[names[i]] = list(layer["inputs"])
+        elif i > 0:
+            refs[names[i]] = [names[i - 1]]
+        elif len(inputs) == 1:
+            refs[names[i]] = [inputs[0]]
+        else:
+            refs[names[i]] = []
+            err(f"{base}/{i}", "the first layer must list its inputs: there are several")
+    return refs
+
+
+def _check_refs(graph: _Graph, i: int, layer: dict, pointer: str, err: Report) -> bool:
+    name, ok = graph.names[i], True
+    for j, ref in enumerate(graph.refs[name]):
+        graph.used.add(ref)
+        if ref in graph.dims:
+            continue
+        ok = False
+        where = f"{pointer}/inputs/{j}"
+        if ref not in graph.refs:
+            hint = nearest(ref, [*graph.dims, *graph.names])
+            graph.used.add(hint)  # the layer it meant is not also reported as feeding nothing
+            err(where, f"unknown input or layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+        elif cycle := _find_cycle(name, graph.refs):
+            err(where, "the layers form a cycle: " + " -> ".join(cycle))
+        else:
+            err(where, f"layer {name!r} uses {ref!r}, which comes later; list layers in the order they run")
+    return ok
+
+
+def _arity(kind: catalog.LayerKind, count: int) -> str | None:
+    if count and (count < kind.min_inputs or (kind.max_inputs and count > kind.max_inputs)):
+        if kind.min_inputs == kind.max_inputs:
+            want = "one input" if kind.max_inputs == 1 else f"exactly {kind.max_inputs} inputs"
+        else:
+            want = f"at least {kind.min_inputs} inputs"
+        return f"{kind.name} takes {want}, received {count}"
+    return None
+
+
+def _layer_node(graph: _Graph, i: int, layer: dict, pointer: str, err: Report) -> tuple[LayerNode, bool]:
+    name = graph.names[i]
+    kind = catalog.BY_SPELLING[layer["type"]]
+    ok = _check_refs(graph, i, layer, pointer, err)
+    if message := _arity(kind, len(graph.refs[name])):
+        err(f"{pointer}/inputs" if "inputs" in layer else pointer, message)
+        ok = False
+    args = tuple((a.name, freeze(layer[a.name])) for a in kind.args if a.name in layer)
+    out = shapes.Shape(())
+    if ok and all(graph.dims.get(r) is not None for r in graph.refs[name]):
+        try:
+            out = kind.shape(dict(args), [graph.dims[r] for r in graph.refs[name]])
+        except shapes.ShapeError as exc:
+            err(pointer, f"layer {name!r} ({kind.name}): {exc}")
+            ok = False
+    return LayerNode(name, kind, layer["type"], args, tuple(graph.refs[name]), out, pointer), ok
+
+
+def _resolve(raw: list[dict], inputs: dict[str, shapes.Dims], base: str, taken: set[str], err: Report, make_block) -> _Graph:
+    names = _auto_names(raw, taken | {layer["name"] for layer in raw if "name" in layer})
+    graph = _Graph(names, _references(raw, names, list(inputs), base, err), dict(inputs))
+    for i, layer in enumerate(raw):
+        pointer = f"{base}/{i}"
+        if layer["type"] in catalog.BY_SPELLING:
+            node, ok = _layer_node(graph, i, layer, pointer, err)
+        else:
+            node, ok = make_block(graph, i, layer, pointer)
+        graph.dims[node.name] = node.out.dims if ok else None
+        graph.nodes.append(node)
+    return graph
+
+
+def _substitute(layer: dict, params: dict, pointer: str, err: Report, resolved: bool) -> dict:
+    """A block's layer with `{"param": p}` replaced by the value (or a ParamRef for emitting)."""
+    out = {}
+    for key, value in layer.items():
+        if isinstance(value, dict) and set(value) == {"param"}:
+            ref = value["param"]
+            if ref not in params:
+                hint = nearest(ref, list(params))
+                err(f"{pointer}/{key}/param", f"unknown block parameter {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+                continue
+            value = params[ref] if resolved else ParamRef(ref)
+        out[key] = value
+    return out
+
+
+class _Blocks:
+    """Expands each use of a block: checks its arguments, resolves its inner graph."""
+
+    def __init__(self, loaded: Loaded, err: Report):
+        self.specs = loaded.data.get("blocks", {})
+        self.loaded = loaded
+        self.err = err
+        self.defs: dict[str, BlockDef] = {}
+
+    def definition(self, name: str) -> BlockDef:
+        if name not in self.defs:
+            spec, base = self.specs[name], f"/blocks/{name}"
+            params = dict(spec.get("params", {}))
+            raw = [_substitute(layer, params, f"{base}/layers/{j}", self.err, resolved=False) for j, layer in enumerate(spec["layers"])]
+            names = _auto_names(raw, set(spec["inputs"]) | {layer["name"] for layer in raw if "name" in layer})
+            refs = _references(raw, names, list(spec["inputs"]), f"{base}/layers", lambda *_: None)
+            nodes = tuple(
+                LayerNode(names[j], catalog.BY_SPELLING[layer["type"]], layer["type"],
+                          tuple((a.name, freeze(layer[a.name])) for a in catalog.BY_SPELLING[layer["type"]].args if a.name in layer),
+                          tuple(refs[names[j]]), shapes.Shape(()), f"{base}/layers/{j}")
+                for j, layer in enumerate(raw)
+            )
+            output = spec.get("outputs", [names[-1]])[0]
+            self.defs[name] = BlockDef(name, spec.get("description", ""), tuple(sorted(params.items())), tuple(spec["inputs"]), nodes, output)
+        return self.defs[name]
+
+    def __call__(self, graph: _Graph, i: int, layer: dict, pointer: str) -> tuple[BlockNode, bool]:
+        name, kind = graph.names[i], layer["type"]
+        empty = BlockNode(name, None, (), tuple(graph.refs[name]), shapes.Shape(()), (), pointer)
+        if kind not in self.specs:
+            hint = nearest(kind, [*catalog.BY_SPELLING, *self.specs])
+            self.err(f"{pointer}/type", f"unknown layer type or block {kind!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+            return empty, False
+        block = self.definition(kind)
+        defaults = dict(block.params)
+        for key in layer:
+            if key not in ("type", "name", "inputs") and key not in defaults:
+                hint = nearest(key, list(defaults))
+                self.err(f"{pointer}/{key}", f"block {kind!r} has no parameter {key!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+        values = {key: freeze(layer.get(key, default)) for key, default in defaults.items()}
+        ok = _check_refs(graph, i, layer, pointer, self.err)
+        count = len(graph.refs[name])
+        if count != len(block.inputs):
+            self.err(pointer, f"block {kind!r} takes {len(block.inputs)} input(s), received {count}")
+            ok = False
+        if not ok or any(graph.dims.get(r) is None for r in graph.refs[name]):
+            return BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+        base = f"/blocks/{kind}/layers"
+        usage = f" (in block {kind!r}, used as {name!r})"
+        errors_before = self._count
+        inner_err = lambda where, message: self.err(where, message + usage)  # noqa: E731
+        raw = []
+        for j, inner in enumerate(self.specs[kind]["layers"]):
+            concrete = _substitute(inner, values, f"{base}/{j}", inner_err, resolved=True)
+            if concrete.get("type") not in catalog.BY_SPELLING:
+                inner_err(f"{base}/{j}/type", f"a block's layers are catalog layers, received {concrete.get('type')!r}")
+                return BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+            for where, message, _ in layer_problems(concrete):
+                inner_err(f"{base}/{j}{where}", message)
+            raw.append(concrete)
+        if self._count > errors_before:
+            return BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+        dims = {alias: graph.dims[ref] for alias, ref in zip(block.inputs, graph.refs[name], strict=True)}
+        inner = _resolve(raw, dims, base, set(), inner_err, self)
+        out = next((n.out for n in inner.nodes if n.name == block.output), shapes.Shape(()))
+        total = shapes.Shape(out.dims, sum(n.out.trainable for n in inner.nodes), sum(n.out.non_trainable for n in inner.nodes))
+        node = BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), tuple(inner.nodes), total, pointer)
+        return node, self._count == errors_before
+
+    @property
+    def _count(self) -> int:
+        return self.err.count  # type: ignore[attr-defined]
+
+
+class _Errors:
+    def __init__(self, loaded: Loaded):
+        self.loaded = loaded
+        self.found: list[SpecError] = []
+
+    def __call__(self, pointer: str, message: str) -> None:
+        error = self.loaded.error(pointer, message)
+        if error not in self.found:  # one block used twice reports its own mistake once
+            self.found.append(error)
+
+    @property
+    def count(self) -> int:
+        return len(self.found)
+
+
+def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
+    """Resolve references, expand blocks, infer shapes. Assumes `validate.check` passed."""
+    data = loaded.data
+    err = _Errors(loaded)
+    inputs = tuple(
+        InputNode(e["name"], tuple(e["shape"]), e.get("dtype", "float32"), f"/inputs/{i}")
+        for i, e in enumerate(data["inputs"])
+    )
+    blocks = _Blocks(loaded, err)
+    graph = _resolve(data["layers"], {e.name: e.dims for e in inputs}, "/layers", {e.name for e in inputs}, err, blocks)
+    class_name = pascal_case(data["name"])
+    if class_name in graph.names or class_name in {e.name for e in inputs}:
+        err("/name", f"the model class {class_name!r} would clash with a layer or input name")
+    outputs = tuple(data.get("outputs", [graph.names[-1]]))
+    for j, ref in enumerate(outputs):
+        if ref not in graph.names:
+            hint = nearest(ref, graph.names)
+            err(f"/outputs/{j}", f"unknown layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+    for node in graph.nodes:
+        if node.name not in graph.used and node.name not in outputs:
+            err(node.pointer, f"layer {node.name!r} feeds nothing; use it or list it in outputs")
+    for node in inputs:
+        if node.name not in graph.used:
+            err(node.pointer, f"input {node.name!r} is not used by any layer")
+    for name in data.get("blocks", {}):
+        if name not in blocks.defs:
+            err(f"/blocks/{name}", f"block {name!r} is never used")
+    if err.found:
+        return None, err.found
+    model = Model(
+        name=data["name"],
+        description=data.get("description", ""),
+        seed=data.get("seed"),
+        inputs=inputs,
+        layers=tuple(graph.nodes),
+        blocks=tuple(blocks.defs.values()),
+        outputs=outputs,
+        training=freeze(data.get("training")),
+        spec_sha256=spec_hash(data),
+        file=loaded.file,
+        source=loaded.source,
+    )
+    return model, []
