@@ -20,11 +20,11 @@ ACTIVATIONS = (
     " log_softmax mish relu relu6 selu sigmoid silu softmax softplus softsign swish tanh"
 ).split()
 INITIALIZERS = (
-    "constant glorot_normal glorot_uniform he_normal he_uniform identity lecun_normal"
+    "glorot_normal glorot_uniform he_normal he_uniform identity lecun_normal"
     " lecun_uniform ones orthogonal random_normal random_uniform truncated_normal"
     " variance_scaling zeros"
 ).split()
-REGULARIZERS = ["l1", "l2", "l1_l2", "orthogonal_regularizer"]
+REGULARIZERS = ["l1", "l2", "orthogonal_regularizer"]
 CONSTRAINTS = ["max_norm", "min_max_norm", "non_neg", "unit_norm"]
 
 
@@ -189,7 +189,7 @@ def _pool(kind: str, rank: int) -> LayerKind:
             Arg("padding", PADDING),
         ),
         shapes.pool(rank),
-        aliases=(f"{kind}Pool{rank}D",),
+        aliases=(f"{kind.replace('Average', 'Avg')}Pool{rank}D",),
     )
 
 
@@ -268,7 +268,7 @@ def _global_pool(kind: str, rank: int) -> LayerKind:
         f"Global{kind}Pooling{rank}D",
         (Arg("keepdims", BOOL),),
         shapes.global_pool(rank),
-        aliases=(f"Global{kind}Pool{rank}D",),
+        aliases=(f"Global{kind.replace('Average', 'Avg')}Pool{rank}D",),
     )
 
 
