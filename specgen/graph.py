@@ -198,14 +198,14 @@ class _Blocks:
             if key not in ("type", "name", "inputs") and key not in defaults:
                 hint = nearest(key, list(defaults))
                 self.err(f"{pointer}/{key}", f"block {kind!r} has no parameter {key!r}" + (f"; did you mean {hint!r}?" if hint else ""))
-        values = {key: freeze(layer.get(key, default)) for key, default in defaults.items()}
+        values = {key: layer.get(key, default) for key, default in defaults.items()}
         ok = _check_refs(graph, i, layer, pointer, self.err)
         count = len(graph.refs[name])
         if count != len(block.inputs):
             self.err(pointer, f"block {kind!r} takes {len(block.inputs)} input(s), received {count}")
             ok = False
         if not ok or any(graph.dims.get(r) is None for r in graph.refs[name]):
-            return BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+            return BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
         base = f"/blocks/{kind}/layers"
         usage = f" (in block {kind!r}, used as {name!r})"
         errors_before = self._count
@@ -215,17 +215,17 @@ class _Blocks:
             concrete = _substitute(inner, values, f"{base}/{j}", inner_err, resolved=True)
             if concrete.get("type") not in catalog.BY_SPELLING:
                 inner_err(f"{base}/{j}/type", f"a block's layers are catalog layers, received {concrete.get('type')!r}")
-                return BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+                return BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
             for where, message, _ in layer_problems(concrete):
                 inner_err(f"{base}/{j}{where}", message)
             raw.append(concrete)
         if self._count > errors_before:
-            return BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+            return BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
         dims = {alias: graph.dims[ref] for alias, ref in zip(block.inputs, graph.refs[name], strict=True)}
         inner = _resolve(raw, dims, base, set(), inner_err, self)
         out = next((n.out for n in inner.nodes if n.name == block.output), shapes.Shape(()))
         total = shapes.Shape(out.dims, sum(n.out.trainable for n in inner.nodes), sum(n.out.non_trainable for n in inner.nodes))
-        node = BlockNode(name, block, tuple(sorted(values.items())), tuple(graph.refs[name]), tuple(inner.nodes), total, pointer)
+        node = BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), tuple(inner.nodes), total, pointer)
         return node, self._count == errors_before
 
     @property

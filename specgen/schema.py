@@ -174,7 +174,15 @@ def build_schema() -> dict:
                     "layers": {
                         "type": "array",
                         "minItems": 1,
-                        "items": {"type": "object", "required": ["type"], "properties": {"type": {"title": "layer type", "enum": layer_types}}},
+                        "items": {
+                            "type": "object",
+                            "required": ["type"],
+                            "properties": {
+                                "type": {"title": "layer type", "enum": layer_types},
+                                "name": {"$ref": "#/$defs/identifier"},
+                                "inputs": {"$ref": "#/$defs/references"},
+                            },
+                        },
                     },
                     "outputs": {"$ref": "#/$defs/references", "maxItems": 1},
                 },

@@ -42,7 +42,7 @@ def nearest(word: object, choices: list) -> str | None:
 
 
 def received(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=dict)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -142,7 +142,7 @@ def name_errors(loaded: Loaded) -> list[SpecError]:
     errors = []
     seen: dict[tuple[str, str], str] = {}
     for pointer, name, namespace in _named_places(loaded.data):
-        if not name.isidentifier() or (namespace == "blocks" and not SNAKE.match(name)):
+        if not isinstance(name, str) or not name.isidentifier() or (namespace == "blocks" and not SNAKE.match(name)):
             want = "a snake_case identifier" if namespace == "blocks" else "a Python identifier"
             errors.append(loaded.error(pointer, f"expected {want}, received {name!r}", key=namespace == "blocks"))
             continue
@@ -162,7 +162,7 @@ def name_errors(loaded: Loaded) -> list[SpecError]:
 
 def check(loaded: Loaded) -> list[SpecError]:
     """Loader problems, schema errors, then name errors (only on a schema-valid spec)."""
-    if loaded.data is None:
+    if loaded.data is None and loaded.errors:  # it did not parse; JSON null did
         return list(loaded.errors)
     if not isinstance(loaded.data, dict):
         return [*loaded.errors, loaded.error("", f"expected a JSON object at the top level, received {received(loaded.data)}")]
