@@ -116,6 +116,70 @@ def summary(spec) -> None:
     click.echo(table(model))
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Diagram file: .svg or .png (through Graphviz) or .dot.")
+def plot(spec, output) -> None:
+    """Draw the model graph of SPEC (no TensorFlow needed)."""
+    from .plot import GraphvizMissing, render
+
+    fmt = output.suffix.lstrip(".").lower()
+    if fmt not in ("svg", "png", "dot"):
+        raise click.UsageError(f"--output must end in .svg, .png or .dot, received {output.name!r}")
+    try:
+        model = api.compile(spec)
+    except SpecInvalid as exc:
+        raise _errors(exc.errors) from None
+    try:
+        data = render(model, fmt)
+    except GraphvizMissing as exc:
+        raise Failed([f"specgen: {exc}"]) from None
+    output.write_bytes(data)
+    click.echo(str(output))
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--steps", default=3, show_default=True, help="Training steps to compare.")
+def verify(spec, steps) -> None:
+    """Build every style SPEC allows and prove they are the same model (needs TensorFlow)."""
+    try:
+        model = api.compile(spec)
+    except SpecInvalid as exc:
+        raise _errors(exc.errors) from None
+    from .verify import verify as run_verify
+
+    if not run_verify(model, steps=steps, echo=click.echo):
+        raise SystemExit(INVALID)
+
+
+@cli.command(name="import")
+@click.argument("model", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the spec (JSON).")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def import_(model, output, force) -> None:
+    """Turn a saved Keras model (MODEL.keras or config.json) into a spec."""
+    import json
+
+    from .importer import ImportProblem, read_config, to_spec
+
+    try:
+        spec = to_spec(read_config(model))
+    except ImportProblem as exc:
+        raise Failed([f"{model}: {problem}" for problem in exc.problems]) from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise Failed([f"{model}: not a readable Keras model or config ({exc})"]) from None
+    errors = api.validate(spec)
+    if errors:
+        raise Failed([f"{model}: the imported spec is invalid: {e.pointer}: {e.message}" for e in errors])
+    if output.exists() and not force:
+        raise Failed([f"{output}: exists; use --force to replace it"])
+    output.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    click.echo(str(output))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="specgen", standalone_mode=False)
