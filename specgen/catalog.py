@@ -276,6 +276,19 @@ def _merge(name: str, *, exactly_two: bool = False, args: tuple[Arg, ...] = (), 
     return LayerKind(name, args, rule, call="list", min_inputs=2, max_inputs=2 if exactly_two else None)
 
 
+def _depthwise_args(*weights: Arg) -> tuple[Arg, ...]:
+    return (
+        Arg("kernel_size", int_tuple(2), required=True, positional=True),
+        Arg("strides", int_tuple(2)),
+        Arg("padding", PADDING),
+        Arg("depth_multiplier", POS_INT),
+        Arg("dilation_rate", int_tuple(2)),
+        Arg("activation", ACTIVATION),
+        Arg("use_bias", BOOL),
+        *weights,
+    )
+
+
 PAIR_OF_PAIRS = {
     "title": "an integer, [int, int] or [[top, bottom], [left, right]]",
     "anyOf": [
@@ -332,30 +345,14 @@ LAYERS += (
     ),
     LayerKind(
         "DepthwiseConv2D",
-        (
-            Arg("kernel_size", int_tuple(2), required=True, positional=True),
-            Arg("strides", int_tuple(2)),
-            Arg("padding", PADDING),
-            Arg("depth_multiplier", POS_INT),
-            Arg("dilation_rate", int_tuple(2)),
-            Arg("activation", ACTIVATION),
-            Arg("use_bias", BOOL),
-            *_weights("depthwise", "bias"),
-        ),
+        _depthwise_args(*_weights("depthwise", "bias")),
         shapes.depthwise_conv(separable=False),
     ),
     LayerKind(
         "SeparableConv2D",
         (
             Arg("filters", POS_INT, required=True, positional=True),
-            Arg("kernel_size", int_tuple(2), required=True, positional=True),
-            Arg("strides", int_tuple(2)),
-            Arg("padding", PADDING),
-            Arg("depth_multiplier", POS_INT),
-            Arg("dilation_rate", int_tuple(2)),
-            Arg("activation", ACTIVATION),
-            Arg("use_bias", BOOL),
-            *_weights("depthwise", "pointwise", "bias"),
+            *_depthwise_args(*_weights("depthwise", "pointwise", "bias")),
         ),
         shapes.depthwise_conv(separable=True),
         aliases=("SeparableConvolution2D",),

@@ -89,14 +89,19 @@ def flatten(args: dict, shapes: list[Dims]) -> Shape:
     return Shape((size,))
 
 
+def _window_args(args: dict, dims: Dims, rank: int) -> tuple[tuple, tuple, tuple, str]:
+    """Checked rank, then kernel, strides, dilation and padding of a convolution."""
+    _rank(dims, rank + 1, f"batch, {rank} spatial axes, channels")
+    kernel = _tuple(args["kernel_size"], rank)
+    strides = _tuple(args.get("strides", 1), rank)
+    dilation = _tuple(args.get("dilation_rate", 1), rank)
+    return kernel, strides, dilation, args.get("padding", "valid")
+
+
 def conv(rank: int):
     def rule(args: dict, shapes: list[Dims]) -> Shape:
         dims = single(shapes)
-        _rank(dims, rank + 1, f"batch, {rank} spatial axes, channels")
-        kernel = _tuple(args["kernel_size"], rank)
-        strides = _tuple(args.get("strides", 1), rank)
-        dilation = _tuple(args.get("dilation_rate", 1), rank)
-        padding = args.get("padding", "valid")
+        kernel, strides, dilation, padding = _window_args(args, dims, rank)
         spatial = tuple(
             _window(dims[i], kernel[i], strides[i], dilation[i], padding, i + 1)
             for i in range(rank)
@@ -178,11 +183,7 @@ def embedding(args: dict, shapes: list[Dims]) -> Shape:
 def conv_transpose(rank: int):
     def rule(args: dict, shapes: list[Dims]) -> Shape:
         dims = single(shapes)
-        _rank(dims, rank + 1, f"batch, {rank} spatial axes, channels")
-        kernel = _tuple(args["kernel_size"], rank)
-        strides = _tuple(args.get("strides", 1), rank)
-        dilation = _tuple(args.get("dilation_rate", 1), rank)
-        padding = args.get("padding", "valid")
+        kernel, strides, dilation, padding = _window_args(args, dims, rank)
         spatial = []
         for size, k, s, d in zip(dims[:rank], kernel, strides, dilation, strict=True):
             span = k + (k - 1) * (d - 1)
