@@ -88,19 +88,18 @@ def validate(specs) -> None:
 
 
 @cli.command()
-@click.option("--write", is_flag=True, help="Rewrite schemas/ in this checkout from the catalog.")
-def schema(write) -> None:
-    """Print the JSON Schema of a spec."""
-    from . import resources
-    from .schema import SCHEMA_FILE, build_schema, dumps
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the schema to this file (specgen's own: schemas/model-spec.schema.json).")
+def schema(output) -> None:
+    """Print (or write) the JSON Schema of a spec, generated from the layer catalog."""
+    from .schema import build_schema, dumps
 
     text = dumps(build_schema())
-    if write:
-        target = resources.source_dir("schemas") / SCHEMA_FILE
-        target.write_text(text, encoding="utf-8")
-        click.echo(str(target))
-    else:
+    if output is None:
         click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(str(output))
 
 
 @cli.command()

@@ -1,16 +1,14 @@
 """The JSON Schema of a spec, generated from the catalog.
 
-`python -m specgen.schema` rewrites `schemas/model-spec.schema.json`; a test fails when the
-committed file is stale, so editors and the validator always agree with the catalog.
+`specgen schema -o schemas/model-spec.schema.json` rewrites the committed file; a test fails
+when it is stale, so editors and the validator always agree with the catalog.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-from . import catalog, resources
+from . import catalog
 
 SCHEMA_ID = "https://specgen.dev/schemas/model-spec.schema.json"
 SCHEMA_FILE = "model-spec.schema.json"
@@ -195,7 +193,9 @@ def build_schema() -> dict:
                     "type": {
                         "title": "layer type (a keras.layers class) or block name (snake_case)",
                         "anyOf": [{"title": "layer type", "enum": layer_types}, {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}],
-                    }
+                    },
+                    "name": {"$ref": "#/$defs/identifier"},
+                    "inputs": {"$ref": "#/$defs/references"},
                 },
                 "required": ["type"],
                 "allOf": [
@@ -231,12 +231,3 @@ def dumps(schema: dict) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def main() -> int:
-    target = resources.source_dir("schemas") / SCHEMA_FILE
-    Path(target).write_text(dumps(build_schema()), encoding="utf-8")
-    print(target)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

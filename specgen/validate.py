@@ -105,10 +105,12 @@ def _messages(error: Problem) -> list[tuple[str, str, bool]]:
 
 def schema_errors(loaded: Loaded) -> list[SpecError]:
     validator, schema = _validator()
-    errors = []
+    errors: list[SpecError] = []
     for error in validator.problems(loaded.data, schema):
         for pointer, message, at_key in _messages(error):
-            errors.append(loaded.error(pointer, message, key=at_key))
+            found = loaded.error(pointer, message, key=at_key)
+            if found not in errors:  # a layer's name is checked by two subschemas
+                errors.append(found)
     return errors
 
 

@@ -13,7 +13,7 @@ from specgen.schema import SCHEMA_FILE, SCHEMA_ID, build_schema, dumps
 
 def test_committed_schema_is_current():
     committed = (ROOT / "schemas" / SCHEMA_FILE).read_text("utf-8")
-    assert committed == dumps(build_schema()), "schemas/ is stale; regenerate with: specgen schema --write"
+    assert committed == dumps(build_schema()), "schemas/ is stale; regenerate with: specgen schema -o schemas/model-spec.schema.json"
 
 
 def test_schema_is_draft_2020_12_with_id():
