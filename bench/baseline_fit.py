@@ -43,14 +43,22 @@ def main():
             keras.layers.Dense(100, activation="softmax"),
         ]
     )
-    model.compile(optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.001),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     rng = np.random.default_rng(42)
     x = rng.random((args.samples, 32, 32, 3), dtype=np.float32)
     y = rng.integers(0, 100, size=(args.samples,))
     timer = EpochTimer()
     model.fit(x, y, batch_size=32, epochs=args.epochs, verbose=0, callbacks=[timer])
     steady = timer.seconds[1:] or timer.seconds
-    print(json.dumps({"loop": "baseline", "samples_per_sec": args.samples * len(steady) / sum(steady)}))
+    print(
+        json.dumps(
+            {"loop": "baseline", "samples_per_sec": args.samples * len(steady) / sum(steady)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,35 @@ from specgen.load import load_bytes  # noqa: E402
 
 SEEDS = [p.read_bytes() for p in sorted((ROOT / "specs").glob("*.json"))]
 SEEDS += [p.read_bytes() for p in sorted((ROOT / "tests" / "invalid").glob("*.json"))]
-TOKENS = [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"NaN", b"-Infinity", b"1e999", b"null",
-          b"true", b"\xff", b"\xc3", b"\x00", b"\r", b"\u2028".decode("unicode_escape").encode(), b'"inputs"',
-          b'"layers"', b'"type"', b'"Add"', b'"blocks"', b'{"param": "w"}', b"-1", b"0", b"99999999999999999999"]
+TOKENS = [
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b'"',
+    b"\\",
+    b"NaN",
+    b"-Infinity",
+    b"1e999",
+    b"null",
+    b"true",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+    b"\r",
+    b"\u2028".decode("unicode_escape").encode(),
+    b'"inputs"',
+    b'"layers"',
+    b'"type"',
+    b'"Add"',
+    b'"blocks"',
+    b'{"param": "w"}',
+    b"-1",
+    b"0",
+    b"99999999999999999999",
+]
 
 
 def mutate(rng: random.Random, data: bytes) -> bytes:
@@ -60,10 +86,25 @@ def random_json(rng: random.Random, depth: int = 0):
     if kind == "float":
         return rng.choice([0.5, -0.0, 1e308, 3.0, rng.random()])
     if kind == "str":
-        return rng.choice(["Dense", "x", "", "relu", "Add", "image", "\u2028", "a" * 70, "self", "res_block"])
+        return rng.choice(
+            ["Dense", "x", "", "relu", "Add", "image", "\u2028", "a" * 70, "self", "res_block"]
+        )
     if kind == "list":
         return [random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    keys = ["name", "type", "inputs", "layers", "shape", "units", "outputs", "blocks", "params", "training", "loss", "zzz"]
+    keys = [
+        "name",
+        "type",
+        "inputs",
+        "layers",
+        "shape",
+        "units",
+        "outputs",
+        "blocks",
+        "params",
+        "training",
+        "loss",
+        "zzz",
+    ]
     return {rng.choice(keys): random_json(rng, depth + 1) for _ in range(rng.randint(0, 5))}
 
 
@@ -114,7 +155,10 @@ def main() -> int:
                 args.crashes.mkdir(exist_ok=True)
                 (args.crashes / f"crash-{len(crashes)}.json").write_bytes(data)
     total = sum(counts.values())
-    print(f"ran {total} inputs in {args.seconds:.0f} s ({total / args.seconds:.0f}/s): {counts}; {valid} were valid specs")
+    print(
+        f"ran {total} inputs in {args.seconds:.0f} s ({total / args.seconds:.0f}/s): {counts};"
+        f" {valid} were valid specs"
+    )
     print(f"distinct crashes: {len(crashes)}")
     for key in crashes:
         print(f"  {key}")

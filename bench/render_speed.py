@@ -48,7 +48,16 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="specgen-bench-"))
     specgen_cli = [sys.executable, "-m", "specgen.cli"]
-    render = [*specgen_cli, "render", str(CIFAR), "--style", "subclass", "--out", str(out), "--force"]
+    render = [
+        *specgen_cli,
+        "render",
+        str(CIFAR),
+        "--style",
+        "subclass",
+        "--out",
+        str(out),
+        "--force",
+    ]
     tf_import = [sys.executable, "-c", "import tensorflow"]
     renders, imports = [], []
     for _ in range(args.rounds):
@@ -57,7 +66,9 @@ def main() -> int:
     best_render, best_import = min(renders), min(imports)
     print(f"specgen render (whole process)   {best_render * 1000:8.1f} ms  (best of {args.rounds})")
     print(f"python -c 'import tensorflow'    {best_import * 1000:8.1f} ms")
-    print(f"ratio                            {best_import / best_render:8.1f}x faster (goal >= 20x)")
+    print(
+        f"ratio                            {best_import / best_render:8.1f}x faster (goal >= 20x)"
+    )
 
     specgen.render(CIFAR, "all")  # warm: templates compiled, schema loaded
     times = []
@@ -65,20 +76,44 @@ def main() -> int:
         start = time.perf_counter()
         specgen.render(CIFAR, "all")
         times.append(time.perf_counter() - start)
-    print(f"\nspecgen.render(cifar100, 'all') in process: {min(times) * 1000:.1f} ms best, "
-          f"{sorted(times)[len(times) // 2] * 1000:.1f} ms median of 20 (goal < 50 ms)")
+    print(
+        f"\nspecgen.render(cifar100, 'all') in process: {min(times) * 1000:.1f} ms best, "
+        f"{sorted(times)[len(times) // 2] * 1000:.1f} ms median of 20 (goal < 50 ms)"
+    )
 
     print("\nchain length   render (whole process)   per layer")
     for layers in (20, 200, 2000):
         spec = out / f"chain_{layers}.json"
         spec.write_text(json.dumps(chain(layers)))
-        best = min(seconds([*specgen_cli, "render", str(spec), "--style", "functional", "--out", str(out), "--force"]) for _ in range(3))
+        best = min(
+            seconds(
+                [
+                    *specgen_cli,
+                    "render",
+                    str(spec),
+                    "--style",
+                    "functional",
+                    "--out",
+                    str(out),
+                    "--force",
+                ]
+            )
+            for _ in range(3)
+        )
         print(f"{layers:12d}   {best * 1000:18.1f} ms   {best / layers * 1e6:8.1f} us")
     if not args.no_build:
         start = time.perf_counter()
-        build = "import sys; sys.path.insert(0, sys.argv[1]); import chain_2000_functional as m; print(m.build_model().count_params())"
-        count = subprocess.run([sys.executable, "-c", build, str(out)], check=True, capture_output=True, text=True).stdout.strip()
-        print(f"\n2,000-layer functional module built in Keras: {count} params, {time.perf_counter() - start:.1f} s (process)")
+        build = (
+            "import sys; sys.path.insert(0, sys.argv[1]); import chain_2000_functional as m;"
+            " print(m.build_model().count_params())"
+        )
+        count = subprocess.run(
+            [sys.executable, "-c", build, str(out)], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        print(
+            f"\n2,000-layer functional module built in Keras: {count} params,"
+            f" {time.perf_counter() - start:.1f} s (process)"
+        )
     return 0
 
 

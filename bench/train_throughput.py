@@ -35,7 +35,9 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=4096)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--style", default="functional")
-    parser.add_argument("extra", nargs="*", help="more options for the generated script (e.g. --mixed-precision)")
+    parser.add_argument(
+        "extra", nargs="*", help="more options for the generated script (e.g. --mixed-precision)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="specgen-bench-"))
     for name, text in specgen.render(ROOT / "specs" / "cifar100.json", args.style).items():
@@ -44,8 +46,28 @@ def main() -> int:
     data = ["--samples", str(args.samples), "--epochs", str(args.epochs)]
     commands = {
         "baseline": [sys.executable, str(ROOT / "bench" / "baseline_fit.py"), *data],
-        "fit": [sys.executable, str(script), "--loop", "fit", "--data", "synthetic", "--quiet", *data, *args.extra],
-        "tape": [sys.executable, str(script), "--loop", "tape", "--data", "synthetic", "--quiet", *data, *args.extra],
+        "fit": [
+            sys.executable,
+            str(script),
+            "--loop",
+            "fit",
+            "--data",
+            "synthetic",
+            "--quiet",
+            *data,
+            *args.extra,
+        ],
+        "tape": [
+            sys.executable,
+            str(script),
+            "--loop",
+            "tape",
+            "--data",
+            "synthetic",
+            "--quiet",
+            *data,
+            *args.extra,
+        ],
     }
     results: dict[str, list[float]] = {name: [] for name in commands}
     for round_ in range(args.rounds):
@@ -53,7 +75,10 @@ def main() -> int:
             results[name].append(run(command))
             print(f"round {round_ + 1} {name:8s} {results[name][-1]:10.1f} samples/s", flush=True)
     best = {name: max(values) for name, values in results.items()}
-    print(f"\nCIFAR-100 spec, {args.samples} synthetic samples, {args.epochs} epochs, best of {args.rounds}")
+    print(
+        f"\nCIFAR-100 spec, {args.samples} synthetic samples, {args.epochs} epochs,"
+        f" best of {args.rounds}"
+    )
     for name, value in best.items():
         print(f"{name:8s} {value:10.1f} samples/s   {value / best['baseline']:.2f}x baseline")
     return 0

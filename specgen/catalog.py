@@ -45,7 +45,12 @@ INITIALIZER_CLASSES = {
     "VarianceScaling": ("scale", "mode", "distribution", "seed"),
     "Zeros": (),
 }
-REGULARIZER_CLASSES = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2"), "OrthogonalRegularizer": ("factor", "mode")}
+REGULARIZER_CLASSES = {
+    "L1": ("l1",),
+    "L2": ("l2",),
+    "L1L2": ("l1", "l2"),
+    "OrthogonalRegularizer": ("factor", "mode"),
+}
 CONSTRAINT_CLASSES = {
     "MaxNorm": ("max_value", "axis"),
     "MinMaxNorm": ("min_value", "max_value", "rate", "axis"),
@@ -53,7 +58,11 @@ CONSTRAINT_CLASSES = {
     "UnitNorm": ("axis",),
 }
 # Keras modules that the object forms name: {"type": "GlorotUniform", "seed": 1}.
-OBJECT_MODULES = {"initializer": "initializers", "regularizer": "regularizers", "constraint": "constraints"}
+OBJECT_MODULES = {
+    "initializer": "initializers",
+    "regularizer": "regularizers",
+    "constraint": "constraints",
+}
 _OBJECT_ARG_SCHEMAS = {
     "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
     "mode": {"enum": ["fan_in", "fan_out", "fan_avg", "rows", "columns"]},
@@ -88,7 +97,7 @@ def _object_form(title: str, classes: dict[str, tuple[str, ...]]) -> dict:
 
 def _name_or_object(title: str, names: list[str], classes: dict, *, nullable: bool = False) -> dict:
     return {
-        "title": f"{title} name or {{\"type\": ..., arguments}}",
+        "title": f'{title} name or {{"type": ..., arguments}}',
         "anyOf": [_named(title, names, nullable=nullable), _object_form(title, classes)],
     }
 
@@ -238,7 +247,6 @@ LAYERS: tuple[LayerKind, ...] = (
 )
 
 
-
 def _recurrent(name: str) -> LayerKind:
     extra = (Arg("reset_after", BOOL),) if name == "GRU" else ()
     gates = () if name == "SimpleRNN" else (Arg("recurrent_activation", ACTIVATION),)
@@ -272,8 +280,12 @@ def _global_pool(kind: str, rank: int) -> LayerKind:
     )
 
 
-def _merge(name: str, *, exactly_two: bool = False, args: tuple[Arg, ...] = (), rule=shapes.elementwise) -> LayerKind:
-    return LayerKind(name, args, rule, call="list", min_inputs=2, max_inputs=2 if exactly_two else None)
+def _merge(
+    name: str, *, exactly_two: bool = False, args: tuple[Arg, ...] = (), rule=shapes.elementwise
+) -> LayerKind:
+    return LayerKind(
+        name, args, rule, call="list", min_inputs=2, max_inputs=2 if exactly_two else None
+    )
 
 
 def _depthwise_args(*weights: Arg) -> tuple[Arg, ...]:
@@ -298,25 +310,51 @@ PAIR_OF_PAIRS = {
             "type": "array",
             "minItems": 2,
             "maxItems": 2,
-            "items": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2},
+            "items": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0},
+                "minItems": 2,
+                "maxItems": 2,
+            },
         },
     ],
 }
-_NORM = (Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}), Arg("center", BOOL), Arg("scale", BOOL), *_weights("beta", "gamma"))
+_NORM = (
+    Arg("epsilon", {"type": "number", "exclusiveMinimum": 0}),
+    Arg("center", BOOL),
+    Arg("scale", BOOL),
+    *_weights("beta", "gamma"),
+)
 RECURRENT_TYPES = ("LSTM", "GRU", "SimpleRNN")
 
 LAYERS += (
     LayerKind(
         "Reshape",
-        (Arg("target_shape", {"type": "array", "items": {"type": "integer", "minimum": -1}, "minItems": 1}, required=True, positional=True),),
+        (
+            Arg(
+                "target_shape",
+                {"type": "array", "items": {"type": "integer", "minimum": -1}, "minItems": 1},
+                required=True,
+                positional=True,
+            ),
+        ),
         shapes.reshape,
     ),
     LayerKind(
         "Permute",
-        (Arg("dims", {"type": "array", "items": POS_INT, "minItems": 1, "uniqueItems": True}, required=True, positional=True),),
+        (
+            Arg(
+                "dims",
+                {"type": "array", "items": POS_INT, "minItems": 1, "uniqueItems": True},
+                required=True,
+                positional=True,
+            ),
+        ),
         shapes.permute,
     ),
-    LayerKind("RepeatVector", (Arg("n", POS_INT, required=True, positional=True),), shapes.repeat_vector),
+    LayerKind(
+        "RepeatVector", (Arg("n", POS_INT, required=True, positional=True),), shapes.repeat_vector
+    ),
     LayerKind(
         "Embedding",
         (
@@ -361,8 +399,14 @@ LAYERS += (
     _global_pool("Max", 2),
     _global_pool("Average", 1),
     _global_pool("Average", 2),
-    LayerKind("LayerNormalization", (Arg("axis", {"const": -1}), *_NORM), shapes.layer_normalization),
-    LayerKind("GroupNormalization", (Arg("groups", POS_INT), Arg("axis", {"const": -1}), *_NORM), shapes.group_normalization),
+    LayerKind(
+        "LayerNormalization", (Arg("axis", {"const": -1}), *_NORM), shapes.layer_normalization
+    ),
+    LayerKind(
+        "GroupNormalization",
+        (Arg("groups", POS_INT), Arg("axis", {"const": -1}), *_NORM),
+        shapes.group_normalization,
+    ),
     LayerKind(
         "SpatialDropout2D",
         (Arg("rate", RATE, required=True, positional=True), Arg("seed", SEED)),
@@ -371,7 +415,10 @@ LAYERS += (
     ),
     LayerKind(
         "GaussianNoise",
-        (Arg("stddev", {"type": "number", "minimum": 0}, required=True, positional=True), Arg("seed", SEED)),
+        (
+            Arg("stddev", {"type": "number", "minimum": 0}, required=True, positional=True),
+            Arg("seed", SEED),
+        ),
         shapes.identity,
         training=True,
     ),
@@ -381,7 +428,13 @@ LAYERS += (
     LayerKind(
         "Bidirectional",
         (
-            Arg("layer", {"$ref": "#/$defs/recurrent_layer"}, required=True, positional=True, kind="layer"),
+            Arg(
+                "layer",
+                {"$ref": "#/$defs/recurrent_layer"},
+                required=True,
+                positional=True,
+                kind="layer",
+            ),
             Arg("merge_mode", _named("merge mode", ["concat", "sum", "mul", "ave"])),
         ),
         shapes.bidirectional,
@@ -415,21 +468,44 @@ LAYERS += (
         (
             Arg("height", POS_INT, required=True, positional=True),
             Arg("width", POS_INT, required=True, positional=True),
-            Arg("interpolation", _named("interpolation", ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5"])),
+            Arg(
+                "interpolation",
+                _named(
+                    "interpolation",
+                    ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5"],
+                ),
+            ),
             Arg("crop_to_aspect_ratio", BOOL),
         ),
         shapes.resize,
     ),
     LayerKind(
         "CenterCrop",
-        (Arg("height", POS_INT, required=True, positional=True), Arg("width", POS_INT, required=True, positional=True)),
+        (
+            Arg("height", POS_INT, required=True, positional=True),
+            Arg("width", POS_INT, required=True, positional=True),
+        ),
         shapes.resize,
     ),
-    LayerKind("ZeroPadding2D", (Arg("padding", PAIR_OF_PAIRS, positional=True),), shapes.pad_or_crop("padding", +1)),
-    LayerKind("Cropping2D", (Arg("cropping", PAIR_OF_PAIRS, positional=True),), shapes.pad_or_crop("cropping", -1)),
+    LayerKind(
+        "ZeroPadding2D",
+        (Arg("padding", PAIR_OF_PAIRS, positional=True),),
+        shapes.pad_or_crop("padding", +1),
+    ),
+    LayerKind(
+        "Cropping2D",
+        (Arg("cropping", PAIR_OF_PAIRS, positional=True),),
+        shapes.pad_or_crop("cropping", -1),
+    ),
     LayerKind(
         "UpSampling2D",
-        (Arg("size", int_tuple(2), positional=True), Arg("interpolation", _named("interpolation", ["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"]))),
+        (
+            Arg("size", int_tuple(2), positional=True),
+            Arg(
+                "interpolation",
+                _named("interpolation", ["nearest", "bilinear", "bicubic", "lanczos3", "lanczos5"]),
+            ),
+        ),
         shapes.upsampling,
     ),
     _merge("Add"),
@@ -443,7 +519,22 @@ LAYERS += (
         "Dot",
         exactly_two=True,
         args=(
-            Arg("axes", {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}]}, required=True, positional=True),
+            Arg(
+                "axes",
+                {
+                    "anyOf": [
+                        {"type": "integer"},
+                        {
+                            "type": "array",
+                            "items": {"type": "integer"},
+                            "minItems": 2,
+                            "maxItems": 2,
+                        },
+                    ]
+                },
+                required=True,
+                positional=True,
+            ),
             Arg("normalize", BOOL),
         ),
         rule=shapes.dot,

@@ -51,22 +51,48 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--style", type=click.Choice(STYLE_CHOICES), default="functional", show_default=True,
-              help="API style to emit; 'all' emits every style the spec can take.")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
-              show_default=True, help="Folder to write into.")
-@click.option("--force", is_flag=True, help="Replace files specgen did not write or that were edited by hand.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file is stale or missing.")
-@click.option("--diff", is_flag=True, help="Write nothing; print a unified diff of stale files (exit 1 if any).")
-@click.option("--templates", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Folder of templates that override the packaged ones by name.")
+@click.option(
+    "--style",
+    type=click.Choice(STYLE_CHOICES),
+    default="functional",
+    show_default=True,
+    help="API style to emit; 'all' emits every style the spec can take.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("generated"),
+    show_default=True,
+    help="Folder to write into.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace files specgen did not write or that were edited by hand."
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 if any file is stale or missing."
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Write nothing; print a unified diff of stale files (exit 1 if any).",
+)
+@click.option(
+    "--templates",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of templates that override the packaged ones by name.",
+)
 def render(specs, style, out, force, check, diff, templates) -> None:
     """Render SPECS into Python modules, printing each path."""
     planned = writing.plan(out, _render_all(specs, style, templates))
     if check or diff:
         stale = [item for item in planned if item.stale]
         for item in stale:
-            click.echo(writing.unified_diff(item) if diff else f"{'stale' if item.current is not None else 'missing'}: {item.path}")
+            click.echo(
+                writing.unified_diff(item)
+                if diff
+                else f"{'stale' if item.current is not None else 'missing'}: {item.path}"
+            )
         raise SystemExit(INVALID if stale else OK)
     try:
         writing.write_all(planned, force=force)
@@ -88,8 +114,12 @@ def validate(specs) -> None:
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the schema to this file (specgen's own: schemas/model-spec.schema.json).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file (specgen's own: schemas/model-spec.schema.json).",
+)
 def schema(output) -> None:
     """Print (or write) the JSON Schema of a spec, generated from the layer catalog."""
     from .schema import build_schema, dumps
@@ -117,8 +147,13 @@ def summary(spec) -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Diagram file: .svg or .png (through Graphviz) or .dot.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Diagram file: .svg or .png (through Graphviz) or .dot.",
+)
 def plot(spec, output) -> None:
     """Draw the model graph of SPEC (no TensorFlow needed)."""
     from .plot import GraphvizMissing, render
@@ -155,8 +190,13 @@ def verify(spec, steps) -> None:
 
 @cli.command(name="import")
 @click.argument("model", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the spec (JSON).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the spec (JSON).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 def import_(model, output, force) -> None:
     """Turn a saved Keras model (MODEL.keras or config.json) into a spec."""
@@ -172,7 +212,9 @@ def import_(model, output, force) -> None:
         raise Failed([f"{model}: not a readable Keras model or config ({exc})"]) from None
     errors = api.validate(spec)
     if errors:
-        raise Failed([f"{model}: the imported spec is invalid: {e.pointer}: {e.message}" for e in errors])
+        raise Failed(
+            [f"{model}: the imported spec is invalid: {e.pointer}: {e.message}" for e in errors]
+        )
     if output.exists() and not force:
         raise Failed([f"{output}: exists; use --force to replace it"])
     output.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")

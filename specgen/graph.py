@@ -11,7 +11,18 @@ from dataclasses import dataclass, field
 
 from . import catalog, shapes
 from .errors import SpecError
-from .ir import BlockDef, BlockNode, InputNode, LayerNode, Model, ParamRef, freeze, pascal_case, snake_case, spec_hash
+from .ir import (
+    BlockDef,
+    BlockNode,
+    InputNode,
+    LayerNode,
+    Model,
+    ParamRef,
+    freeze,
+    pascal_case,
+    snake_case,
+    spec_hash,
+)
 from .load import Loaded
 from .validate import layer_problems, nearest
 
@@ -68,7 +79,9 @@ class _Graph:
     used: set[str] = field(default_factory=set)
 
 
-def _references(raw: list[dict], names: list[str], inputs: list[str], base: str, err: Report) -> dict[str, list[str]]:
+def _references(
+    raw: list[dict], names: list[str], inputs: list[str], base: str, err: Report
+) -> dict[str, list[str]]:
     refs: dict[str, list[str]] = {}
     for i, layer in enumerate(raw):
         if "inputs" in layer:
@@ -94,11 +107,18 @@ def _check_refs(graph: _Graph, i: int, layer: dict, pointer: str, err: Report) -
         if ref not in graph.refs:
             hint = nearest(ref, [*graph.dims, *graph.names])
             graph.used.add(hint)  # the layer it meant is not also reported as feeding nothing
-            err(where, f"unknown input or layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+            err(
+                where,
+                f"unknown input or layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+            )
         elif cycle := _find_cycle(name, graph.refs):
             err(where, "the layers form a cycle: " + " -> ".join(cycle))
         else:
-            err(where, f"layer {name!r} uses {ref!r}, which comes later; list layers in the order they run")
+            err(
+                where,
+                f"layer {name!r} uses {ref!r}, which comes later;"
+                " list layers in the order they run",
+            )
     return ok
 
 
@@ -112,7 +132,9 @@ def _arity(kind: catalog.LayerKind, count: int) -> str | None:
     return None
 
 
-def _layer_node(graph: _Graph, i: int, layer: dict, pointer: str, err: Report) -> tuple[LayerNode, bool]:
+def _layer_node(
+    graph: _Graph, i: int, layer: dict, pointer: str, err: Report
+) -> tuple[LayerNode, bool]:
     name = graph.names[i]
     kind = catalog.BY_SPELLING[layer["type"]]
     ok = _check_refs(graph, i, layer, pointer, err)
@@ -130,7 +152,14 @@ def _layer_node(graph: _Graph, i: int, layer: dict, pointer: str, err: Report) -
     return LayerNode(name, kind, layer["type"], args, tuple(graph.refs[name]), out, pointer), ok
 
 
-def _resolve(raw: list[dict], inputs: dict[str, shapes.Dims], base: str, taken: set[str], err: Report, make_block) -> _Graph:
+def _resolve(
+    raw: list[dict],
+    inputs: dict[str, shapes.Dims],
+    base: str,
+    taken: set[str],
+    err: Report,
+    make_block,
+) -> _Graph:
     names = _auto_names(raw, taken | {layer["name"] for layer in raw if "name" in layer})
     graph = _Graph(names, _references(raw, names, list(inputs), base, err), dict(inputs))
     for i, layer in enumerate(raw):
@@ -152,7 +181,11 @@ def _substitute(layer: dict, params: dict, pointer: str, err: Report, resolved: 
             ref = value["param"]
             if ref not in params:
                 hint = nearest(ref, list(params))
-                err(f"{pointer}/{key}/param", f"unknown block parameter {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+                err(
+                    f"{pointer}/{key}/param",
+                    f"unknown block parameter {ref!r}"
+                    + (f"; did you mean {hint!r}?" if hint else ""),
+                )
                 continue
             value = params[ref] if resolved else ParamRef(ref)
         out[key] = value
@@ -172,17 +205,39 @@ class _Blocks:
         if name not in self.defs:
             spec, base = self.specs[name], f"/blocks/{name}"
             params = dict(spec.get("params", {}))
-            raw = [_substitute(layer, params, f"{base}/layers/{j}", self.err, resolved=False) for j, layer in enumerate(spec["layers"])]
-            names = _auto_names(raw, set(spec["inputs"]) | {layer["name"] for layer in raw if "name" in layer})
+            raw = [
+                _substitute(layer, params, f"{base}/layers/{j}", self.err, resolved=False)
+                for j, layer in enumerate(spec["layers"])
+            ]
+            names = _auto_names(
+                raw, set(spec["inputs"]) | {layer["name"] for layer in raw if "name" in layer}
+            )
             refs = _references(raw, names, list(spec["inputs"]), f"{base}/layers", lambda *_: None)
             nodes = tuple(
-                LayerNode(names[j], catalog.BY_SPELLING[layer["type"]], layer["type"],
-                          tuple((a.name, freeze(layer[a.name])) for a in catalog.BY_SPELLING[layer["type"]].args if a.name in layer),
-                          tuple(refs[names[j]]), shapes.Shape(()), f"{base}/layers/{j}")
+                LayerNode(
+                    names[j],
+                    catalog.BY_SPELLING[layer["type"]],
+                    layer["type"],
+                    tuple(
+                        (a.name, freeze(layer[a.name]))
+                        for a in catalog.BY_SPELLING[layer["type"]].args
+                        if a.name in layer
+                    ),
+                    tuple(refs[names[j]]),
+                    shapes.Shape(()),
+                    f"{base}/layers/{j}",
+                )
                 for j, layer in enumerate(raw)
             )
             output = spec.get("outputs", [names[-1]])[0]
-            self.defs[name] = BlockDef(name, spec.get("description", ""), tuple(sorted(params.items())), tuple(spec["inputs"]), nodes, output)
+            self.defs[name] = BlockDef(
+                name,
+                spec.get("description", ""),
+                tuple(sorted(params.items())),
+                tuple(spec["inputs"]),
+                nodes,
+                output,
+            )
         return self.defs[name]
 
     def __call__(self, graph: _Graph, i: int, layer: dict, pointer: str) -> tuple[BlockNode, bool]:
@@ -190,22 +245,40 @@ class _Blocks:
         empty = BlockNode(name, None, (), tuple(graph.refs[name]), shapes.Shape(()), (), pointer)
         if kind not in self.specs:
             hint = nearest(kind, [*catalog.BY_SPELLING, *self.specs])
-            self.err(f"{pointer}/type", f"unknown layer type or block {kind!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+            self.err(
+                f"{pointer}/type",
+                f"unknown layer type or block {kind!r}"
+                + (f"; did you mean {hint!r}?" if hint else ""),
+            )
             return empty, False
         block = self.definition(kind)
         defaults = dict(block.params)
         for key in layer:
             if key not in ("type", "name", "inputs") and key not in defaults:
                 hint = nearest(key, list(defaults))
-                self.err(f"{pointer}/{key}", f"block {kind!r} has no parameter {key!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+                self.err(
+                    f"{pointer}/{key}",
+                    f"block {kind!r} has no parameter {key!r}"
+                    + (f"; did you mean {hint!r}?" if hint else ""),
+                )
         values = {key: layer.get(key, default) for key, default in defaults.items()}
         ok = _check_refs(graph, i, layer, pointer, self.err)
         count = len(graph.refs[name])
         if count != len(block.inputs):
-            self.err(pointer, f"block {kind!r} takes {len(block.inputs)} input(s), received {count}")
+            self.err(
+                pointer, f"block {kind!r} takes {len(block.inputs)} input(s), received {count}"
+            )
             ok = False
         if not ok or any(graph.dims.get(r) is None for r in graph.refs[name]):
-            return BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+            return BlockNode(
+                name,
+                block,
+                tuple(sorted((k, freeze(v)) for k, v in values.items())),
+                tuple(graph.refs[name]),
+                shapes.Shape(()),
+                (),
+                pointer,
+            ), False
         base = f"/blocks/{kind}/layers"
         usage = f" (in block {kind!r}, used as {name!r})"
         errors_before = self._count
@@ -214,18 +287,52 @@ class _Blocks:
         for j, inner in enumerate(self.specs[kind]["layers"]):
             concrete = _substitute(inner, values, f"{base}/{j}", inner_err, resolved=True)
             if concrete.get("type") not in catalog.BY_SPELLING:
-                inner_err(f"{base}/{j}/type", f"a block's layers are catalog layers, received {concrete.get('type')!r}")
-                return BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
+                inner_err(
+                    f"{base}/{j}/type",
+                    f"a block's layers are catalog layers, received {concrete.get('type')!r}",
+                )
+                return BlockNode(
+                    name,
+                    block,
+                    tuple(sorted((k, freeze(v)) for k, v in values.items())),
+                    tuple(graph.refs[name]),
+                    shapes.Shape(()),
+                    (),
+                    pointer,
+                ), False
             for where, message, _ in layer_problems(concrete):
                 inner_err(f"{base}/{j}{where}", message)
             raw.append(concrete)
         if self._count > errors_before:
-            return BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), shapes.Shape(()), (), pointer), False
-        dims = {alias: graph.dims[ref] for alias, ref in zip(block.inputs, graph.refs[name], strict=True)}
+            return BlockNode(
+                name,
+                block,
+                tuple(sorted((k, freeze(v)) for k, v in values.items())),
+                tuple(graph.refs[name]),
+                shapes.Shape(()),
+                (),
+                pointer,
+            ), False
+        dims = {
+            alias: graph.dims[ref]
+            for alias, ref in zip(block.inputs, graph.refs[name], strict=True)
+        }
         inner = _resolve(raw, dims, base, set(), inner_err, self)
         out = next((n.out for n in inner.nodes if n.name == block.output), shapes.Shape(()))
-        total = shapes.Shape(out.dims, sum(n.out.trainable for n in inner.nodes), sum(n.out.non_trainable for n in inner.nodes))
-        node = BlockNode(name, block, tuple(sorted((k, freeze(v)) for k, v in values.items())), tuple(graph.refs[name]), tuple(inner.nodes), total, pointer)
+        total = shapes.Shape(
+            out.dims,
+            sum(n.out.trainable for n in inner.nodes),
+            sum(n.out.non_trainable for n in inner.nodes),
+        )
+        node = BlockNode(
+            name,
+            block,
+            tuple(sorted((k, freeze(v)) for k, v in values.items())),
+            tuple(graph.refs[name]),
+            tuple(inner.nodes),
+            total,
+            pointer,
+        )
         return node, self._count == errors_before
 
     @property
@@ -257,7 +364,14 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         for i, e in enumerate(data["inputs"])
     )
     blocks = _Blocks(loaded, err)
-    graph = _resolve(data["layers"], {e.name: e.dims for e in inputs}, "/layers", {e.name for e in inputs}, err, blocks)
+    graph = _resolve(
+        data["layers"],
+        {e.name: e.dims for e in inputs},
+        "/layers",
+        {e.name for e in inputs},
+        err,
+        blocks,
+    )
     class_name = pascal_case(data["name"])
     if class_name in graph.names or class_name in {e.name for e in inputs}:
         err("/name", f"the model class {class_name!r} would clash with a layer or input name")
@@ -265,7 +379,10 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
     for j, ref in enumerate(outputs):
         if ref not in graph.names:
             hint = nearest(ref, graph.names)
-            err(f"/outputs/{j}", f"unknown layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+            err(
+                f"/outputs/{j}",
+                f"unknown layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+            )
     for node in graph.nodes:
         if node.name not in graph.used and node.name not in outputs:
             err(node.pointer, f"layer {node.name!r} feeds nothing; use it or list it in outputs")

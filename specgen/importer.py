@@ -18,7 +18,16 @@ from . import catalog
 from .ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
-IGNORED = {"name", "dtype", "trainable", "autocast", "batch_input_shape", "input_shape", "build_config", "input_dim_"}
+IGNORED = {
+    "name",
+    "dtype",
+    "trainable",
+    "autocast",
+    "batch_input_shape",
+    "input_shape",
+    "build_config",
+    "input_dim_",
+}
 # Values Keras resolves when it saves a layer; specgen's generated code implies them.
 IMPLIED = {"data_format": "channels_last"}
 OBJECT_NAMES = {
@@ -43,7 +52,10 @@ def read_config(path: Path) -> dict:
 
 def _object(value: dict, kind: str):
     """A serialized initializer/regularizer/constraint -> a name or {"type": Class, args}."""
-    cls, config = value.get("class_name"), {k: v for k, v in (value.get("config") or {}).items() if v is not None}
+    cls, config = (
+        value.get("class_name"),
+        {k: v for k, v in (value.get("config") or {}).items() if v is not None},
+    )
     name = snake_case(cls)
     if not config and name in OBJECT_NAMES[kind]:
         return name
@@ -64,7 +76,11 @@ def _defaults(kind: catalog.LayerKind) -> dict:
     import keras
 
     signature = inspect.signature(getattr(keras.layers, kind.name).__init__)
-    return {name: p.default for name, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
+    return {
+        name: p.default
+        for name, p in signature.parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
 def _same(a, b) -> bool:
@@ -90,7 +106,9 @@ def _arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where
         if arg is None:
             if key not in defaults and value in (None, False, {}, []):
                 continue
-            problems.append(f"{where}{kind.name} argument {key}={value!r} is not supported by specgen")
+            problems.append(
+                f"{where}{kind.name} argument {key}={value!r} is not supported by specgen"
+            )
             continue
         args[key] = converted
     return args
@@ -107,8 +125,16 @@ def _inbound(layer: dict) -> list[str]:
     args = nodes[0]["args"]
     first = args[0]
     refs = [_ref(t) for t in first] if isinstance(first, list) else [_ref(first)]
-    refs += [_ref(t) for t in args[1:] if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__"]
-    refs += [_ref(t) for t in nodes[0].get("kwargs", {}).values() if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__"]
+    refs += [
+        _ref(t)
+        for t in args[1:]
+        if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__"
+    ]
+    refs += [
+        _ref(t)
+        for t in nodes[0].get("kwargs", {}).values()
+        if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__"
+    ]
     return refs
 
 
@@ -116,10 +142,12 @@ def to_spec(config: dict) -> dict:
     """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not."""
     kind = config.get("class_name")
     if kind not in ("Sequential", "Functional", "Model"):
-        raise ImportProblem([
-            f"{kind!r} is a subclassed model: its config holds no layer graph; import the"
-            " Functional or Sequential model it was written as, or its config.json"
-        ])
+        raise ImportProblem(
+            [
+                f"{kind!r} is a subclassed model: its config holds no layer graph; import the"
+                " Functional or Sequential model it was written as, or its config.json"
+            ]
+        )
     body = config["config"]
     problems: list[str] = []
     inputs, layers, previous = [], [], None
@@ -129,7 +157,9 @@ def to_spec(config: dict) -> dict:
         if cls == "InputLayer":
             shape = lconfig.get("batch_shape") or lconfig.get("batch_input_shape")
             entry = {"name": name, "shape": list(shape[1:])}
-            if lconfig.get("dtype") not in (None, "float32") and isinstance(lconfig.get("dtype"), str):
+            if lconfig.get("dtype") not in (None, "float32") and isinstance(
+                lconfig.get("dtype"), str
+            ):
                 entry["dtype"] = lconfig["dtype"]
             inputs.append(entry)
             previous = name
@@ -137,7 +167,11 @@ def to_spec(config: dict) -> dict:
         if cls not in catalog.BY_SPELLING:
             problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
             continue
-        entry = {"name": name, "type": cls, **_arguments(catalog.BY_SPELLING[cls], lconfig, problems, f"layer {name!r}: ")}
+        entry = {
+            "name": name,
+            "type": cls,
+            **_arguments(catalog.BY_SPELLING[cls], lconfig, problems, f"layer {name!r}: "),
+        }
         refs = _inbound(layer) if kind != "Sequential" else [previous]
         if refs != [previous]:
             entry["inputs"] = refs
@@ -148,7 +182,11 @@ def to_spec(config: dict) -> dict:
         layers[0].pop("inputs", None)
     if problems:
         raise ImportProblem(problems)
-    spec = {"name": re.sub(r"\W", "_", snake_case(body.get("name") or "model")).strip("_") or "model", "inputs": inputs, "layers": layers}
+    spec = {
+        "name": re.sub(r"\W", "_", snake_case(body.get("name") or "model")).strip("_") or "model",
+        "inputs": inputs,
+        "layers": layers,
+    }
     found = body.get("output_layers") or []
     if found and isinstance(found[0], str):  # Keras writes one output flat: ["out", 0, 0]
         found = [found]

@@ -55,9 +55,19 @@ def argument(arg: catalog.Arg, value: object) -> str:
     return literal(value)
 
 
-def constructor(kind: catalog.LayerKind, spelling: str, given: dict, name: str | None = None, name_code: str | None = None) -> str:
+def constructor(
+    kind: catalog.LayerKind,
+    spelling: str,
+    given: dict,
+    name: str | None = None,
+    name_code: str | None = None,
+) -> str:
     parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
-    parts += [f"{a.name}={argument(a, given[a.name])}" for a in kind.args if not a.positional and a.name in given]
+    parts += [
+        f"{a.name}={argument(a, given[a.name])}"
+        for a in kind.args
+        if not a.positional and a.name in given
+    ]
     if name is not None:
         parts.append(f"name={literal(name)}")
     if name_code is not None:
@@ -116,7 +126,9 @@ class LayerNode:
 
     def prefixed_constructor(self, prefix_var: str) -> str:
         """Inside a block helper: named `<usage name>_<layer name>` at run time."""
-        return constructor(self.kind, self.spelling, dict(self.args), name_code=f'f"{{{prefix_var}}}_{self.name}"')
+        return constructor(
+            self.kind, self.spelling, dict(self.args), name_code=f'f"{{{prefix_var}}}_{self.name}"'
+        )
 
     def renamed_constructor(self, name: str) -> str:
         return constructor(self.kind, self.spelling, dict(self.args), name)
@@ -304,8 +316,9 @@ class Model:
             if node.is_block and not node.block.is_chain:
                 return (
                     node.pointer,
-                    f"block {node.block.name!r} (used as {node.name!r}) is not a chain, so it cannot"
-                    " be inlined into a Sequential model; use --style functional or subclass",
+                    f"block {node.block.name!r} (used as {node.name!r}) is not a chain, so it"
+                    " cannot be inlined into a Sequential model; use --style functional or"
+                    " subclass",
                 )
             if node.inputs != (previous,):
                 got = ", ".join(node.inputs)

@@ -19,7 +19,11 @@ def _quote(text: str) -> str:
 
 
 def dot(model: Model) -> str:
-    lines = [f"digraph {_quote(model.name)} {{", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=11];']
+    lines = [
+        f"digraph {_quote(model.name)} {{",
+        "  rankdir=TB;",
+        '  node [fontname="Helvetica", fontsize=11];',
+    ]
     for node in model.inputs:
         label = f"{node.name}\nInput\n{show(node.dims)}"
         lines.append(f"  {_quote(node.name)} [shape=ellipse, label={_quote(label)}];")
@@ -47,4 +51,6 @@ def render(model: Model, fmt: str) -> bytes:
             "Graphviz is not installed (no `dot` on PATH): install it (apt install graphviz,"
             " brew install graphviz) or write a .dot file instead"
         )
-    return subprocess.run([program, f"-T{fmt}"], input=text.encode(), capture_output=True, check=True).stdout
+    return subprocess.run(
+        [program, f"-T{fmt}"], input=text.encode(), capture_output=True, check=True
+    ).stdout

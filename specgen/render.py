@@ -38,7 +38,13 @@ def docstring_text(text: str) -> str:
             out.append("\\n")
         else:
             code = ord(char)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
     return "".join(out)
 
 
@@ -99,7 +105,9 @@ def outputs_for(model: Model, style: str) -> dict[str, str]:
     return files
 
 
-def render_model(model: Model, styles: tuple[str, ...], templates: Path | None = None) -> dict[str, str]:
+def render_model(
+    model: Model, styles: tuple[str, ...], templates: Path | None = None
+) -> dict[str, str]:
     env = environment(templates)
     train = training.build(model)
     raw = {}

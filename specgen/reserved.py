@@ -5,8 +5,9 @@ from __future__ import annotations
 import builtins
 import keyword
 
-# Public attributes (class and instance) of keras.Model and keras.layers.Layer (Keras 3.15): a subclassed model stores
-# each layer as `self.<name>`, so these would shadow Keras's own methods and properties.
+# Public attributes (class and instance) of keras.Model and keras.layers.Layer (Keras 3.15):
+# a subclassed model stores each layer as `self.<name>`, so these would shadow Keras's own
+# methods and properties.
 # tests/test_reserved.py fails when the installed Keras has attributes missing here.
 KERAS_ATTRIBUTES = frozenset(
     """

@@ -57,8 +57,12 @@ def _layer_def(kind: catalog.LayerKind) -> dict:
     return definition
 
 
+def _per_output(schema: dict) -> dict:
+    """One setting for every output, or a dict keyed by output name."""
+    return {"anyOf": [schema, {"type": "object", "additionalProperties": schema}]}
+
+
 def _training() -> dict:
-    per_output = lambda schema: {"anyOf": [schema, {"type": "object", "additionalProperties": schema}]}  # noqa: E731
     dataset = {
         "title": "a built-in data set, an .npz path, synthetic_linear or inline arrays",
         "anyOf": [
@@ -97,8 +101,10 @@ def _training() -> dict:
             "learning_rate": {"type": "number", "exclusiveMinimum": 0},
             **{k: {"type": "number", "minimum": 0} for k in ("momentum", "weight_decay", "rho")},
             **{k: {"type": "number", "exclusiveMinimum": 0} for k in ("clipnorm", "clipvalue")},
-            **{k: {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
-               for k in ("beta_1", "beta_2")},
+            **{
+                k: {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+                for k in ("beta_1", "beta_2")
+            },
             "epsilon": {"type": "number", "exclusiveMinimum": 0},
             "nesterov": catalog.BOOL,
             "amsgrad": catalog.BOOL,
@@ -111,9 +117,13 @@ def _training() -> dict:
         "properties": {
             "dataset": dataset,
             "optimizer": optimizer,
-            "loss": per_output({"title": "loss", "enum": LOSSES}),
-            "metrics": per_output(
-                {"type": "array", "items": {"title": "metric", "enum": METRICS}, "uniqueItems": True}
+            "loss": _per_output({"title": "loss", "enum": LOSSES}),
+            "metrics": _per_output(
+                {
+                    "type": "array",
+                    "items": {"title": "metric", "enum": METRICS},
+                    "uniqueItems": True,
+                }
             ),
             "epochs": catalog.POS_INT,
             "batch_size": catalog.POS_INT,
@@ -192,7 +202,10 @@ def build_schema() -> dict:
                 "properties": {
                     "type": {
                         "title": "layer type (a keras.layers class) or block name (snake_case)",
-                        "anyOf": [{"title": "layer type", "enum": layer_types}, {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}],
+                        "anyOf": [
+                            {"title": "layer type", "enum": layer_types},
+                            {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                        ],
                     },
                     "name": {"$ref": "#/$defs/identifier"},
                     "inputs": {"$ref": "#/$defs/references"},
@@ -211,7 +224,9 @@ def build_schema() -> dict:
             },
             "recurrent_layer": {
                 "type": "object",
-                "properties": {"type": {"title": "recurrent layer type", "enum": list(catalog.RECURRENT_TYPES)}},
+                "properties": {
+                    "type": {"title": "recurrent layer type", "enum": list(catalog.RECURRENT_TYPES)}
+                },
                 "required": ["type"],
                 "allOf": [
                     {
@@ -229,5 +244,3 @@ def build_schema() -> dict:
 
 def dumps(schema: dict) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-
-

@@ -40,9 +40,7 @@ def _known(dim: int | None, what: str, dims: Dims) -> int:
 
 def _rank(dims: Dims, rank: int, what: str) -> None:
     if len(dims) != rank:
-        raise ShapeError(
-            f"expected a rank-{rank + 1} input ({what}), received shape {show(dims)}"
-        )
+        raise ShapeError(f"expected a rank-{rank + 1} input ({what}), received shape {show(dims)}")
 
 
 def _window(size, kernel: int, stride: int, dilation: int, padding: str, axis: int) -> int | None:
@@ -191,7 +189,9 @@ def conv_transpose(rank: int):
             spatial.append(None if size is None else size * s + grow)
         channels = _known(dims[-1], "the channel axis", dims)
         filters = args["filters"]
-        return Shape((*spatial, filters), _weights(args, math.prod(kernel) * channels * filters, filters))
+        return Shape(
+            (*spatial, filters), _weights(args, math.prod(kernel) * channels * filters, filters)
+        )
 
     return rule
 
@@ -207,7 +207,10 @@ def depthwise_conv(separable: bool):
             filters = args["filters"]
             weights = _weights(args, depthwise + channels * multiplier * filters, filters)
             return Shape((*out.dims[:-1], filters), weights)
-        return Shape((*out.dims[:-1], channels * multiplier), _weights(args, depthwise, channels * multiplier))
+        return Shape(
+            (*out.dims[:-1], channels * multiplier),
+            _weights(args, depthwise, channels * multiplier),
+        )
 
     return rule
 
@@ -274,8 +277,13 @@ def multi_head_attention(args: dict, shapes: list[Dims]) -> Shape:
         raise ShapeError(f"expected two inputs (query, value), received {len(shapes)}")
     query, value = shapes
     if not query or not value:
-        raise ShapeError(f"query and value need a feature axis, received {show(query)} and {show(value)}")
-    q_dim, v_dim = _known(query[-1], "the query's last axis", query), _known(value[-1], "the value's last axis", value)
+        raise ShapeError(
+            f"query and value need a feature axis, received {show(query)} and {show(value)}"
+        )
+    q_dim, v_dim = (
+        _known(query[-1], "the query's last axis", query),
+        _known(value[-1], "the value's last axis", value),
+    )
     heads, key_dim = args["num_heads"], args["key_dim"]
     value_dim = args.get("value_dim") or key_dim
     out_dim = args.get("output_shape") or q_dim
@@ -308,7 +316,9 @@ def pad_or_crop(key: str, sign: int):
             size = dims[axis]
             new = None if size is None else size + sign * (before + after)
             if new is not None and new <= 0:
-                raise ShapeError(f"cropping {before + after} leaves nothing of size {size} on axis {axis + 1}")
+                raise ShapeError(
+                    f"cropping {before + after} leaves nothing of size {size} on axis {axis + 1}"
+                )
             spatial.append(new)
         return Shape((*spatial, dims[-1]))
 
@@ -319,16 +329,23 @@ def upsampling(args: dict, shapes: list[Dims]) -> Shape:
     dims = single(shapes)
     _rank(dims, 3, "batch, height, width, channels")
     size = _tuple(args.get("size", 2), 2)
-    return Shape(tuple(None if d is None else d * s for d, s in zip(dims[:2], size, strict=True)) + (dims[-1],))
+    return Shape(
+        tuple(None if d is None else d * s for d, s in zip(dims[:2], size, strict=True))
+        + (dims[-1],)
+    )
 
 
 def elementwise(args: dict, shapes: list[Dims]) -> Shape:
     first = shapes[0]
     for other in shapes[1:]:
-        if len(other) != len(first) or any(a is not None and b is not None and a != b for a, b in zip(first, other, strict=True)):
+        if len(other) != len(first) or any(
+            a is not None and b is not None and a != b for a, b in zip(first, other, strict=True)
+        ):
             listed = ", ".join(show(s) for s in shapes)
             raise ShapeError(f"inputs must have equal shapes, received {listed}")
-    return Shape(tuple(next((d for d in dims if d is not None), None) for dims in zip(*shapes, strict=True)))
+    return Shape(
+        tuple(next((d for d in dims if d is not None), None) for dims in zip(*shapes, strict=True))
+    )
 
 
 def concatenate(args: dict, shapes: list[Dims]) -> Shape:
@@ -356,5 +373,7 @@ def dot(args: dict, shapes: list[Dims]) -> Shape:
         raise ShapeError(f"axes {list(axes)} do not fit inputs {show(a)} and {show(b)}")
     if a[index[0]] is not None and b[index[1]] is not None and a[index[0]] != b[index[1]]:
         raise ShapeError(f"axes {list(axes)} have sizes {a[index[0]]} and {b[index[1]]}")
-    dims = tuple(d for i, d in enumerate(a) if i != index[0]) + tuple(d for i, d in enumerate(b) if i != index[1])
+    dims = tuple(d for i, d in enumerate(a) if i != index[0]) + tuple(
+        d for i, d in enumerate(b) if i != index[1]
+    )
     return Shape(dims or (1,))

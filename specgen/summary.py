@@ -15,7 +15,8 @@ def table(model: Model) -> str:
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     line = lambda row: "  ".join(  # noqa: E731
-        cell.rjust(w) if i == 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))
+        cell.rjust(w) if i == 2 else cell.ljust(w)
+        for i, (cell, w) in enumerate(zip(row, widths, strict=True))
     ).rstrip()
     rule = "-" * len(line(rows[0]).ljust(sum(widths) + 6))
     trainable, frozen = model.params

@@ -94,7 +94,9 @@ def check(model: Model) -> list[SpecError]:
     allowed = COMMON_OPTIMIZER_ARGS + OPTIMIZER_ARGS[spec["type"]]
     for key in spec:
         if key != "type" and key not in allowed:
-            message = f"optimizer {spec['type']} takes no argument {key!r}; it takes {', '.join(allowed)}"
+            message = (
+                f"optimizer {spec['type']} takes no argument {key!r}; it takes {', '.join(allowed)}"
+            )
             errors.append(model.error(f"/training/optimizer/{key}", message))
     for field in ("loss", "metrics"):
         value = model.training.get(field)
@@ -102,7 +104,9 @@ def check(model: Model) -> list[SpecError]:
             continue
         for name in value:
             if name not in model.outputs:
-                message = f"{field} for {name!r}, which is not an output ({', '.join(model.outputs)})"
+                message = (
+                    f"{field} for {name!r}, which is not an output ({', '.join(model.outputs)})"
+                )
                 errors.append(model.error(f"/training/{field}/{name}", message))
         if field == "loss" and (missing := [n for n in model.outputs if n not in value]):
             errors.append(model.error("/training/loss", f"no loss for output {', '.join(missing)}"))
@@ -137,7 +141,9 @@ class Training:
 
     @property
     def optimizer(self) -> str:
-        args = ", ".join(f"{k}={literal(v)}" for k, v in sorted(self.spec["optimizer"].items()) if k != "type")
+        args = ", ".join(
+            f"{k}={literal(v)}" for k, v in sorted(self.spec["optimizer"].items()) if k != "type"
+        )
         return f"keras.optimizers.{self.spec['optimizer']['type']}({args})"
 
     @property
@@ -181,5 +187,13 @@ def build(model: Model) -> Training | None:
         if isinstance(metrics, Mapping):
             metrics = metrics.get(name, ())
         labels = LABELS.get(loss, "real")
-        outputs.append(Output(name, units[name], f"keras.losses.{LOSS_CLASSES[loss]}()", labels, tuple(_metric(m, labels) for m in metrics)))
+        outputs.append(
+            Output(
+                name,
+                units[name],
+                f"keras.losses.{LOSS_CLASSES[loss]}()",
+                labels,
+                tuple(_metric(m, labels) for m in metrics),
+            )
+        )
     return Training(model, tuple(outputs))

@@ -20,7 +20,6 @@ from .reserved import why_reserved
 from .schema import SCHEMA_FILE
 from .schema_check import Problem, Validator
 
-
 SNAKE = re.compile("^[a-z][a-z0-9_]*$")
 
 
@@ -42,7 +41,11 @@ def nearest(word: object, choices: list) -> str | None:
 
 
 def received(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=dict)
+    text = (
+        repr(value)
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False, default=dict)
+    )
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -87,7 +90,12 @@ def _messages(error: Problem) -> list[tuple[str, str, bool]]:
         return [(pointer, f"expected {word} {value} characters, received {len(instance)}", False)]
     if kind == "anyOf":
         # The branch whose type fits the value says what is really wrong (a misspelt loss, ...).
-        here = [e for e in error.context if e.keyword not in ("type", "required", "additionalProperties") and e.path == error.path]
+        here = [
+            e
+            for e in error.context
+            if e.keyword not in ("type", "required", "additionalProperties")
+            and e.path == error.path
+        ]
         if here:
             return _messages(here[0])
         deeper = [e for e in error.context if e.path != error.path]
@@ -118,7 +126,11 @@ def layer_problems(layer: dict) -> list[tuple[str, str, bool]]:
     """(relative pointer, message, at_key) for one layer checked against its type's schema."""
     validator, schema = _validator()
     kind = catalog.BY_SPELLING[layer["type"]].name
-    return [m for problem in validator.problems(layer, schema["$defs"][kind]) for m in _messages(problem)]
+    return [
+        m
+        for problem in validator.problems(layer, schema["$defs"][kind])
+        for m in _messages(problem)
+    ]
 
 
 def _named_places(data: dict):
@@ -144,9 +156,17 @@ def name_errors(loaded: Loaded) -> list[SpecError]:
     errors = []
     seen: dict[tuple[str, str], str] = {}
     for pointer, name, namespace in _named_places(loaded.data):
-        if not isinstance(name, str) or not name.isidentifier() or (namespace == "blocks" and not SNAKE.match(name)):
+        if (
+            not isinstance(name, str)
+            or not name.isidentifier()
+            or (namespace == "blocks" and not SNAKE.match(name))
+        ):
             want = "a snake_case identifier" if namespace == "blocks" else "a Python identifier"
-            errors.append(loaded.error(pointer, f"expected {want}, received {name!r}", key=namespace == "blocks"))
+            errors.append(
+                loaded.error(
+                    pointer, f"expected {want}, received {name!r}", key=namespace == "blocks"
+                )
+            )
             continue
         normal = unicodedata.normalize("NFKC", name)
         if normal != name:
@@ -157,7 +177,11 @@ def name_errors(loaded: Loaded) -> list[SpecError]:
         if reason:
             errors.append(loaded.error(pointer, f"name {name!r} is reserved ({reason})"))
         if (namespace, normal) in seen:
-            errors.append(loaded.error(pointer, f"duplicate name {name!r} (first at {seen[namespace, normal]})"))
+            errors.append(
+                loaded.error(
+                    pointer, f"duplicate name {name!r} (first at {seen[namespace, normal]})"
+                )
+            )
         seen.setdefault((namespace, normal), pointer)
     return errors
 
@@ -167,6 +191,11 @@ def check(loaded: Loaded) -> list[SpecError]:
     if loaded.data is None and loaded.errors:  # it did not parse; JSON null did
         return list(loaded.errors)
     if not isinstance(loaded.data, dict):
-        return [*loaded.errors, loaded.error("", f"expected a JSON object at the top level, received {received(loaded.data)}")]
+        return [
+            *loaded.errors,
+            loaded.error(
+                "", f"expected a JSON object at the top level, received {received(loaded.data)}"
+            ),
+        ]
     errors = loaded.errors + schema_errors(loaded)
     return errors if errors else name_errors(loaded)

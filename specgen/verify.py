@@ -40,7 +40,9 @@ def _same(a, b) -> bool:
     import numpy as np
 
     left, right = keras.tree.flatten(a), keras.tree.flatten(b)
-    return len(left) == len(right) and all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(left, right, strict=True))
+    return len(left) == len(right) and all(
+        np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(left, right, strict=True)
+    )
 
 
 def verify(spec, *, steps: int = 3, echo: Callable[[str], None] = print) -> bool:
@@ -59,13 +61,23 @@ def verify(spec, *, steps: int = 3, echo: Callable[[str], None] = print) -> bool
     width = max(len(label) for label, _ in rows)
     echo((f"{'check'.ljust(width)}  " + "  ".join(s.ljust(10) for s in styles)).rstrip())
     for label, results in rows:
-        echo((f"{label.ljust(width)}  " + "  ".join(("ok" if ok else "DIFFERS").ljust(10) for ok in results)).rstrip())
+        echo(
+            (
+                f"{label.ljust(width)}  "
+                + "  ".join(("ok" if ok else "DIFFERS").ljust(10) for ok in results)
+            ).rstrip()
+        )
     ok = all(all(results) for _, results in rows)
-    echo(f"{'verified' if ok else 'NOT verified'}: {len(styles)} styles of {model.name}" + (" are the same model" if ok else " differ"))
+    echo(
+        f"{'verified' if ok else 'NOT verified'}: {len(styles)} styles of {model.name}"
+        + (" are the same model" if ok else " differ")
+    )
     return ok
 
 
-def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> list[tuple[str, list[bool]]]:
+def _checks(
+    model: Model, styles: tuple[str, ...], root: Path, steps: int
+) -> list[tuple[str, list[bool]]]:
     import keras
     import numpy as np
 
@@ -76,9 +88,24 @@ def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> li
     x = _inputs(model, 8, rng)
     reference = built[styles[0]]
     rows = [
-        (f"parameters ({trainable + frozen:,})", [m.count_params() == trainable + frozen for m in built.values()]),
-        ("initial weights", [all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(reference.weights, m.weights, strict=True)) for m in built.values()]),
-        ("outputs", [_same(reference(x, training=False), m(x, training=False)) for m in built.values()]),
+        (
+            f"parameters ({trainable + frozen:,})",
+            [m.count_params() == trainable + frozen for m in built.values()],
+        ),
+        (
+            "initial weights",
+            [
+                all(
+                    np.array_equal(a.numpy(), b.numpy())
+                    for a, b in zip(reference.weights, m.weights, strict=True)
+                )
+                for m in built.values()
+            ],
+        ),
+        (
+            "outputs",
+            [_same(reference(x, training=False), m(x, training=False)) for m in built.values()],
+        ),
     ]
     if model.training is not None:
         trainer = _import(root / f"train_{model.name}_{styles[-1]}.py")
@@ -88,16 +115,29 @@ def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> li
         for style, m in fresh.items():
             keras.utils.set_random_seed(1)
             trainer.compile_model(m)
-            losses[style] = [float(keras.tree.flatten(m.train_on_batch(tx, ty))[0]) for _ in range(steps)]
+            losses[style] = [
+                float(keras.tree.flatten(m.train_on_batch(tx, ty))[0]) for _ in range(steps)
+            ]
         first = fresh[styles[0]]
-        rows.append((f"{steps} training steps", [
-            losses[s] == losses[styles[0]] and all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(first.weights, fresh[s].weights, strict=True))
-            for s in styles
-        ]))
+        rows.append(
+            (
+                f"{steps} training steps",
+                [
+                    losses[s] == losses[styles[0]]
+                    and all(
+                        np.array_equal(a.numpy(), b.numpy())
+                        for a, b in zip(first.weights, fresh[s].weights, strict=True)
+                    )
+                    for s in styles
+                ],
+            )
+        )
     round_trip = []
     for style, m in built.items():
         path = root / f"{style}.keras"
         m.save(path)
-        round_trip.append(_same(keras.models.load_model(path)(x, training=False), m(x, training=False)))
+        round_trip.append(
+            _same(keras.models.load_model(path)(x, training=False), m(x, training=False))
+        )
     rows.append((".keras round trip", round_trip))
     return rows

@@ -44,7 +44,10 @@ def _read(path: Path) -> str | None:
 
 
 def plan(folder: Path, files: dict[str, str]) -> list[Planned]:
-    return [Planned(_target(folder, n), text, _read(_target(folder, n))) for n, text in sorted(files.items())]
+    return [
+        Planned(_target(folder, n), text, _read(_target(folder, n)))
+        for n, text in sorted(files.items())
+    ]
 
 
 def conflicts(planned: list[Planned]) -> list[str]:
@@ -53,9 +56,13 @@ def conflicts(planned: list[Planned]) -> list[str]:
         if item.current is None or not item.stale:
             continue
         if split_header(item.current) is None:
-            problems.append(f"{item.path}: exists and was not written by specgen; use --force to replace it")
+            problems.append(
+                f"{item.path}: exists and was not written by specgen; use --force to replace it"
+            )
         elif not body_is_intact(item.current):
-            problems.append(f"{item.path}: was edited by hand since specgen wrote it; use --force to replace it")
+            problems.append(
+                f"{item.path}: was edited by hand since specgen wrote it; use --force to replace it"
+            )
     return problems
 
 
@@ -69,7 +76,9 @@ def write_all(planned: list[Planned], *, force: bool = False) -> list[Path]:
     try:
         for item in todo:
             item.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=item.path.parent, prefix=f".{item.path.name}.", suffix=".tmp")
+            handle, temp = tempfile.mkstemp(
+                dir=item.path.parent, prefix=f".{item.path.name}.", suffix=".tmp"
+            )
             temps.append((temp, item))
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(item.text)

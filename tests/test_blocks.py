@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import ROOT, import_file
 
 import specgen
-from conftest import ROOT, import_file
 
 CHAIN = {
     "name": "chain_blocks",
@@ -16,7 +16,12 @@ CHAIN = {
             "params": {"width": 8, "rate": 0.1},
             "inputs": ["x"],
             "layers": [
-                {"name": "dense", "type": "Dense", "units": {"param": "width"}, "activation": "relu"},
+                {
+                    "name": "dense",
+                    "type": "Dense",
+                    "units": {"param": "width"},
+                    "activation": "relu",
+                },
                 {"name": "norm", "type": "BatchNormalization"},
                 {"name": "drop", "type": "Dropout", "rate": {"param": "rate"}},
             ],
@@ -34,11 +39,21 @@ CHAIN = {
 def test_chain_block_renders_in_all_three_styles_and_they_agree(tmp_path):
     pytest.importorskip("keras")
     files = specgen.render(CHAIN, "all")
-    assert sorted(files) == ["chain_blocks_functional.py", "chain_blocks_sequential.py", "chain_blocks_subclass.py"]
+    assert sorted(files) == [
+        "chain_blocks_functional.py",
+        "chain_blocks_sequential.py",
+        "chain_blocks_subclass.py",
+    ]
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    assert 'keras.layers.Dense(4, activation="relu", name="second_dense")' in files["chain_blocks_sequential.py"]
-    models = {s: import_file(tmp_path / f"chain_blocks_{s}.py").build_model() for s in ("sequential", "functional", "subclass")}
+    assert (
+        'keras.layers.Dense(4, activation="relu", name="second_dense")'
+        in files["chain_blocks_sequential.py"]
+    )
+    models = {
+        s: import_file(tmp_path / f"chain_blocks_{s}.py").build_model()
+        for s in ("sequential", "functional", "subclass")
+    }
     x = np.random.default_rng(0).random((6, 5), dtype=np.float32)
     reference = models.pop("sequential")
     for m in models.values():
@@ -67,12 +82,30 @@ def _with(**changes):
 @pytest.mark.parametrize(
     "changes, expected",
     [
-        ({"layers__1__widht": 4}, "/layers/1/widht: block 'mlp' has no parameter 'widht'; did you mean 'width'?"),
-        ({"layers__1__type": "mpl"}, "/layers/1/type: unknown layer type or block 'mpl'; did you mean 'mlp'?"),
-        ({"layers__1__width": 2.5}, "/blocks/mlp/layers/0/units: expected integer, received 2.5 (in block 'mlp', used as 'second')"),
-        ({"blocks__mlp__layers__0__units": {"param": "wdth"}}, "/blocks/mlp/layers/0/units/param: unknown block parameter 'wdth'; did you mean 'width'?"),
-        ({"blocks__mlp__params__self": 1}, "/blocks/mlp/params/self: name 'self' is reserved (a name the generated code uses)"),
-        ({"blocks__Mlp": {"inputs": ["x"], "layers": [{"type": "Flatten"}]}}, "/blocks/Mlp: expected a snake_case identifier, received 'Mlp'"),
+        (
+            {"layers__1__widht": 4},
+            "/layers/1/widht: block 'mlp' has no parameter 'widht'; did you mean 'width'?",
+        ),
+        (
+            {"layers__1__type": "mpl"},
+            "/layers/1/type: unknown layer type or block 'mpl'; did you mean 'mlp'?",
+        ),
+        (
+            {"layers__1__width": 2.5},
+            "/blocks/mlp/layers/0/units: expected integer, received 2.5 (in block 'mlp', used as 'second')",
+        ),
+        (
+            {"blocks__mlp__layers__0__units": {"param": "wdth"}},
+            "/blocks/mlp/layers/0/units/param: unknown block parameter 'wdth'; did you mean 'width'?",
+        ),
+        (
+            {"blocks__mlp__params__self": 1},
+            "/blocks/mlp/params/self: name 'self' is reserved (a name the generated code uses)",
+        ),
+        (
+            {"blocks__Mlp": {"inputs": ["x"], "layers": [{"type": "Flatten"}]}},
+            "/blocks/Mlp: expected a snake_case identifier, received 'Mlp'",
+        ),
     ],
 )
 def test_block_errors_name_the_place(changes, expected):

@@ -4,9 +4,9 @@ specgen infers without TensorFlow equal what Keras builds from the generated cod
 from __future__ import annotations
 
 import pytest
+from conftest import import_file
 
 import specgen
-from conftest import import_file
 from specgen import catalog
 
 keras = pytest.importorskip("keras")
@@ -15,7 +15,16 @@ INIT = {"type": "GlorotUniform", "seed": 1}
 CASES = [
     ("Dense", {"units": 5}, [(7,)]),
     ("Dense", {"units": 3, "use_bias": False}, [(4, 6)]),
-    ("Dense", {"units": 2, "kernel_initializer": INIT, "kernel_regularizer": {"type": "L2", "l2": 0.01}, "kernel_constraint": "max_norm"}, [(3,)]),
+    (
+        "Dense",
+        {
+            "units": 2,
+            "kernel_initializer": INIT,
+            "kernel_regularizer": {"type": "L2", "l2": 0.01},
+            "kernel_constraint": "max_norm",
+        },
+        [(3,)],
+    ),
     ("Activation", {"activation": "relu"}, [(4,)]),
     ("Dropout", {"rate": 0.5, "seed": 3}, [(4,)]),
     ("Flatten", {}, [(3, 4, 5)]),
@@ -26,9 +35,17 @@ CASES = [
     ("Conv1D", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}, [(9, 3)]),
     ("Conv1D", {"filters": 4, "kernel_size": 3, "dilation_rate": 2}, [(12, 2)]),
     ("Conv2D", {"filters": 8, "kernel_size": 3}, [(10, 10, 3)]),
-    ("Conv2D", {"filters": 6, "kernel_size": [3, 5], "strides": [2, 1], "padding": "same"}, [(9, 11, 2)]),
+    (
+        "Conv2D",
+        {"filters": 6, "kernel_size": [3, 5], "strides": [2, 1], "padding": "same"},
+        [(9, 11, 2)],
+    ),
     ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 2, "use_bias": False}, [(8, 8, 4)]),
-    ("Conv2D", {"filters": 4, "kernel_size": 3, "dilation_rate": 2, "kernel_initializer": "he_normal"}, [(9, 9, 1)]),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "dilation_rate": 2, "kernel_initializer": "he_normal"},
+        [(9, 9, 1)],
+    ),
     ("Conv3D", {"filters": 2, "kernel_size": 3}, [(6, 6, 6, 1)]),
     ("MaxPooling1D", {"pool_size": 2}, [(9, 3)]),
     ("MaxPooling1D", {"pool_size": 3, "strides": 1, "padding": "same"}, [(7, 2)]),
@@ -44,12 +61,24 @@ CASES = [
     ("RepeatVector", {"n": 3}, [(4,)]),
     ("Embedding", {"input_dim": 20, "output_dim": 4}, [((7,), "int32")]),
     ("Conv2DTranspose", {"filters": 3, "kernel_size": 3}, [(5, 5, 2)]),
-    ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, [(4, 4, 1)]),
+    (
+        "Conv2DTranspose",
+        {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"},
+        [(4, 4, 1)],
+    ),
     ("Conv2DTranspose", {"filters": 2, "kernel_size": 2, "strides": 3}, [(4, 4, 1)]),
     ("DepthwiseConv2D", {"kernel_size": 3}, [(6, 6, 3)]),
-    ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same", "use_bias": False}, [(5, 5, 2)]),
+    (
+        "DepthwiseConv2D",
+        {"kernel_size": 3, "depth_multiplier": 2, "padding": "same", "use_bias": False},
+        [(5, 5, 2)],
+    ),
     ("SeparableConv2D", {"filters": 4, "kernel_size": 3}, [(6, 6, 3)]),
-    ("SeparableConv2D", {"filters": 5, "kernel_size": 3, "depth_multiplier": 2, "strides": 2}, [(9, 9, 2)]),
+    (
+        "SeparableConv2D",
+        {"filters": 5, "kernel_size": 3, "depth_multiplier": 2, "strides": 2},
+        [(9, 9, 2)],
+    ),
     ("GlobalMaxPooling1D", {}, [(5, 3)]),
     ("GlobalMaxPooling2D", {"keepdims": True}, [(4, 5, 3)]),
     ("GlobalAveragePooling1D", {"keepdims": True}, [(5, 3)]),
@@ -66,9 +95,17 @@ CASES = [
     ("GRU", {"units": 4}, [(6, 3)]),
     ("GRU", {"units": 3, "reset_after": False}, [(5, 2)]),
     ("Bidirectional", {"layer": {"type": "LSTM", "units": 3}}, [(5, 2)]),
-    ("Bidirectional", {"layer": {"type": "GRU", "units": 2, "return_sequences": True}, "merge_mode": "sum"}, [(4, 3)]),
+    (
+        "Bidirectional",
+        {"layer": {"type": "GRU", "units": 2, "return_sequences": True}, "merge_mode": "sum"},
+        [(4, 3)],
+    ),
     ("MultiHeadAttention", {"num_heads": 2, "key_dim": 4}, [(5, 8), (6, 8)]),
-    ("MultiHeadAttention", {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": 7}, [(4, 6), (3, 5)]),
+    (
+        "MultiHeadAttention",
+        {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": 7},
+        [(4, 6), (3, 5)],
+    ),
     ("Rescaling", {"scale": 0.5, "offset": 1.0}, [(4, 4, 3)]),
     ("Resizing", {"height": 5, "width": 7}, [(10, 10, 3)]),
     ("CenterCrop", {"height": 4, "width": 6}, [(8, 8, 3)]),
@@ -108,7 +145,9 @@ def test_catalog_has_40_layers_and_every_one_is_covered():
     assert {kind.name for kind in catalog.LAYERS} == {case[0] for case in CASES}
 
 
-@pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "index", range(len(CASES)), ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_inferred_shape_and_params_match_keras(index, tmp_path):
     layer_type, args, inputs = CASES[index]
     spec = _spec(index, layer_type, args, inputs)

@@ -6,9 +6,8 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from conftest import ROOT
+
 from specgen.cli import main
 
 CIFAR = str(ROOT / "specs" / "cifar100.json")
@@ -32,7 +31,10 @@ def test_check_and_diff(tmp_path, capsys):
     capsys.readouterr()
     assert main([*args, "--diff"]) == 1
     diff = capsys.readouterr().out
-    assert "-    conv1 = keras.layers.Conv2D(32" in diff and "+    conv1 = keras.layers.Conv2D(16" in diff
+    assert (
+        "-    conv1 = keras.layers.Conv2D(32" in diff
+        and "+    conv1 = keras.layers.Conv2D(16" in diff
+    )
 
 
 def test_refuses_to_overwrite_foreign_or_edited_files(tmp_path, capsys):
@@ -55,7 +57,9 @@ def test_rerender_of_a_renamed_spec_is_the_only_change(tmp_path):
     assert main(["render", CIFAR, "--style", "all", "--out", str(tmp_path)]) == 0
     before = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     assert main(["render", CIFAR, "--style", "all", "--out", str(tmp_path)]) == 0
-    assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before, "current files are not rewritten"
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before, (
+        "current files are not rewritten"
+    )
 
 
 def test_usage_error_is_exit_2(capsys):
@@ -84,7 +88,9 @@ def test_internal_error_is_one_line_exit_3(monkeypatch, capsys):
 
 
 def test_console_script_and_version():
-    out = subprocess.run([sys.executable, "-m", "specgen.cli", "--version"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "specgen.cli", "--version"], capture_output=True, text=True
+    )
     assert out.returncode == 0 and "specgen, version" in out.stdout
 
 

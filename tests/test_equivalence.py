@@ -11,9 +11,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import SPECS, import_file, spec_id
 
 import specgen
-from conftest import SPECS, import_file, spec_id
 
 keras = pytest.importorskip("keras")
 
@@ -29,7 +29,11 @@ def _build(rendered, model, style):
 @pytest.fixture(scope="module", params=SPECS, ids=spec_id)
 def built(request, rendered):
     model = specgen.compile(request.param)
-    styles = [s for s in ("sequential", "functional", "subclass") if (rendered / f"{model.name}_{s}.py").exists()]
+    styles = [
+        s
+        for s in ("sequential", "functional", "subclass")
+        if (rendered / f"{model.name}_{s}.py").exists()
+    ]
     assert "functional" in styles and "subclass" in styles
     return model, {style: _build(rendered, model, style) for style in styles}
 

@@ -4,8 +4,8 @@ must now come back as errors, never an exception."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import ROOT
+
 from specgen.api import _check
 from specgen.load import load_bytes
 

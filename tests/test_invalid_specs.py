@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import INVALID, ROOT, spec_id
+
 from specgen.cli import main
 
 CASES = sorted(INVALID.glob("*.json"))

@@ -19,7 +19,7 @@ def test_positions_of_values_and_keys():
 
 
 def test_int_and_float_are_kept_apart():
-    assert load_text('[3, 3.0, 1e2, -0]').data == [3, 3.0, 100.0, 0]
+    assert load_text("[3, 3.0, 1e2, -0]").data == [3, 3.0, 100.0, 0]
     assert isinstance(load_text("[3.0]").data[0], float)
 
 
@@ -36,7 +36,7 @@ def test_int_and_float_are_kept_apart():
         ('{"a" 1}', (1, 6), "expected ':'"),
         ('{"a": "b', (1, 7), "unterminated string"),
         ("{\n  'a': 1}", (2, 3), "expected a key in double quotes"),
-        ('[1, 2', (1, 6), "expected ','"),
+        ("[1, 2", (1, 6), "expected ','"),
     ],
 )
 def test_malformed(text, position, message):

@@ -19,5 +19,7 @@ def test_render_never_imports_tensorflow(tmp_path):
         "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch')]\n"
         "assert not bad, bad\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, *map(str, SPECS)], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code, *map(str, SPECS)], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr

@@ -30,7 +30,11 @@ hostile = st.sampled_from(PAYLOADS) | st.text(max_size=30)
 identifiers = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 
 LAYER_CHOICES = [
-    lambda d: {"type": "Dense", "units": d(st.integers(1, 6)), "activation": d(st.sampled_from(["relu", "tanh", None]))},
+    lambda d: {
+        "type": "Dense",
+        "units": d(st.integers(1, 6)),
+        "activation": d(st.sampled_from(["relu", "tanh", None])),
+    },
     lambda d: {"type": "Dropout", "rate": d(st.floats(0, 0.9))},
     lambda d: {"type": "BatchNormalization"},
     lambda d: {"type": "Activation", "activation": d(st.sampled_from(["sigmoid", "softplus"]))},
@@ -42,7 +46,9 @@ LAYER_CHOICES = [
 def specs(draw):
     layers = [draw(st.sampled_from(LAYER_CHOICES))(draw) for _ in range(draw(st.integers(1, 4)))]
     layers.append({"type": "Dense", "units": draw(st.integers(1, 3))})
-    names = draw(st.lists(identifiers, min_size=len(layers) + 1, max_size=len(layers) + 1, unique=True))
+    names = draw(
+        st.lists(identifiers, min_size=len(layers) + 1, max_size=len(layers) + 1, unique=True)
+    )
     for layer, name in zip(layers, names[1:], strict=True):
         if draw(st.booleans()):
             layer["name"] = f"l_{name}"
@@ -72,7 +78,11 @@ def _import(path: Path):
         sys.path.remove(str(path.parent))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(specs())
 def test_hostile_specs_render_safe_equivalent_code(tmp_path_factory, spec):
     assert specgen.validate(spec) == []
@@ -82,7 +92,10 @@ def test_hostile_specs_render_safe_equivalent_code(tmp_path_factory, spec):
         compile(text, name, "exec")
         ast.parse(text)
         (folder / name).write_text(text, encoding="utf-8")
-    models = [_import(folder / f"{spec['name']}_{style}.py").build_model() for style in ("sequential", "functional", "subclass")]
+    models = [
+        _import(folder / f"{spec['name']}_{style}.py").build_model()
+        for style in ("sequential", "functional", "subclass")
+    ]
     _import(folder / f"train_{spec['name']}_functional.py")  # importable, no side effects
     assert not CANARY.exists()
     x = np.random.default_rng(0).random((3, spec["inputs"][0]["shape"][0]), dtype=np.float32)

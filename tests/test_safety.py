@@ -6,9 +6,9 @@ import ast
 import os
 
 import pytest
+from conftest import ROOT
 
 import specgen
-from conftest import ROOT
 from specgen import catalog, reserved, schema, training
 from specgen import write as writing
 from specgen.render import docstring_text
@@ -33,11 +33,18 @@ def test_docstring_escaper_round_trips(text):
 
 @pytest.mark.parametrize("text", NASTY)
 def test_description_reaches_the_module_docstring_verbatim(text):
-    spec = {"name": "m", "description": text, "inputs": [{"name": "x", "shape": [2]}], "layers": [{"type": "Dense", "units": 1}]}
+    spec = {
+        "name": "m",
+        "description": text,
+        "inputs": [{"name": "x", "shape": [2]}],
+        "layers": [{"type": "Dense", "units": 1}],
+    }
     for source in specgen.render(spec, "all").values():
         tree = ast.parse(source)
         assert ast.get_docstring(tree, clean=False).startswith(text)
-        assert not any(isinstance(node, ast.Import) and node.names[0].name == "os" for node in ast.walk(tree))
+        assert not any(
+            isinstance(node, ast.Import) and node.names[0].name == "os" for node in ast.walk(tree)
+        )
 
 
 def test_hostile_dataset_path_is_a_literal():
@@ -65,7 +72,11 @@ def test_allowlisted_names_resolve_in_keras():
         keras.regularizers.get(name)
     for name in catalog.CONSTRAINTS:
         keras.constraints.get(name)
-    for classes, module in ((catalog.INITIALIZER_CLASSES, keras.initializers), (catalog.REGULARIZER_CLASSES, keras.regularizers), (catalog.CONSTRAINT_CLASSES, keras.constraints)):
+    for classes, module in (
+        (catalog.INITIALIZER_CLASSES, keras.initializers),
+        (catalog.REGULARIZER_CLASSES, keras.regularizers),
+        (catalog.CONSTRAINT_CLASSES, keras.constraints),
+    ):
         for name in classes:
             assert callable(getattr(module, name))
     for kind in catalog.LAYERS:
@@ -81,13 +92,19 @@ def test_allowlisted_names_resolve_in_keras():
 
 def test_reserved_list_covers_the_installed_keras():
     keras = pytest.importorskip("keras")
-    public = {n for n in dir(keras.Model) if not n.startswith("_")} | {n for n in dir(keras.layers.Layer) if not n.startswith("_")}
+    public = {n for n in dir(keras.Model) if not n.startswith("_")} | {
+        n for n in dir(keras.layers.Layer) if not n.startswith("_")
+    }
     missing = sorted(public - reserved.KERAS_ATTRIBUTES)
     assert not missing, f"add to specgen/reserved.py: {missing}"
 
 
 def test_names_that_differ_only_after_nfkc_are_refused():
-    spec = {"name": "m", "inputs": [{"name": "ﬁeld", "shape": [2]}], "layers": [{"type": "Dense", "units": 1}]}
+    spec = {
+        "name": "m",
+        "inputs": [{"name": "ﬁeld", "shape": [2]}],
+        "layers": [{"type": "Dense", "units": 1}],
+    }
     (error,) = specgen.validate(spec)
     assert "not in NFKC normal form; write 'field'" in error.message
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ROOT, SPECS, spec_id
 
 import specgen
-from conftest import ROOT, SPECS, spec_id
 from specgen.schema import SCHEMA_FILE, SCHEMA_ID, build_schema, dumps
 
 
 def test_committed_schema_is_current():
     committed = (ROOT / "schemas" / SCHEMA_FILE).read_text("utf-8")
-    assert committed == dumps(build_schema()), "schemas/ is stale; regenerate with: specgen schema -o schemas/model-spec.schema.json"
+    assert committed == dumps(build_schema()), (
+        "schemas/ is stale; regenerate with: specgen schema -o schemas/model-spec.schema.json"
+    )
 
 
 def test_schema_is_draft_2020_12_with_id():

@@ -6,10 +6,10 @@ import json
 
 import jsonschema
 import pytest
+from conftest import INVALID, ROOT, SPECS, spec_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import INVALID, ROOT, SPECS, spec_id
 from specgen.schema import SCHEMA_FILE
 from specgen.schema_check import Validator
 
@@ -18,7 +18,9 @@ OURS = Validator(SCHEMA)
 _base = jsonschema.Draft202012Validator
 REFERENCE = jsonschema.validators.extend(
     _base,
-    type_checker=_base.TYPE_CHECKER.redefine("integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)),
+    type_checker=_base.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
+    ),
 )(SCHEMA)
 
 
@@ -42,7 +44,9 @@ def _documents():
             continue
 
 
-@pytest.mark.parametrize("path, doc", list(_documents()), ids=lambda v: spec_id(v) if hasattr(v, "stem") else "")
+@pytest.mark.parametrize(
+    "path, doc", list(_documents()), ids=lambda v: spec_id(v) if hasattr(v, "stem") else ""
+)
 def test_same_verdict_and_pointers_as_jsonschema(path, doc):
     assert _pointers_ours(doc) == _pointers_reference(doc)
 
@@ -52,8 +56,14 @@ def test_schema_itself_is_valid_2020_12():
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 300) | st.floats(-2, 2, allow_nan=False) | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 300)
+    | st.floats(-2, 2, allow_nan=False)
+    | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 import specgen
-from conftest import ROOT
 from specgen import plot
 from specgen.cli import main
 
@@ -42,11 +42,18 @@ def test_verify_fails_when_a_style_differs(monkeypatch, capsys):
 
 def test_templates_override_by_name(tmp_path):
     packaged = (ROOT / "templates" / "functional.py.jinja").read_text()
-    (tmp_path / "functional.py.jinja").write_text(packaged.replace("import keras\n", "import keras  # company header\n"))
+    (tmp_path / "functional.py.jinja").write_text(
+        packaged.replace("import keras\n", "import keras  # company header\n")
+    )
     files = specgen.render(CIFAR, "functional", templates=tmp_path)
     assert "import keras  # company header" in files["cifar100_cnn_functional.py"]
-    assert "# company header" not in specgen.render(CIFAR, "functional")["cifar100_cnn_functional.py"]
-    assert main(["render", str(CIFAR), "--templates", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    assert (
+        "# company header" not in specgen.render(CIFAR, "functional")["cifar100_cnn_functional.py"]
+    )
+    assert (
+        main(["render", str(CIFAR), "--templates", str(tmp_path), "--out", str(tmp_path / "out")])
+        == 0
+    )
     assert "# company header" in (tmp_path / "out" / "cifar100_cnn_functional.py").read_text()
 
 
@@ -85,14 +92,23 @@ def _originals(keras):
     keras.utils.set_random_seed(0)
     image = keras.Input((8, 8, 1), name="image")
     a = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1")(image)
-    b = keras.layers.Conv2D(4, 3, padding="same", kernel_initializer=keras.initializers.HeNormal(seed=3), name="c2")(a)
+    b = keras.layers.Conv2D(
+        4, 3, padding="same", kernel_initializer=keras.initializers.HeNormal(seed=3), name="c2"
+    )(a)
     skip = keras.layers.Add(name="skip")([a, b])
     norm = keras.layers.BatchNormalization(name="norm")(skip)
     flat = keras.layers.Flatten(name="flat")(norm)
-    out = keras.layers.Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.L2(0.01), name="out")(flat)
+    out = keras.layers.Dense(
+        3, activation="softmax", kernel_regularizer=keras.regularizers.L2(0.01), name="out"
+    )(flat)
     functional = keras.Model(image, out, name="orig_net")
     sequential = keras.Sequential(
-        [keras.Input((6,), name="features"), keras.layers.Dense(5, activation="tanh", name="h"), keras.layers.Dropout(0.5, name="d"), keras.layers.Dense(2, name="y")],
+        [
+            keras.Input((6,), name="features"),
+            keras.layers.Dense(5, activation="tanh", name="h"),
+            keras.layers.Dropout(0.5, name="d"),
+            keras.layers.Dense(2, name="y"),
+        ],
         name="SeqNet",
     )
     return {"functional": functional, "sequential": sequential}
@@ -122,7 +138,9 @@ def test_import_render_gives_the_same_model(which, tmp_path):
 
 def test_import_names_unsupported_layers(tmp_path, capsys):
     keras = pytest.importorskip("keras")
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d"), keras.layers.LeakyReLU(name="leaky")])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, name="d"), keras.layers.LeakyReLU(name="leaky")]
+    )
     model.save(tmp_path / "m.keras")
     assert main(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "s.json")]) == 1
     assert "layer 'leaky': LeakyReLU is not in specgen's catalog" in capsys.readouterr().err

@@ -11,9 +11,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import SPECS, import_file, spec_id
 
 import specgen
-from conftest import SPECS, import_file, spec_id
 
 keras = pytest.importorskip("keras")
 
@@ -38,7 +38,9 @@ def _data_args(model):
     batches in both splits: Keras 3.15's fit weights each per-output loss by the static batch
     size (None in a traced step), so with a partial last batch its `val_<output>_loss` is an
     unweighted mean of batch means, while the tape loop keeps the weighted mean."""
-    builtin = isinstance(model.training.get("dataset"), str) and model.training["dataset"] != "digits"
+    builtin = (
+        isinstance(model.training.get("dataset"), str) and model.training["dataset"] != "digits"
+    )
     return ["--data", "synthetic", "--samples", "256"] if builtin else []
 
 
@@ -61,7 +63,14 @@ def test_fit_and_tape_give_the_same_curve(spec, rendered):
 def test_every_style_trains_identically(rendered):
     model = specgen.compile(SPECS[0])
     curves = {
-        style: _train(_script(rendered, model.name, style), "--loop", "tape", *_data_args(model), "--epochs", "2")[0]["history"]["loss"]
+        style: _train(
+            _script(rendered, model.name, style),
+            "--loop",
+            "tape",
+            *_data_args(model),
+            "--epochs",
+            "2",
+        )[0]["history"]["loss"]
         for style in ("sequential", "functional", "subclass")
     }
     assert curves["sequential"] == curves["functional"] == curves["subclass"]
@@ -89,7 +98,11 @@ def test_tiny_regression_predicts_the_line(rendered):
 
 @pytest.mark.parametrize(
     "name, shape, channel_axis",
-    [("mnist", (6, 28, 28), True), ("fashion_mnist", (6, 28, 28), True), ("cifar100", (6, 32, 32, 3), False)],
+    [
+        ("mnist", (6, 28, 28), True),
+        ("fashion_mnist", (6, 28, 28), True),
+        ("cifar100", (6, 32, 32, 3), False),
+    ],
 )
 def test_builtin_loader_preprocessing(name, shape, channel_axis, rendered, monkeypatch, tmp_path):
     spec = json.loads(SPECS[0].read_text())
@@ -102,7 +115,9 @@ def test_builtin_loader_preprocessing(name, shape, channel_axis, rendered, monke
     script = import_file(tmp_path / f"train_loader_{name}_functional.py")
     raw = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
     labels = np.arange(6).reshape(-1, 1)
-    monkeypatch.setattr(getattr(keras.datasets, name), "load_data", lambda: ((raw, labels), (raw[:2], labels[:2])))
+    monkeypatch.setattr(
+        getattr(keras.datasets, name), "load_data", lambda: ((raw, labels), (raw[:2], labels[:2]))
+    )
     (x_train, y_train), (x_test, _) = script.load_spec_data()
     expected = (6, 28, 28, 1) if channel_axis else shape
     assert x_train.shape == expected and x_test.shape == (2, *expected[1:])
@@ -115,7 +130,9 @@ def test_offline_builtin_dataset_is_one_line_error(rendered, monkeypatch, capsys
     script = _script(rendered, "cifar100_cnn")
 
     def offline():
-        raise Exception("URL fetch failure on https://example.invalid: None -- [Errno -2] Name or service not known")
+        raise Exception(
+            "URL fetch failure on https://example.invalid: None -- [Errno -2] Name or service not known"
+        )
 
     monkeypatch.setattr(keras.datasets.cifar100, "load_data", offline)
     assert script.main(["--quiet"]) == 1
@@ -134,7 +151,17 @@ def test_npz_data_save_plot_and_json_last_line(rendered, tmp_path, capsys):
     }
     np.savez(tmp_path / "data.npz", **arrays)
     saved, plot = tmp_path / "m.keras", tmp_path / "curves.png"
-    argv = ["--data", str(tmp_path / "data.npz"), "--epochs", "2", "--save", str(saved), "--plot", str(plot), "--quiet"]
+    argv = [
+        "--data",
+        str(tmp_path / "data.npz"),
+        "--epochs",
+        "2",
+        "--save",
+        str(saved),
+        "--plot",
+        str(plot),
+        "--quiet",
+    ]
     assert script.main(argv) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["loop"] == "fit" and last["epochs"] == 2 and 0 <= last["accuracy"] <= 1
@@ -153,8 +180,21 @@ def test_import_has_no_side_effects_and_help_explains_options(rendered, capsys):
         script.main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--loop", "--epochs", "--batch-size", "--data", "--samples", "--seed", "--save", "--plot",
-                   "--strategy", "--jit", "--no-jit", "--mixed-precision", "--quiet"):
+    for option in (
+        "--loop",
+        "--epochs",
+        "--batch-size",
+        "--data",
+        "--samples",
+        "--seed",
+        "--save",
+        "--plot",
+        "--strategy",
+        "--jit",
+        "--no-jit",
+        "--mixed-precision",
+        "--quiet",
+    ):
         assert option in text, option
 
 
@@ -169,13 +209,24 @@ def test_mirrored_strategy_on_two_logical_cpus(rendered):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
     def run(*extra):
-        out = subprocess.run([sys.executable, str(script), *common, *extra], capture_output=True, text=True, env=env, cwd=rendered)
+        out = subprocess.run(
+            [sys.executable, str(script), *common, *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=rendered,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         return json.loads(out.stdout.strip().splitlines()[-1])["history"]
 
     mirrored = ("--strategy", "mirrored", "--logical-cpus", "2")
     tape_mirrored, tape_single = run("--loop", "tape", *mirrored), run("--loop", "tape")
     for key in tape_single:
-        np.testing.assert_allclose(tape_mirrored[key], tape_single[key], rtol=1e-4, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(
+            tape_mirrored[key], tape_single[key], rtol=1e-4, atol=1e-6, err_msg=key
+        )
     fit_mirrored = run("--loop", "fit", *mirrored)
-    assert np.isfinite(fit_mirrored["loss"]).all() and fit_mirrored["loss"][-1] < fit_mirrored["loss"][0]
+    assert (
+        np.isfinite(fit_mirrored["loss"]).all()
+        and fit_mirrored["loss"][-1] < fit_mirrored["loss"][0]
+    )
