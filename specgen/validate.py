@@ -1,7 +1,7 @@
 """Stage 2: JSON Schema, then the name rules a schema cannot express.
 
 Graph and shape checks need the resolved graph, so they run in `ir`; `specgen.validate` runs both.
-jsonschema's own messages are rewritten to say what was expected, what was received and, for a
+Schema problems become messages that say what was expected, what was received and, for a
 misspelt name, the nearest valid one.
 """
 

@@ -1,0 +1,54 @@
+"""A plain (non-editable) install renders from any folder: templates and schemas ship inside
+the wheel, and nothing reaches back into the source checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip("hatchling")
+
+
+def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = (tmp_path / "dist").glob("specgen-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for template in ("sequential", "functional", "subclass", "train"):
+        assert f"specgen/templates/{template}.py.jinja" in names
+    assert "specgen/schemas/model-spec.schema.json" in names
+    assert "specgen/py.typed" in names
+
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = (
+        "import specgen, sys; assert specgen.__file__.startswith(sys.argv[2]), specgen.__file__;"
+        "files = specgen.render(sys.argv[1], 'all'); print(len(files))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site)}
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "specs" / "cifar100.json"), str(site)],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "6"
