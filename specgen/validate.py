@@ -1,6 +1,7 @@
 """Stage 2: JSON Schema, then the name rules a schema cannot express.
 
-Graph and shape checks need the resolved graph, so they run in `ir`; `specgen.validate` runs both.
+Graph and shape checks need the resolved graph, so they run in `graph`; `specgen.validate`
+runs both.
 Schema problems become messages that say what was expected, what was received and, for a
 misspelt name, the nearest valid one.
 """

@@ -9,7 +9,6 @@ import sys
 import zipfile
 
 import pytest
-
 from conftest import ROOT
 
 pytest.importorskip("hatchling")
@@ -17,7 +16,18 @@ pytest.importorskip("hatchling")
 
 def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
         capture_output=True,
         text=True,
     )
@@ -31,7 +41,17 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
 
     site = tmp_path / "site"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
         capture_output=True,
         text=True,
     )
