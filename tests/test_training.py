@@ -230,3 +230,54 @@ def test_mirrored_strategy_on_two_logical_cpus(rendered):
         np.isfinite(fit_mirrored["loss"]).all()
         and fit_mirrored["loss"][-1] < fit_mirrored["loss"][0]
     )
+
+
+def _free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_multiworker_on_two_local_processes(rendered):
+    """MultiWorkerMirroredStrategy driven by TF_CONFIG: two workers on loopback ports, each
+    with one CPU, train together and report the single-device curve."""
+    script = rendered / "train_mnist_cnn_functional.py"
+    common = ["--loop", "tape", "--data", "synthetic", "--samples", "128", "--epochs", "2", "--quiet"]
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(config))
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(script), *common, "--strategy", "multiworker"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=rendered,
+            )
+        )
+    outputs = [p.communicate(timeout=300) for p in processes]
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err[-2000:]
+    curves = [json.loads(out.strip().splitlines()[-1])["history"]["loss"] for out, _ in outputs]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    single = subprocess.run([sys.executable, str(script), *common], capture_output=True, text=True, env=env, cwd=rendered)
+    expected = json.loads(single.stdout.strip().splitlines()[-1])["history"]["loss"]
+    for curve in curves:
+        np.testing.assert_allclose(curve, expected, rtol=1e-4)
+
+
+def test_multiworker_fit_is_refused_with_a_reason(rendered, capsys):
+    script = _script(rendered, "mnist_cnn")
+    with pytest.raises(SystemExit) as info:
+        script.parse_args(["--strategy", "multiworker"])
+    assert info.value.code == 2
+    assert "--strategy multiworker needs --loop tape" in capsys.readouterr().err
