@@ -248,7 +248,17 @@ def test_multiworker_on_two_local_processes(rendered):
     """MultiWorkerMirroredStrategy driven by TF_CONFIG: two workers on loopback ports, each
     with one CPU, train together and report the single-device curve."""
     script = rendered / "train_mnist_cnn_functional.py"
-    common = ["--loop", "tape", "--data", "synthetic", "--samples", "128", "--epochs", "2", "--quiet"]
+    common = [
+        "--loop",
+        "tape",
+        "--data",
+        "synthetic",
+        "--samples",
+        "128",
+        "--epochs",
+        "2",
+        "--quiet",
+    ]
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
     for index in range(2):
@@ -265,11 +275,17 @@ def test_multiworker_on_two_local_processes(rendered):
             )
         )
     outputs = [p.communicate(timeout=300) for p in processes]
-    for process, (out, err) in zip(processes, outputs, strict=True):
+    for process, (_, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err[-2000:]
     curves = [json.loads(out.strip().splitlines()[-1])["history"]["loss"] for out, _ in outputs]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    single = subprocess.run([sys.executable, str(script), *common], capture_output=True, text=True, env=env, cwd=rendered)
+    single = subprocess.run(
+        [sys.executable, str(script), *common],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=rendered,
+    )
     expected = json.loads(single.stdout.strip().splitlines()[-1])["history"]["loss"]
     for curve in curves:
         np.testing.assert_allclose(curve, expected, rtol=1e-4)
