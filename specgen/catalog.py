@@ -147,9 +147,6 @@ class LayerKind:
     def spellings(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
-    def arg(self, name: str) -> Arg:
-        return next(a for a in self.args if a.name == name)
-
 
 INITIALIZER = _name_or_object("initializer", INITIALIZERS, INITIALIZER_CLASSES)
 REGULARIZER = _name_or_object("regularizer", REGULARIZERS, REGULARIZER_CLASSES, nullable=True)

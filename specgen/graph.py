@@ -242,7 +242,6 @@ class _Blocks:
 
     def __call__(self, graph: _Graph, i: int, layer: dict, pointer: str) -> tuple[BlockNode, bool]:
         name, kind = graph.names[i], layer["type"]
-        empty = BlockNode(name, None, (), tuple(graph.refs[name]), shapes.Shape(()), (), pointer)
         if kind not in self.specs:
             hint = nearest(kind, [*catalog.BY_SPELLING, *self.specs])
             self.err(
@@ -250,7 +249,9 @@ class _Blocks:
                 f"unknown layer type or block {kind!r}"
                 + (f"; did you mean {hint!r}?" if hint else ""),
             )
-            return empty, False
+            return BlockNode(
+                name, None, (), tuple(graph.refs[name]), (), shapes.Shape(()), pointer
+            ), False
         block = self.definition(kind)
         defaults = dict(block.params)
         for key in layer:
@@ -262,6 +263,12 @@ class _Blocks:
                     + (f"; did you mean {hint!r}?" if hint else ""),
                 )
         values = {key: layer.get(key, default) for key, default in defaults.items()}
+        args = tuple(sorted((k, freeze(v)) for k, v in values.items()))
+
+        def node(inner: tuple = (), out: shapes.Shape | None = None) -> BlockNode:
+            out = out or shapes.Shape(())
+            return BlockNode(name, block, args, tuple(graph.refs[name]), inner, out, pointer)
+
         ok = _check_refs(graph, i, layer, pointer, self.err)
         count = len(graph.refs[name])
         if count != len(block.inputs):
@@ -270,15 +277,7 @@ class _Blocks:
             )
             ok = False
         if not ok or any(graph.dims.get(r) is None for r in graph.refs[name]):
-            return BlockNode(
-                name,
-                block,
-                tuple(sorted((k, freeze(v)) for k, v in values.items())),
-                tuple(graph.refs[name]),
-                shapes.Shape(()),
-                (),
-                pointer,
-            ), False
+            return node(), False
         base = f"/blocks/{kind}/layers"
         usage = f" (in block {kind!r}, used as {name!r})"
         errors_before = self._count
@@ -291,28 +290,12 @@ class _Blocks:
                     f"{base}/{j}/type",
                     f"a block's layers are catalog layers, received {concrete.get('type')!r}",
                 )
-                return BlockNode(
-                    name,
-                    block,
-                    tuple(sorted((k, freeze(v)) for k, v in values.items())),
-                    tuple(graph.refs[name]),
-                    shapes.Shape(()),
-                    (),
-                    pointer,
-                ), False
+                return node(), False
             for where, message, _ in layer_problems(concrete):
                 inner_err(f"{base}/{j}{where}", message)
             raw.append(concrete)
         if self._count > errors_before:
-            return BlockNode(
-                name,
-                block,
-                tuple(sorted((k, freeze(v)) for k, v in values.items())),
-                tuple(graph.refs[name]),
-                shapes.Shape(()),
-                (),
-                pointer,
-            ), False
+            return node(), False
         dims = {
             alias: graph.dims[ref]
             for alias, ref in zip(block.inputs, graph.refs[name], strict=True)
@@ -324,16 +307,7 @@ class _Blocks:
             sum(n.out.trainable for n in inner.nodes),
             sum(n.out.non_trainable for n in inner.nodes),
         )
-        node = BlockNode(
-            name,
-            block,
-            tuple(sorted((k, freeze(v)) for k, v in values.items())),
-            tuple(graph.refs[name]),
-            tuple(inner.nodes),
-            total,
-            pointer,
-        )
-        return node, self._count == errors_before
+        return node(tuple(inner.nodes), total), self._count == errors_before
 
     @property
     def _count(self) -> int:
