@@ -4,13 +4,12 @@ compiles, imports and builds with no side effect, and whose styles stay the same
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import import_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,18 +65,6 @@ def specs(draw):
     }
 
 
-def _import(path: Path):
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(path.parent))
-
-
 @settings(
     max_examples=25,
     deadline=None,
@@ -93,10 +80,10 @@ def test_hostile_specs_render_safe_equivalent_code(tmp_path_factory, spec):
         ast.parse(text)
         (folder / name).write_text(text, encoding="utf-8")
     models = [
-        _import(folder / f"{spec['name']}_{style}.py").build_model()
+        import_file(folder / f"{spec['name']}_{style}.py").build_model()
         for style in ("sequential", "functional", "subclass")
     ]
-    _import(folder / f"train_{spec['name']}_functional.py")  # importable, no side effects
+    import_file(folder / f"train_{spec['name']}_functional.py")  # importable, no side effects
     assert not CANARY.exists()
     x = np.random.default_rng(0).random((3, spec["inputs"][0]["shape"][0]), dtype=np.float32)
     reference = models[0]
