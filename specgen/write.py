@@ -44,10 +44,8 @@ def _read(path: Path) -> str | None:
 
 
 def plan(folder: Path, files: dict[str, str]) -> list[Planned]:
-    return [
-        Planned(_target(folder, n), text, _read(_target(folder, n)))
-        for n, text in sorted(files.items())
-    ]
+    targets = {name: _target(folder, name) for name in sorted(files)}
+    return [Planned(path, files[name], _read(path)) for name, path in targets.items()]
 
 
 def conflicts(planned: list[Planned]) -> list[str]:
