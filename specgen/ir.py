@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from . import catalog, shapes
-from .keras_order import functional_order
 from .errors import SpecError
+from .keras_order import functional_order
 from .load import SourceMap
 
 
@@ -187,7 +187,6 @@ class BlockDef:
     def unpack_inputs(self) -> str:
         """How call() / the helper names its inputs: `x = inputs` or `a, b = inputs`."""
         return f"{', '.join(self.inputs)} = inputs"
-
 
 
 @dataclass(frozen=True)
