@@ -73,6 +73,13 @@ def constructor(
     return f"keras.layers.{spelling}({', '.join(parts)})"
 
 
+def private_attribute(name: str) -> str:
+    """`__name`: Python mangles it to `_<Class>__name`, so no layer name can shadow Keras's own
+    attributes, private ones included; Keras saves private layers under `layers/`, as in a
+    Functional model. A name ending in `__` would not be mangled, so it gets a suffix."""
+    return f"__{name}" + ("layer" if name.endswith("__") else "")
+
+
 def snake_case(name: str) -> str:
     """Keras's own rule (keras.src.utils.naming.to_snake_case) for default layer names."""
     name = re.sub(r"\W+", "", name)
@@ -133,6 +140,11 @@ class LayerNode:
     @property
     def takes_training(self) -> bool:
         return self.kind.training
+
+    @property
+    def attribute(self) -> str:
+        """The subclass model's private attribute (see private_attribute)."""
+        return private_attribute(self.name)
 
     @property
     def is_block(self) -> bool:
@@ -220,6 +232,11 @@ class BlockNode:
     @property
     def takes_training(self) -> bool:
         return self.block.takes_training
+
+    @property
+    def attribute(self) -> str:
+        """The subclass model's private attribute (see private_attribute)."""
+        return private_attribute(self.name)
 
     @property
     def is_block(self) -> bool:

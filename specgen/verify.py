@@ -96,9 +96,13 @@ def verify(spec, *, steps: int = 3, echo: Callable[[str], None] = print) -> bool
     width = max(len(label) for label, _ in rows)
     echo((f"{'check'.ljust(width)}  " + "  ".join(s.ljust(10) for s in styles)).rstrip())
     for label, results in rows:
-        cells = "  ".join(("ok" if ok else "DIFFERS").ljust(10) for ok in results)
+        cells = "  ".join(_cell(result).ljust(10) for result in results)
         echo(f"{label.ljust(width)}  {cells}".rstrip())
-    ok = all(all(results) for _, results in rows)
+    for label, results in rows:
+        for style, result in zip(styles, results, strict=True):
+            if isinstance(result, str):
+                echo(f"{label} ({style}): {result}")
+    ok = all(result is True for _, results in rows for result in results)
     echo(
         f"{'verified' if ok else 'NOT verified'}: {len(styles)} styles of {model.name}"
         + (" are the same model" if ok else " differ")
@@ -106,9 +110,20 @@ def verify(spec, *, steps: int = 3, echo: Callable[[str], None] = print) -> bool
     return ok
 
 
-def _checks(
-    model: Model, styles: tuple[str, ...], root: Path, steps: int
-) -> list[tuple[str, list[bool]]]:
+def _cell(result: bool | str) -> str:
+    return "ok" if result is True else "ERROR" if isinstance(result, str) else "DIFFERS"
+
+
+def _run(check: Callable[[str], bool], style: str) -> bool | str:
+    """A check's verdict, or the error it raised: one failing check must not hide the rest
+    (and a valid spec must never end `verify` with an internal error)."""
+    try:
+        return bool(check(style))
+    except Exception as error:  # noqa: BLE001 - reported in the table, then as text
+        return f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+
+
+def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> list:
     import keras
 
     seed = 0 if model.seed is None else model.seed  # a spec without a seed is seeded here
@@ -118,59 +133,56 @@ def _checks(
     x = sample_inputs(model, 4)
     expected = reference(x, training=False)
     trainable, frozen = model.params
-    rows = [
-        (
-            f"parameters ({trainable + frozen:,})",
-            [m.count_params() == trainable + frozen for m in built.values()],
-        ),
-        ("get_weights()", [same_weights(reference, m) for m in built.values()]),
-        (
-            "outputs (dict/list/tuple)",
-            [
-                all(
-                    same_outputs(expected, m(v, training=False))
-                    for v in calling_conventions(model, x).values()
-                )
-                for m in built.values()
-            ],
-        ),
-    ]
+    # An exported artifact takes one tensor, or a list in the spec's input order.
+    served = list(calling_conventions(model, x).values())[-1]
+    served = list(served) if isinstance(served, tuple) else served
+    reloaded = {}
+
+    def reload(style):
+        built[style].save(root / f"{style}.keras")
+        reloaded[style] = keras.models.load_model(root / f"{style}.keras")
+        return same_outputs(expected, reloaded[style](x, training=False))
 
     def loads_everywhere(style):
         path = root / f"{style}.weights.h5"
         built[style].save_weights(path)
-        results = []
         for other in styles:
             fresh = modules[other].build_model(seed=seed + 1)
             fresh.load_weights(path)
-            results.append(same_weights(built[style], fresh))
-        return all(results)
+            if not same_weights(built[style], fresh):
+                return False
+        return True
 
-    rows.append((".weights.h5 into every style", [loads_everywhere(s) for s in styles]))
-    reloaded = {}
-    for style, m in built.items():
-        m.save(root / f"{style}.keras")
-        reloaded[style] = keras.models.load_model(root / f"{style}.keras")
-    rows.append(
+    checks = [
         (
-            ".keras round trip",
-            [same_outputs(expected, reloaded[s](x, training=False)) for s in styles],
-        )
-    )
-    # An exported artifact takes one tensor, or a list in the spec's input order.
-    served = list(calling_conventions(model, x).values())[-1]
-    served = list(served) if isinstance(served, tuple) else served
-    rows.append(("export()", [_exports(built[s], root / s, served, expected) for s in styles]))
-    rows.append(
+            f"parameters ({trainable + frozen:,})",
+            lambda s: built[s].count_params() == trainable + frozen,
+        ),
+        ("get_weights()", lambda s: same_weights(reference, built[s])),
+        (
+            "outputs (dict/list/tuple)",
+            lambda s: all(
+                same_outputs(expected, built[s](v, training=False))
+                for v in calling_conventions(model, x).values()
+            ),
+        ),
+        (".weights.h5 into every style", loads_everywhere),
+        (".keras round trip", reload),
+        ("export()", lambda s: _exports(built[s], root / s, served, expected)),
         (
             "export() after .keras reload",
-            [_exports(reloaded[s], root / f"{s}-reloaded", served, expected) for s in styles],
-        )
-    )
-    rows.append(("refuses other spec versions", [_refuses(m) for m in built.values()]))
-    rows.append(("seeding side effects", [_seeding_ok(modules[s]) for s in styles]))
+            lambda s: _exports(reloaded[s], root / f"{s}-reloaded", served, expected),
+        ),
+        ("refuses other spec versions", lambda s: _refuses(built[s])),
+        ("seeding side effects", lambda s: _seeding_ok(modules[s])),
+    ]
+    rows = [(label, [_run(check, s) for s in styles]) for label, check in checks]
     if model.training is not None:
-        rows.append((f"{steps} training steps", _training(model, modules, root, steps, seed)))
+        try:
+            trained = _training(model, modules, root, steps, seed)
+        except Exception as error:  # noqa: BLE001 - reported like any check
+            trained = [f"{type(error).__name__}: {error}"[:300]] * len(styles)
+        rows.append((f"{steps} training steps", trained))
     return rows
 
 
@@ -203,7 +215,8 @@ def _refuses(m) -> bool:
 
 
 def _seeding_ok(module) -> bool:
-    """build_model() leaves the caller's streams alone; unseeded builds differ."""
+    """build_model() leaves the caller's streams alone, a seed alone fixes the weights
+    (whatever the caller's state), and unseeded builds differ."""
     import keras
     import numpy as np
 
@@ -213,11 +226,13 @@ def _seeding_ok(module) -> bool:
     keras.utils.set_random_seed(123)
     before = streams()
     keras.utils.set_random_seed(123)
-    first = module.build_model(seed=None)
-    second = module.build_model(seed=7)
-    after = streams()
-    differ = not first.get_weights() or not same_weights(first, module.build_model(seed=None))
-    return before == after and differ and second is not None
+    unseeded = module.build_model(seed=None)
+    seeded = module.build_model(seed=7)
+    untouched = streams() == before
+    keras.utils.set_random_seed(321)
+    same_seed_same_weights = same_weights(seeded, module.build_model(seed=7))
+    fresh = not unseeded.get_weights() or not same_weights(unseeded, module.build_model(seed=None))
+    return untouched and same_seed_same_weights and fresh
 
 
 def _training(model, modules, root, steps, seed) -> list[bool]:

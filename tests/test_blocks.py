@@ -1,4 +1,4 @@
-"""Reusable blocks: a chain block inlines into Sequential; block mistakes are named precisely."""
+"""Reusable blocks: one registered layer class in every style; mistakes named precisely."""
 
 from __future__ import annotations
 

@@ -193,10 +193,13 @@ def test_seeding_leaves_callers_streams_alone(built, rendered):
             keras.utils.set_random_seed(123)
             expected = _streams()
             keras.utils.set_random_seed(123)
-            module.build_model(seed=seed)
+            first = module.build_model(seed=seed)
             got = _streams()
             assert got[:2] == expected[:2], (style, seed)
             np.testing.assert_array_equal(got[2], expected[2])
+            if seed is not None:  # the caller's state does not change seeded weights
+                keras.utils.set_random_seed(321)
+                _assert_same_weights(first, module.build_model(seed=seed))
 
 
 def test_unseeded_builds_differ(built, rendered):
