@@ -320,6 +320,12 @@ class Model:
         return "[" + ", ".join(e.constructor for e in self.inputs) + "]"
 
     @property
+    def export_needs_signature(self) -> bool:
+        """Keras exports a subclassed model with `model.input_dtype` (float32) for every
+        input, so a model with another input dtype passes its own signature."""
+        return any(e.dtype != "float32" for e in self.inputs)
+
+    @property
     def build_inputs(self) -> str:
         """Inside the subclass's build(): symbolic tensors from `input_shape`."""
         if self.single_input:
