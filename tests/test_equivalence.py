@@ -119,7 +119,7 @@ def test_one_calling_convention_same_outputs(built, rendered):
             _assert_same(reference, out)
 
 
-def test_weights_h5_loads_into_every_style(built, rendered, tmp_path):
+def test_weights_h5_and_set_weights_cross_styles(built, rendered, tmp_path):
     model, models = built
     x, _ = _data(rendered, model, seed=2)
     for saver, m in models.items():
@@ -130,6 +130,10 @@ def test_weights_h5_loads_into_every_style(built, rendered, tmp_path):
             other = _build(rendered, model, loader, seed=_seed(model) + 1)
             other.load_weights(path)
             _assert_same_weights(m, other)
+            _assert_same(m(x, training=False), other(x, training=False))
+            # set_weights() takes another style's get_weights() list as it is.
+            other = _build(rendered, model, loader, seed=_seed(model) + 1)
+            other.set_weights(m.get_weights())
             _assert_same(m(x, training=False), other(x, training=False))
 
 
@@ -290,3 +294,34 @@ def test_keras_limitation_subclass_export_keeps_integer_input_dtype(tmp_path):
     model.export(tmp_path / "tokens", verbose=False)
     served = keras.layers.TFSMLayer(str(tmp_path / "tokens"), call_endpoint="serve")
     served(tf.constant([[1, 2, 3]], dtype="int32"))
+
+
+@pytest.mark.parametrize(
+    "parents, outputs",
+    [
+        # Outputs that sort against definition order, a skip around two layers.
+        ({"z": ["in_a"], "m": ["z"], "k": ["m", "z"], "b": ["k"], "a": ["m"]}, ["b", "a"]),
+        # Two towers of unequal depth joined, an input only one branch uses, a side output.
+        (
+            {"t1": ["in_a"], "t2": ["t1"], "t3": ["t2"], "u1": ["in_b"], "j": ["t3", "u1"]},
+            ["j", "t1"],
+        ),
+        # A diamond whose branches are listed in reverse.
+        ({"top": ["in_a"], "r": ["top"], "l": ["top"], "out": ["r", "l"]}, ["out"]),
+    ],
+)
+def test_functional_order_matches_keras(parents, outputs):
+    """specgen.keras_order predicts `model.layers` of a real Functional model."""
+    from specgen.keras_order import functional_order
+
+    inputs = sorted({p for ps in parents.values() for p in ps if p.startswith("in_")})
+    tensors = {name: keras.Input(shape=(2,), name=name) for name in inputs}
+    for name, names in parents.items():  # written in a topological order
+        args = [tensors[p] for p in names]
+        layer = keras.layers.Concatenate if len(args) > 1 else keras.layers.Dense
+        arg = args if len(args) > 1 else args[0]
+        tensors[name] = (layer(name=name) if len(args) > 1 else layer(2, name=name))(arg)
+    structure = {n: tensors[n] for n in outputs} if len(outputs) > 1 else tensors[outputs[0]]
+    model = keras.Model([tensors[n] for n in inputs], structure)
+    flat = sorted(outputs) if len(outputs) > 1 else outputs
+    assert functional_order(parents, inputs, flat) == [layer.name for layer in model.layers]
