@@ -161,7 +161,7 @@ class LayerNode:
 
 @dataclass(frozen=True)
 class BlockDef:
-    """A block as written once: emitted as a Layer subclass or a helper function."""
+    """A block as written once: emitted as one registered Layer subclass in every style."""
 
     name: str
     description: str
