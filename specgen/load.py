@@ -70,7 +70,7 @@ class Loaded:
         return SpecError(self.file, line, column, pointer, message)
 
 
-def load_text(text: str, file: str = "<spec>") -> Loaded:
+def load_text(text: str, file: str = "<spec>", max_chars: int = limits.MAX_SPEC_BYTES) -> Loaded:
     """Parse JSON text. Malformed JSON is an error at its position; duplicates are all reported.
 
     Past any limit in `specgen.limits` (size, depth, digits, string length, items) the text is
@@ -80,8 +80,8 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
         raise TypeError(f"load_text() takes str, received {type(text).__name__}")
     if text.startswith("\ufeff"):
         text = text[1:]
-    if len(text) > limits.MAX_SPEC_BYTES:
-        message = f"the spec is {len(text):,} characters; the limit is {limits.MAX_SPEC_BYTES:,}"
+    if len(text) > max_chars:
+        message = f"the text is {len(text):,} characters; the limit is {max_chars:,}"
         return Loaded(file, None, SourceMap(""), [SpecError(file, 1, 1, "", message)])
     source = SourceMap(text)
     parser = _Parser(text, source)
@@ -101,7 +101,7 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
     return Loaded(file, data, source, errors)
 
 
-def load_bytes(raw: bytes, file: str = "<spec>") -> Loaded:
+def load_bytes(raw: bytes, file: str = "<spec>", max_chars: int = limits.MAX_SPEC_BYTES) -> Loaded:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -110,7 +110,7 @@ def load_bytes(raw: bytes, file: str = "<spec>") -> Loaded:
         line, column = source.position(len(good))
         message = f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         return Loaded(file, None, source, [SpecError(file, line, column, "", message)])
-    return load_text(text, file)
+    return load_text(text, file, max_chars)
 
 
 def load_path(path: str | Path) -> Loaded:
