@@ -7,4 +7,13 @@ from .api import compile, from_json, load, render, validate
 from .errors import SpecError, SpecInvalid
 
 __version__ = "0.1.0"
-__all__ = ["SpecError", "SpecInvalid", "__version__", "compile", "from_json", "load", "render", "validate"]
+__all__ = [
+    "SpecError",
+    "SpecInvalid",
+    "__version__",
+    "compile",
+    "from_json",
+    "load",
+    "render",
+    "validate",
+]

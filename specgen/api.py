@@ -41,8 +41,10 @@ def load(spec: Spec) -> Loaded:
         text, problem = dump_python(spec)
         return _refuse("<dict>", problem[1], problem[0]) if problem else load_text(text, "<dict>")
     if isinstance(spec, bytes | bytearray):
-        raise TypeError("a spec is a path (str or os.PathLike) or a dict; for JSON bytes use"
-                        " specgen.from_json(data.decode())")
+        raise TypeError(
+            "a spec is a path (str or os.PathLike) or a dict; for JSON bytes use"
+            " specgen.from_json(data.decode())"
+        )
     if not isinstance(spec, str | os.PathLike):
         raise TypeError(
             f"a spec is a path (str or os.PathLike) or a dict, received {type(spec).__name__}"

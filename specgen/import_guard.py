@@ -40,8 +40,10 @@ def _config_bytes(path: Path) -> tuple[bytes, str]:
         )
     if info.file_size > 1 << 20 and info.file_size > limits.MAX_ZIP_RATIO * info.compress_size:
         raise ImportProblem(
-            [f"{where}: compressed {info.file_size // max(info.compress_size, 1):,} to 1,"
-             f" past the limit of {limits.MAX_ZIP_RATIO} to 1 (a zip bomb?)"]
+            [
+                f"{where}: compressed {info.file_size // max(info.compress_size, 1):,} to 1,"
+                f" past the limit of {limits.MAX_ZIP_RATIO} to 1 (a zip bomb?)"
+            ]
         )
     try:
         with archive.open(info) as stream:

@@ -45,7 +45,9 @@ def read_regular(path: str | os.PathLike, limit: int) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise NotReadable("is a directory, not a file")
         if not stat.S_ISREG(info.st_mode):
-            raise NotReadable("is not a regular file (a FIFO, device or socket); refusing to read it")
+            raise NotReadable(
+                "is not a regular file (a FIFO, device or socket); refusing to read it"
+            )
         if info.st_size > limit:
             raise NotReadable(f"is {info.st_size:,} bytes; the limit is {limit:,}")
         chunks, total = [], 0

@@ -91,9 +91,7 @@ def load_text(text: str, file: str = "<spec>", max_chars: int = limits.MAX_SPEC_
         data = parser.parse()
     except _Malformed as exc:
         line, column = source.position(exc.offset)
-        return Loaded(
-            file, None, source, [SpecError(file, line, column, exc.pointer, exc.message)]
-        )
+        return Loaded(file, None, source, [SpecError(file, line, column, exc.pointer, exc.message)])
     errors = [
         SpecError(file, *source.position(offset), pointer, message)
         for offset, pointer, message in parser.problems

@@ -117,7 +117,11 @@ def render_model(
             module = module_name(model, style)
             for file_name, template in outputs_for(model, style).items():
                 raw[file_name] = env.get_template(template).render(
-                    model=model, style=style, module=module, script=f"train_{module}", training=train
+                    model=model,
+                    style=style,
+                    module=module,
+                    script=f"train_{module}",
+                    training=train,
                 )
         # ruff failing on code from the user's templates is the templates' fault, not a bug.
         if templates is not None:

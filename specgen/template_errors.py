@@ -39,9 +39,12 @@ class SafeLoader(jinja2.BaseLoader):
                 raise TemplateProblem(f"{path}: {exc}") from None
             except UnicodeDecodeError as exc:
                 raise TemplateProblem(f"{path}: not valid UTF-8 ({exc.reason})") from None
-            mtime = path.stat().st_mtime
-            return text, str(path), lambda: os.path.exists(path) and path.stat().st_mtime == mtime
+            return text, str(path), _uptodate(path, path.stat().st_mtime)
         raise jinja2.TemplateNotFound(template)
+
+
+def _uptodate(path: Path, mtime: float):
+    return lambda: os.path.exists(path) and path.stat().st_mtime == mtime
 
 
 def _template_line(exc: BaseException) -> tuple[str, int] | None:

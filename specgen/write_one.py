@@ -52,9 +52,7 @@ def write_file(
             if existing == data:
                 return False
             if not force and not ours(existing):
-                raise OutputProblem(
-                    f"{path}: exists and is not {what}; use --force to replace it"
-                )
+                raise OutputProblem(f"{path}: exists and is not {what}; use --force to replace it")
             mode = stat.S_IMODE(info.st_mode)
     if mode is None:
         umask = os.umask(0)
