@@ -74,7 +74,7 @@ def _training() -> dict:
         "title": "a built-in data set, an .npz path, synthetic_linear or inline arrays",
         "anyOf": [
             {"title": "data set", "enum": DATASETS},
-            {"type": "string", "pattern": "^[^\\x00-\\x1f]*\\.npz(?!\\n)$"},
+            {"type": "string", "pattern": "^[\\s\\S]*\\.npz(?!\\n)$"},
             {
                 "type": "object",
                 "properties": {
