@@ -9,7 +9,6 @@ import os
 import zipfile
 
 import pytest
-from conftest import ROOT
 
 import specgen
 from specgen import limits, schema
@@ -218,7 +217,7 @@ def test_zip_bombs_and_fifos_are_refused_in_bounded_memory(tmp_path, capsys):
     os.mkfifo(fifo)
     for path, expected in [
         (bomb, "declares"),
-            (liar, "cannot be extracted"),  # zipfile stops at the declared size; CRC fails
+        (liar, "cannot be extracted"),  # zipfile stops at the declared size; CRC fails
         (ratio, "zip bomb"),
         (fifo, "not a regular file"),
         (str(tmp_path), "is a directory"),
