@@ -87,7 +87,9 @@ def styles_for(model: ir.Model, style: str) -> tuple[str, ...]:
     """The styles a request names: 'all' means every style this spec can take."""
     if style == "all":
         return tuple(s for s in STYLES if s != "sequential" or model.chain_break() is None)
-    if not isinstance(style, str) or style not in STYLES:
+    if not isinstance(style, str):
+        raise TypeError(f"style is a str, received {type(style).__name__}")
+    if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)} or all")
     if style == "sequential" and (reason := model.chain_break()):
         raise SpecInvalid([model.error(*reason)])

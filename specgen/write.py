@@ -77,8 +77,8 @@ def _read(path: Path) -> tuple[str | None, bool]:
         raise OutputProblem(f"{path}: is {what}; refusing to replace it")
     try:
         raw = limits.read_regular(path, MAX_OUTPUT_BYTES)
-    except limits.NotReadable as exc:
-        raise OutputProblem(f"{path}: {exc}") from None
+    except limits.NotReadable:
+        return "", False  # too big to be ours: a foreign file, replaced only with --force
     try:
         return raw.decode("utf-8"), False
     except UnicodeDecodeError:

@@ -203,3 +203,15 @@ def test_environment_problems_are_one_line_exit_1(tmp_path, capsys):
     assert main(["validate", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3 and all(str(tmp_path) in line or "/missing" in line for line in err)
+
+
+def test_an_unwritable_folder_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path))
+
+    monkeypatch.setattr(writing.tempfile, "mkstemp", refuse)
+    spec = str(ROOT / "specs" / "tiny_regression.json")
+    assert main(["render", spec, "--out", str(tmp_path)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"{tmp_path}: not writable (Permission denied)"
+    assert list(tmp_path.iterdir()) == []
