@@ -61,7 +61,8 @@ def _shape_problems(loaded: Loaded) -> list[SpecError]:
 
     def need(value, kind, pointer, what):
         if not isinstance(value, kind):
-            found.append(loaded.error(pointer, f"expected {what}, received {type(value).__name__}"))
+            got = "nothing" if value is None else type(value).__name__
+            found.append(loaded.error(pointer, f"expected {what}, received {got}"))
             return False
         return True
 
