@@ -35,7 +35,7 @@ def read_regular(path: str | os.PathLike, limit: int) -> bytes:
     /dev/zero, a socket or a directory is refused at once instead of hanging or filling memory.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except IsADirectoryError:
         raise NotReadable("is a directory, not a file") from None
     except OSError as exc:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import errno
-import fcntl
 import json
 import os
 import shutil
@@ -32,6 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import limits
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; renders into one folder are then not serialized
+    fcntl = None
 from .errors import OutputConflict
 from .render import body_is_intact, split_header
 
@@ -117,7 +121,10 @@ def conflicts(planned: list[Planned]) -> list[str]:
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """An exclusive flock on the folder itself (no lock file to leave behind)."""
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -128,7 +135,9 @@ def folder_lock(folder: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
     """SIGINT and SIGTERM wait until the block ends (main thread only; elsewhere a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
         yield
         return
     held = {signal.SIGINT, signal.SIGTERM}
@@ -140,6 +149,8 @@ def signals_held() -> Iterator[None]:
 
 
 def _fsync_folder(folder: Path) -> None:
+    if os.name == "nt":  # folders cannot be opened or fsynced there
+        return
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -165,6 +176,13 @@ def recover(folder: Path) -> None:
     for leftover in folder.glob(f".*{TEMP_MARK}*.tmp"):
         if leftover.is_file() or leftover.is_symlink():
             leftover.unlink(missing_ok=True)
+
+
+def _chmod(fd: int, path: str, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # Windows before Python 3.13
+        os.chmod(path, mode)
 
 
 def _mode_for(item: Planned) -> int:
@@ -216,7 +234,7 @@ def _commit(folder: Path, todo: list[Planned]) -> None:
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(item.text)
                 stream.flush()
-                os.fchmod(stream.fileno(), _mode_for(item))
+                _chmod(stream.fileno(), temp, _mode_for(item))
                 os.fsync(stream.fileno())
         with signals_held():
             _rename_all(folder, temps)

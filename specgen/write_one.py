@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import limits
-from .write import MAX_OUTPUT_BYTES, OutputProblem
+from .write import MAX_OUTPUT_BYTES, OutputProblem, _chmod
 
 
 def write_file(
@@ -66,7 +66,7 @@ def write_file(
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fchmod(stream.fileno(), mode)
+            _chmod(stream.fileno(), temp, mode)
             os.fsync(stream.fileno())
         os.replace(temp, path)
     except OSError as exc:
