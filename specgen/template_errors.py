@@ -50,7 +50,7 @@ def _uptodate(path: Path, mtime: float):
 def _template_line(exc: BaseException) -> tuple[str, int] | None:
     """Jinja rewrites tracebacks so that template frames carry the template's file and line."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.endswith(".jinja") or "/templates/" in frame.filename:
+        if frame.filename.endswith(".jinja"):
             return frame.filename, frame.lineno or 0
     return None
 
