@@ -25,7 +25,13 @@ from collections.abc import Callable
 
 from .ir import pascal_case
 
-MODULE_GLOBALS = frozenset({"keras", "SEED", "build_model"})
+# Every global a generated module defines or imports (see the templates' module prologue).
+MODULE_GLOBALS = frozenset(
+    """
+    SEED SPEC_SHA256 build_model contextlib from_spec_config in_spec_order keras random
+    seeded symbolic_inputs
+    """.split()
+)
 Report = Callable[[str, str], None]
 
 
