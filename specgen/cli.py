@@ -30,19 +30,6 @@ def _errors(errors: list[SpecError]) -> Failed:
     return Failed([str(e) for e in sorted(errors)])
 
 
-def _render_all(specs: tuple[str, ...], style: str, templates: Path | None) -> dict[str, str]:
-    files: dict[str, str] = {}
-    errors: list[SpecError] = []
-    for spec in specs:
-        try:
-            files.update(api.render(spec, style, templates=templates))
-        except SpecInvalid as exc:
-            errors += exc.errors
-    if errors:
-        raise _errors(errors)
-    return files
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="specgen")
 def cli() -> None:
@@ -50,7 +37,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--style",
     type=click.Choice(STYLE_CHOICES),
@@ -70,7 +57,9 @@ def cli() -> None:
     "--force", is_flag=True, help="Replace files specgen did not write or that were edited by hand."
 )
 @click.option(
-    "--check", is_flag=True, help="Write nothing; exit 1 if any file is stale or missing."
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if any file is stale, missing or orphaned.",
 )
 @click.option(
     "--diff",
@@ -78,13 +67,32 @@ def cli() -> None:
     help="Write nothing; print a unified diff of stale files (exit 1 if any).",
 )
 @click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete orphaned files: ones specgen wrote in --out that no given spec produces.",
+)
+@click.option(
     "--templates",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Folder of templates that override the packaged ones by name.",
 )
-def render(specs, style, out, force, check, diff, templates) -> None:
-    """Render SPECS into Python modules, printing each path."""
-    planned = writing.plan(out, _render_all(specs, style, templates))
+def render(specs, style, out, force, check, diff, prune, templates) -> None:
+    """Render SPECS (spec files, or folders of them) and print what happened to each file.
+
+    Each output file is reported as `written`, `unchanged` or `skipped (reason)`. A folder stands
+    for its *.json files whose $schema names model-spec.schema.json. The given specs are taken
+    to be all the specs of --out: a file specgen wrote there that none of them produces any more
+    is orphaned (--check fails on it, --prune deletes it).
+    """
+    from .outputs import orphans, render_all
+
+    result = render_all(specs, style, templates)
+    if result.errors:
+        raise _errors(result.errors)
+    planned = writing.plan(out, result.files)
+    orphaned = orphans(out, result.files)
+    for line in result.skipped:
+        click.echo(f"skipped: {line}")
     if check or diff:
         stale = [item for item in planned if item.stale]
         for item in stale:
@@ -93,13 +101,21 @@ def render(specs, style, out, force, check, diff, templates) -> None:
                 if diff
                 else f"{'stale' if item.current is not None else 'missing'}: {item.path}"
             )
-        raise SystemExit(INVALID if stale else OK)
+        for path in orphaned:
+            click.echo(f"orphaned: {path} (no given spec produces it; --prune deletes it)")
+        raise SystemExit(INVALID if stale or orphaned else OK)
     try:
-        writing.write_all(planned, force=force)
+        written = set(writing.write_all(planned, force=force))
     except OutputConflict as exc:
         raise Failed(exc.messages) from None
     for item in planned:
-        click.echo(str(item.path))
+        click.echo(f"{'written' if item.path in written else 'unchanged'}: {item.path}")
+    for path in orphaned:
+        if prune:
+            path.unlink()
+            click.echo(f"pruned: {path}")
+        else:
+            click.echo(f"orphaned: {path} (no given spec produces it; --prune deletes it)")
 
 
 @cli.command()

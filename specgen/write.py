@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OutputConflict
-from .render import body_is_intact, split_header
+from .header import body_is_intact, same_output
+from .header import split as split_header
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class Planned:
 
     @property
     def stale(self) -> bool:
-        return self.current != self.text
+        # Up to formatting: a user's ruff/black over a generated file leaves it current.
+        return not same_output(self.current, self.text)
 
 
 def _target(folder: Path, name: str) -> Path:

@@ -1,0 +1,89 @@
+"""What `specgen render` will do to an output folder: which specs, which styles, which orphans.
+
+Kept apart from cli.py so the command stays a thin layer: this module decides, the CLI prints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import api
+from .errors import SpecError, SpecInvalid
+from .header import split as split_header
+from .render import STYLES
+
+SCHEMA_NAME = "model-spec.schema.json"
+
+
+@dataclass
+class Rendered:
+    files: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # "what (reason)" lines
+    errors: list[SpecError] = field(default_factory=list)
+
+
+def _is_spec(path: Path) -> str | None:
+    """None when a JSON file in a spec folder is a spec (its `$schema` names specgen's schema);
+    else why it is skipped."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"not readable JSON: {exc}"
+    schema = data.get("$schema") if isinstance(data, dict) else None
+    if not isinstance(schema, str) or not schema.endswith(SCHEMA_NAME):
+        return f"not a spec: its $schema does not name {SCHEMA_NAME}"
+    return None
+
+
+def expand(arguments: tuple[str, ...], out: Rendered) -> list[str]:
+    """Spec paths: a file is a spec; a folder means its *.json files whose $schema is ours."""
+    specs: list[str] = []
+    for argument in arguments:
+        folder = Path(argument)
+        if not folder.is_dir():
+            specs.append(argument)
+            continue
+        for path in sorted(folder.glob("*.json")):
+            reason = _is_spec(path)
+            if reason is None:
+                specs.append(str(path))
+            else:
+                out.skipped.append(f"{path} ({reason})")
+    return specs
+
+
+def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -> Rendered:
+    out = Rendered()
+    for spec in expand(arguments, out):
+        try:
+            model = api.compile(spec)
+            styles = STYLES if style == "all" else (style,)
+            for each in styles:
+                reason = model.chain_break() if each == "sequential" else None
+                if reason is not None and style == "all":
+                    out.skipped.append(f"{spec} --style {each} ({reason[1]})")
+                    continue
+                out.files.update(api.render(model, each, templates=templates))
+        except SpecInvalid as exc:
+            out.errors += exc.errors
+    return out
+
+
+def orphans(folder: Path, produced: dict[str, str]) -> list[Path]:
+    """Files specgen wrote in `folder` (by their header) that the given specs no longer produce."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.resolve().glob("*.py")):
+        if path.name in produced or not path.is_file():
+            continue
+        try:
+            with path.open(encoding="utf-8") as stream:
+                head = "".join(stream.readline() for _ in range(4))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if split_header(head) is not None:
+            found.append(path)
+    return found
