@@ -84,6 +84,6 @@ def same_output(current: str | None, rendered: str) -> bool:
     if current == rendered:
         return True
     ours, theirs = split(rendered), split(current)
-    return ours is not None and theirs is not None and ours[0] == theirs[0] and body_is_intact(
-        current
+    return (
+        ours is not None and theirs is not None and ours[0] == theirs[0] and body_is_intact(current)
     )

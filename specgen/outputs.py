@@ -13,8 +13,7 @@ from . import api
 from .errors import SpecError, SpecInvalid
 from .header import split as split_header
 from .render import STYLES
-
-SCHEMA_NAME = "model-spec.schema.json"
+from .schema import SCHEMA_FILE, SCHEMA_ID
 
 
 @dataclass
@@ -25,15 +24,15 @@ class Rendered:
 
 
 def _is_spec(path: Path) -> str | None:
-    """None when a JSON file in a spec folder is a spec (its `$schema` names specgen's schema);
-    else why it is skipped."""
+    """None when a JSON file in a spec folder is a spec (its `$schema` is a path to specgen's
+    schema file or its $id); else why it is skipped."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return f"not readable JSON: {exc}"
     schema = data.get("$schema") if isinstance(data, dict) else None
-    if not isinstance(schema, str) or not schema.endswith(SCHEMA_NAME):
-        return f"not a spec: its $schema does not name {SCHEMA_NAME}"
+    if not isinstance(schema, str) or not (schema.endswith(SCHEMA_FILE) or schema == SCHEMA_ID):
+        return f"not a spec: its $schema names neither {SCHEMA_FILE} nor {SCHEMA_ID}"
     return None
 
 
