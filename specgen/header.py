@@ -22,6 +22,8 @@ HEADER_SUFFIX = ". DO NOT EDIT."
 SPEC_PREFIX = "# specgen spec-sha256: "
 CODE_PREFIX = "# specgen code-sha256: "
 LINES = 3
+# specgen <= 0.1.0 wrote two lines and hashed the body's text; such files are still ours.
+LEGACY_PREFIX = "# specgen body-sha256: "
 
 
 def _normalise_docstrings(tree: ast.AST) -> None:
@@ -58,23 +60,29 @@ def make(name: str, spec_sha256: str, body: str) -> str:
 def split(text: str) -> tuple[str, str, str] | None:
     """(header lines, recorded code hash, body) of a file specgen wrote; None for any other."""
     lines = text.split("\n", LINES)
-    if len(lines) <= LINES:
+    if not (lines[0].startswith(HEADER_PREFIX) and lines[0].endswith(HEADER_SUFFIX)):
         return None
-    first, spec, code, body = lines
-    if not (
-        first.startswith(HEADER_PREFIX)
-        and first.endswith(HEADER_SUFFIX)
-        and spec.startswith(SPEC_PREFIX)
-        and code.startswith(CODE_PREFIX)
+    if len(lines) > 2 and lines[1].startswith(LEGACY_PREFIX):
+        return (
+            lines[0] + "\n" + lines[1],
+            lines[1].removeprefix(LEGACY_PREFIX),
+            text.split("\n", 2)[2],
+        )
+    if len(lines) <= LINES or not (
+        lines[1].startswith(SPEC_PREFIX) and lines[2].startswith(CODE_PREFIX)
     ):
         return None
-    return "\n".join(lines[:LINES]), code.removeprefix(CODE_PREFIX), body
+    return "\n".join(lines[:LINES]), lines[2].removeprefix(CODE_PREFIX), lines[LINES]
 
 
 def body_is_intact(text: str) -> bool:
     """The code below the header is what specgen wrote, whatever a formatter did to its layout."""
     parts = split(text)
-    return parts is not None and fingerprint(parts[2]) == parts[1]
+    if parts is None:
+        return False
+    if LEGACY_PREFIX in parts[0]:
+        return hashlib.sha256(parts[2].encode("utf-8")).hexdigest() == parts[1]
+    return fingerprint(parts[2]) == parts[1]
 
 
 def same_output(current: str | None, rendered: str) -> bool:
