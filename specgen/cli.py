@@ -80,17 +80,20 @@ def render(specs, style, out, force, check, diff, prune, templates) -> None:
     """Render SPECS (spec files, or folders of them) and print what happened to each file.
 
     Each output file is reported as `written`, `unchanged` or `skipped (reason)`. A folder stands
-    for its *.json files whose $schema names model-spec.schema.json. The given specs are taken
-    to be all the specs of --out: a file specgen wrote there that none of them produces any more
-    is orphaned (--check fails on it, --prune deletes it).
+    for its *.json files whose $schema names model-spec.schema.json. A module specgen wrote in
+    --out that the specs no longer produce is orphaned (--check fails on it, --prune deletes
+    it). Modules of models the specs do not define count only when the specs are all those of
+    their folders (a folder, or specs/*.json; or with --prune), never when one is picked out.
     """
-    from .outputs import orphans, render_all
+    from .outputs import complete, orphans, render_all
+    from .render import STYLES
 
     result = render_all(specs, style, templates)
     if result.errors:
         raise _errors(result.errors)
     planned = writing.plan(out, result.files)
-    orphaned = orphans(out, result.files)
+    styles = STYLES if style == "all" else (style,)
+    orphaned = orphans(out, result, styles, prune or complete(specs))
     for line in result.skipped:
         click.echo(f"skipped: {line}")
     if check or diff:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import api
 from .errors import SpecError, SpecInvalid
+from .header import HEADER_PREFIX, HEADER_SUFFIX
 from .header import split as split_header
 from .render import STYLES
 from .schema import SCHEMA_FILE, SCHEMA_ID
@@ -21,6 +22,7 @@ class Rendered:
     files: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # "what (reason)" lines
     errors: list[SpecError] = field(default_factory=list)
+    models: set[str] = field(default_factory=set)  # names of the given specs' models
 
 
 def _is_spec(path: Path) -> str | None:
@@ -53,11 +55,25 @@ def expand(arguments: tuple[str, ...], out: Rendered) -> list[str]:
     return specs
 
 
+def complete(arguments: tuple[str, ...]) -> bool:
+    """Whether the arguments are every spec of their folders: a folder, or files that include
+    each spec beside them (`specs/*.json`), but not one spec picked from several."""
+    given = {Path(a).resolve() for a in arguments if not Path(a).is_dir()}
+    if len(given) < len(arguments):
+        return True
+    for folder in {path.parent for path in given}:
+        for path in folder.glob("*.json"):
+            if path.resolve() not in given and _is_spec(path) is None:
+                return False
+    return True
+
+
 def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -> Rendered:
     out = Rendered()
     for spec in expand(arguments, out):
         try:
             model = api.compile(spec)
+            out.models.add(model.name)
             styles = STYLES if style == "all" else (style,)
             for each in styles:
                 reason = model.chain_break() if each == "sequential" else None
@@ -70,19 +86,40 @@ def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -
     return out
 
 
-def orphans(folder: Path, produced: dict[str, str]) -> list[Path]:
-    """Files specgen wrote in `folder` (by their header) that the given specs no longer produce."""
+def _model_name(first_line: str) -> str:
+    name = first_line.removeprefix(HEADER_PREFIX).removesuffix(HEADER_SUFFIX)
+    if name.startswith("spec ") and " (sha256 " in name:  # a specgen 0.1.0 header
+        name = name.removeprefix("spec ").split(" (sha256 ")[0]
+    return name
+
+
+def orphans(
+    folder: Path, rendered: Rendered, styles: tuple[str, ...], complete: bool
+) -> list[Path]:
+    """Files specgen wrote in `folder` (by their header) that the given specs no longer produce.
+
+    A file of a model the given specs define is an orphan when its style was asked for and it
+    was not produced (a training block removed). A file of any other model is an orphan only
+    when the given specs are `complete` (every spec of their folders, or --prune): rendering one
+    spec must not call every other spec's modules orphans.
+    """
     if not folder.is_dir():
         return []
     found = []
     for path in sorted(folder.resolve().glob("*.py")):
-        if path.name in produced or not path.is_file():
+        if path.name in rendered.files or not path.is_file():
             continue
         try:
             with path.open(encoding="utf-8") as stream:
                 head = "".join(stream.readline() for _ in range(4))
         except (OSError, UnicodeDecodeError):
             continue
-        if split_header(head) is not None:
+        if split_header(head) is None:
+            continue
+        style = path.stem.rsplit("_", 1)[-1]
+        if _model_name(head.partition("\n")[0]) in rendered.models:
+            if style in styles:
+                found.append(path)
+        elif complete:
             found.append(path)
     return found

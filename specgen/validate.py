@@ -113,8 +113,9 @@ def _messages(error: Problem) -> list[tuple[str, str, bool]]:
             return [(pointer, message + _suggest(instance, names), False)]
         message = f"unknown {title} {received(instance)}{_suggest(instance, names)}"
         guess = nearest(instance, names)
-        if guess is not None and _fold(guess) == _fold(str(instance)):
-            pass  # the same name but for case: the fix is certain, a list would be noise
+        key = _fold(str(instance))
+        if guess is not None and (_fold(guess).startswith(key) or _one_edit(key, _fold(guess))):
+            pass  # a case change, an abbreviation or one typo: the fix is clear, a list is noise
         elif len(names) <= 16:
             message += f" (choices: {', '.join(names)})"
         else:

@@ -59,6 +59,13 @@ def test_orphans_fail_check_and_prune_deletes_them(tmp_path, capsys):
     assert main([*args, "--check"]) == 0
 
 
+def test_one_spec_picked_from_a_folder_orphans_no_other_specs_modules(tmp_path, capsys):
+    residual = str(ROOT / "specs" / "residual_cnn.json")
+    assert main(["render", CIFAR, residual, "--out", str(tmp_path)]) == 0
+    assert main(["render", CIFAR, "--out", str(tmp_path), "--check"]) == 0
+    assert "orphaned" not in capsys.readouterr().out
+
+
 def test_a_folder_means_its_specs(tmp_path, capsys):
     folder = tmp_path / "specs"
     folder.mkdir()

@@ -16,7 +16,7 @@ from specgen.format import _ruff
 from specgen.header import same_output
 
 GENERATED = ROOT / "generated"
-REGENERATE = "specgen render specs/*.json --style all --out generated"
+REGENERATE = "specgen render specs --style all --out generated --force"
 
 
 def test_generated_is_current(rendered):
