@@ -6,14 +6,14 @@ the body below it, so `write` can tell a file specgen wrote from one edited by h
 
 from __future__ import annotations
 
-import os
-from functools import cache
+import json
+from functools import cache as memoize
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import cache, resources, training
 from . import format as formatting
 from . import header as headers
-from . import resources, training
 from .ir import Model, literal
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _wrap(escaped: str, width: int = 76) -> str:
 FILTERS = {"literal": literal, "docstring": docstring_text}
 
 
-@cache
+@memoize
 def environment(templates: Path | None = None) -> jinja2.Environment:
     """The one Environment; `templates` overrides packaged templates by file name."""
     import jinja2  # ~40 ms: `validate`, `summary` and `plot` never need it
@@ -92,18 +92,11 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
 
 
 def _bytecode_cache(jinja2):
-    """Compiled templates kept between runs: compiling them was ~40% of a one-spec render.
-
-    Jinja keys each entry by template and checks the source's checksum and the Python version,
-    so edited templates and --templates overrides are recompiled. The folder is the user's own
-    (0700); SPECGEN_CACHE_DIR moves it, SPECGEN_CACHE_DIR="" turns the cache off. A cache that
-    cannot be written is skipped, never an error.
-    """
-    folder = os.environ.get("SPECGEN_CACHE_DIR")
-    if folder is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        folder = os.path.join(base, "specgen", "templates")
-    if not folder:
+    """Compiled templates kept between runs (specgen/cache.py): compiling them was ~40% of a
+    one-spec render. Jinja checks each template's source checksum and the Python version, so
+    edited templates and --templates overrides are recompiled."""
+    where = cache.folder("templates")
+    if where is None:
         return None
 
     class QuietCache(jinja2.FileSystemBytecodeCache):
@@ -119,11 +112,7 @@ def _bytecode_cache(jinja2):
             except OSError:
                 pass
 
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
-    return QuietCache(folder)
+    return QuietCache(str(where))
 
 
 def module_name(model: Model, style: str) -> str:
@@ -144,9 +133,47 @@ def outputs_for(model: Model, style: str) -> dict[str, str]:
     return files
 
 
+def _sources_digest(templates: Path | None) -> str:
+    """Everything besides the spec that decides the output: specgen's code, the templates, the
+    ruff and Jinja2 that run, the Python version."""
+    import importlib.util
+    import sys
+
+    files = sorted(Path(__file__).parent.glob("*.py"))
+    for folder in (resources.data_dir("templates"), templates):
+        if folder is not None:
+            files += sorted(Path(folder).glob("*"))
+    parts = [sys.version]
+    for path in files:
+        try:
+            parts += [str(path), path.read_text(encoding="utf-8")]
+        except (OSError, UnicodeDecodeError):
+            parts += [str(path), "?"]
+    jinja = importlib.util.find_spec("jinja2")
+    parts += [formatting.ruff_identity(), str(jinja and jinja.origin)]
+    if jinja and jinja.origin:
+        stat = Path(jinja.origin).stat()
+        parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
+    return cache.key(*parts)
+
+
 def render_model(
     model: Model, styles: tuple[str, ...], templates: Path | None = None
 ) -> dict[str, str]:
+    """{file name: source}. A render of the same spec, styles, specgen code, templates and
+    ruff is read from the cache (specgen/cache.py) without importing Jinja2 or running ruff:
+    the output is a pure function of those."""
+    entry = None
+    if cache.folder("outputs") is not None:
+        entry = cache.key("render-v1", model.spec_sha256, *styles, _sources_digest(templates))
+        known = cache.get("outputs", entry)
+        if known is not None:
+            try:
+                files = json.loads(known)
+            except ValueError:
+                files = None
+            if isinstance(files, dict):
+                return files
     env = environment(templates)
     train = training.build(model)
     raw = {}
@@ -157,4 +184,7 @@ def render_model(
                 model=model, style=style, module=module, script=f"train_{module}", training=train
             )
     formatted = formatting.format_sources(raw)
-    return {name: header(model, body) + body for name, body in sorted(formatted.items())}
+    files = {name: header(model, body) + body for name, body in sorted(formatted.items())}
+    if entry is not None:
+        cache.put("outputs", entry, json.dumps(files, ensure_ascii=False))
+    return files
