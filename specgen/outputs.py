@@ -38,6 +38,18 @@ def _is_spec(path: Path) -> str | None:
     return None
 
 
+def _may_be_spec(path: Path) -> bool:
+    """A spec by its $schema, or one without it (a dict with layers): when in doubt, a spec, so
+    that a spec left out is never taken for a deleted one."""
+    if _is_spec(path) is None:
+        return True
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "$schema" not in data and "layers" in data
+
+
 def expand(arguments: tuple[str, ...], out: Rendered) -> list[str]:
     """Spec paths: a file is a spec; a folder means its *.json files whose $schema is ours."""
     specs: list[str] = []
@@ -63,7 +75,7 @@ def complete(arguments: tuple[str, ...]) -> bool:
         return True
     for folder in {path.parent for path in given}:
         for path in folder.glob("*.json"):
-            if path.resolve() not in given and _is_spec(path) is None:
+            if path.resolve() not in given and _may_be_spec(path):
                 return False
     return True
 

@@ -66,6 +66,21 @@ def test_one_spec_picked_from_a_folder_orphans_no_other_specs_modules(tmp_path, 
     assert "orphaned" not in capsys.readouterr().out
 
 
+def test_a_spec_without_schema_beside_the_given_one_keeps_its_modules(tmp_path, capsys):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    cifar = json.loads((ROOT / "specs" / "cifar100.json").read_text())
+    del cifar["$schema"]
+    (specs / "a.json").write_text(json.dumps(cifar))
+    other = json.loads((ROOT / "specs" / "tiny_regression.json").read_text())
+    del other["$schema"]
+    (specs / "b.json").write_text(json.dumps(other))
+    out = str(tmp_path / "out")
+    assert main(["render", str(specs / "a.json"), str(specs / "b.json"), "--out", out]) == 0
+    assert main(["render", str(specs / "a.json"), "--out", out, "--check"]) == 0
+    assert "orphaned" not in capsys.readouterr().out
+
+
 def test_a_folder_means_its_specs(tmp_path, capsys):
     folder = tmp_path / "specs"
     folder.mkdir()
