@@ -30,39 +30,6 @@ def _errors(errors: list[SpecError]) -> Failed:
     return Failed([str(e) for e in sorted(errors)])
 
 
-def _render_all(specs: tuple[str, ...], style: str, templates: Path | None) -> dict[str, str]:
-    """Every spec's files; a file name claimed by two specs is an error naming both."""
-    files: dict[str, str] = {}
-    owners: dict[str, str] = {}
-    errors: list[SpecError] = []
-    clashes: list[str] = []
-    seen: set[Path] = set()
-    for spec in specs:
-        key = Path(spec).resolve()
-        if key in seen:  # the same file named twice renders once
-            continue
-        seen.add(key)
-        try:
-            rendered = api.render(spec, style, templates=templates)
-        except SpecInvalid as exc:
-            errors += exc.errors
-            continue
-        except TemplateProblem as exc:
-            raise Failed([str(exc)]) from None
-        for name, text in rendered.items():
-            if name in owners:
-                clashes.append(
-                    f"{spec}: would write {name}, which {owners[name]} also writes;"
-                    " rename one of the models"
-                )
-            else:
-                owners[name] = spec
-                files[name] = text
-    if errors or clashes:
-        raise Failed([str(e) for e in sorted(errors)] + clashes)
-    return files
-
-
 def _plan(out: Path, files: dict[str, str]) -> list[writing.Planned]:
     try:
         return writing.plan(out, files)
@@ -106,7 +73,9 @@ def cli() -> None:
     "--force", is_flag=True, help="Replace files specgen did not write or that were edited by hand."
 )
 @click.option(
-    "--check", is_flag=True, help="Write nothing; exit 1 if any file is stale or missing."
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if any file is stale, missing or orphaned.",
 )
 @click.option(
     "--diff",
@@ -114,18 +83,40 @@ def cli() -> None:
     help="Write nothing; print a unified diff of stale files (exit 1 if any).",
 )
 @click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete orphaned files: ones specgen wrote in --out that no given spec produces.",
+)
+@click.option(
     "--templates",
     type=click.Path(path_type=Path),
     help="Folder of templates that override the packaged ones by name.",
 )
-def render(specs, style, out, force, check, diff, templates) -> None:
-    """Render SPECS into Python modules, printing each path."""
-    if templates is not None:
-        try:
+def render(specs, style, out, force, check, diff, prune, templates) -> None:
+    """Render SPECS (spec files, or folders of them) and print what happened to each file.
+
+    Each output file is reported as `written`, `unchanged` or `skipped (reason)`. A folder stands
+    for its *.json files whose $schema names model-spec.schema.json. A module specgen wrote in
+    --out that the specs no longer produce is orphaned (--check fails on it, --prune deletes
+    it). Modules of models the specs do not define count only when the specs are all those of
+    their folders (a folder, or specs/*.json; or with --prune), never when one is picked out.
+    """
+    from .outputs import complete, orphans, render_all
+    from .render import STYLES
+
+    try:
+        if templates is not None:
             templates = api.template_folder(templates)
-        except TemplateProblem as exc:
-            raise Failed([str(exc)]) from None
-    planned = _plan(out, _render_all(specs, style, templates))
+        result = render_all(specs, style, templates)
+    except TemplateProblem as exc:
+        raise Failed([str(exc)]) from None
+    if result.errors or result.clashes:
+        raise Failed([str(e) for e in sorted(result.errors)] + result.clashes)
+    planned = _plan(out, result.files)
+    styles = STYLES if style == "all" else (style,)
+    orphaned = orphans(out, result, styles, prune or complete(specs))
+    for line in result.skipped:
+        click.echo(f"skipped: {line}")
     if check or diff:
         stale = [item for item in planned if item.stale]
         for item in stale:
@@ -134,15 +125,23 @@ def render(specs, style, out, force, check, diff, templates) -> None:
                 if diff
                 else f"{'stale' if item.current is not None else 'missing'}: {item.path}"
             )
-        raise SystemExit(INVALID if stale else OK)
+        for path in orphaned:
+            click.echo(f"orphaned: {path} (no given spec produces it; --prune deletes it)")
+        raise SystemExit(INVALID if stale or orphaned else OK)
     try:
-        writing.write_all(planned, force=force)
+        written = set(writing.write_all(planned, force=force))
     except OutputConflict as exc:
         raise Failed(exc.messages) from None
     except writing.OutputProblem as exc:
         raise Failed([str(exc)]) from None
     for item in planned:
-        click.echo(str(item.path))
+        click.echo(f"{'written' if item.path in written else 'unchanged'}: {item.path}")
+    for path in orphaned:
+        if prune:
+            path.unlink()
+            click.echo(f"pruned: {path}")
+        else:
+            click.echo(f"orphaned: {path} (no given spec produces it; --prune deletes it)")
 
 
 @cli.command()

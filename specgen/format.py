@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import sysconfig
-import tempfile
+from collections.abc import Callable
+from functools import cache as cache_forever
 from pathlib import Path
+
+from . import cache
 
 
 class FormatError(RuntimeError):
@@ -16,7 +18,7 @@ class FormatError(RuntimeError):
 
 def _ruff() -> str:
     # The ruff wheel puts its binary beside the interpreter's scripts; prefer it over PATH so the
-    # pinned version formats (golden files depend on it).
+    # ruff installed with specgen formats, whatever else is on PATH.
     for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
         candidate = Path(folder) / ("ruff.exe" if os.name == "nt" else "ruff")
         if candidate.is_file():
@@ -24,18 +26,79 @@ def _ruff() -> str:
     return "ruff"
 
 
+@cache_forever
+def ruff_identity() -> str:
+    """Which ruff formats: its path, size and mtime (cheaper than running `ruff --version`)."""
+    ruff = _ruff()
+    try:
+        import shutil
+
+        path = shutil.which(ruff) or ruff
+        stat = os.stat(path)
+    except (OSError, TypeError):
+        return ruff
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def format_sources(sources: dict[str, str]) -> dict[str, str]:
     """{file name: source} -> the same, ruff-formatted (line length 88, Python 3.11)."""
+    return start(sources)()
+
+
+def start(sources: dict[str, str]) -> Callable[[], dict[str, str]]:
+    """Start formatting; the returned function waits for and returns the result, so the caller
+    can work while ruff runs.
+
+    ruff's output for an exact input and ruff binary is cached (specgen/cache.py): starting
+    ruff is a sixth of a cold one-spec render, and a re-render of an unchanged spec skips it.
+    """
     if not sources:
-        return {}
-    with tempfile.TemporaryDirectory(prefix="specgen-format-") as folder:
+        return dict
+    ruff = _ruff()
+    identity = ruff_identity()
+    keys = {name: cache.key("ruff-format-py311", identity, text) for name, text in sources.items()}
+    done = {name: cache.get("formatted", keys[name]) for name in sources}
+    todo = {name: sources[name] for name, text in done.items() if text is None}
+    if not todo:
+        return lambda: done  # type: ignore[return-value]
+    wait = _start_ruff(ruff, todo)
+
+    def finish() -> dict[str, str]:
+        for name, text in wait().items():
+            cache.put("formatted", keys[name], text)
+            done[name] = text
+        return done  # type: ignore[return-value]
+
+    return finish
+
+
+def _start_ruff(ruff: str, sources: dict[str, str]) -> Callable[[], dict[str, str]]:
+    import subprocess  # with tempfile, ~8 ms: only paid when the cache misses
+    import tempfile
+
+    folder = tempfile.TemporaryDirectory(prefix="specgen-format-")
+    try:
         for name, text in sources.items():
-            Path(folder, name).write_text(text, encoding="utf-8", newline="\n")
-        command = [_ruff(), "format", "--isolated", "--quiet", "--target-version", "py311", folder]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-        except OSError as exc:
-            raise FormatError(f"cannot run ruff ({exc}); reinstall specgen") from exc
-        if result.returncode:
-            raise FormatError(f"ruff could not format the generated code: {result.stderr.strip()}")
-        return {name: Path(folder, name).read_text(encoding="utf-8") for name in sources}
+            Path(folder.name, name).write_text(text, encoding="utf-8", newline="\n")
+        command = [ruff, "format", "--isolated", "--quiet", "--target-version", "py311"]
+        process = subprocess.Popen(
+            [*command, folder.name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except OSError as exc:
+        folder.cleanup()
+        raise FormatError(f"cannot run ruff ({exc}); reinstall specgen") from exc
+    except BaseException:
+        folder.cleanup()
+        raise
+
+    def wait() -> dict[str, str]:
+        with folder:
+            _, errors = process.communicate()
+            if process.returncode:
+                raise FormatError(f"ruff could not format the generated code: {errors.strip()}")
+            return {name: Path(folder.name, name).read_text(encoding="utf-8") for name in sources}
+
+    return wait

@@ -143,7 +143,9 @@ def _layer_node(
         ok = False
     args = tuple((a.name, freeze(layer[a.name])) for a in kind.args if a.name in layer)
     out = shapes.Shape(())
-    if ok and all(graph.dims.get(r) is not None for r in graph.refs[name]):
+    if not all(graph.dims.get(r) is not None for r in graph.refs[name]):
+        ok = False  # an input failed and said so: no second error about its missing shape
+    elif ok:
         try:
             out = kind.shape(dict(args), [graph.dims[r] for r in graph.refs[name]])
         except shapes.ShapeError as exc:
@@ -244,6 +246,7 @@ class _Blocks:
     def __call__(self, graph: _Graph, i: int, layer: dict, pointer: str) -> tuple[BlockNode, bool]:
         name, kind = graph.names[i], layer["type"]
         if kind not in self.specs:
+            graph.used.update(graph.refs[name])  # its inputs are not also "used by no layer"
             hint = nearest(kind, [*catalog.BY_SPELLING, *self.specs])
             self.err(
                 f"{pointer}/type",

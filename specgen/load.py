@@ -213,7 +213,7 @@ class _Parser:
             i = self.skip(i)
             if self.text.startswith("}", i):
                 return result, i + 1
-            i = self.skip(self.expect(i, ","))
+            i = self._comma(i, "}")
 
     def array(self, i: int, pointer: str, depth: int) -> tuple[list[Any], int]:
         result: list[Any] = []
@@ -228,7 +228,16 @@ class _Parser:
             i = self.skip(i)
             if self.text.startswith("]", i):
                 return result, i + 1
-            i = self.skip(self.expect(i, ","))
+            i = self._comma(i, "]")
+
+    def _comma(self, i: int, close: str) -> int:
+        """Past the comma between two members; a trailing comma is named as such (JSON has none,
+        and "expected a key" would not say what to delete)."""
+        comma = self.skip(i)
+        i = self.skip(self.expect(i, ","))
+        if self.text.startswith(close, i):
+            raise _Malformed(comma, f"trailing comma before {close!r}; JSON allows none, delete it")
+        return i
 
     def skip(self, i: int) -> int:
         return _WS.match(self.text, i).end()

@@ -7,10 +7,14 @@ when it is stale, so editors and the validator always agree with the catalog.
 from __future__ import annotations
 
 import json
+import re
 
 from . import catalog
 
-SCHEMA_ID = "https://specgen.dev/schemas/model-spec.schema.json"
+# A URN, not a URL: specgen owns no web address, and a URL it does not own would be a promise
+# (and a place for someone else to serve a schema). Editors get the schema from a file that
+# `specgen schema -o` writes, mapped by `$schema` or by their settings (README).
+SCHEMA_ID = "urn:specgen:model-spec:v1"
 SCHEMA_FILE = "model-spec.schema.json"
 
 DATASETS = ["mnist", "fashion_mnist", "cifar10", "cifar100", "digits", "synthetic"]
@@ -141,6 +145,10 @@ def _training() -> dict:
 
 
 def build_schema() -> dict:
+    return share_definitions(_full_schema())
+
+
+def _full_schema() -> dict:
     layer_types = sorted(s for kind in catalog.LAYERS for s in kind.spellings)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -247,6 +255,65 @@ def build_schema() -> dict:
             **{kind.name: _layer_def(kind) for kind in catalog.LAYERS},
         },
     }
+
+
+SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
+SCHEMA_VALUES = ("additionalProperties", "items", "if", "then", "else", "not")
+SCHEMA_LISTS = ("anyOf", "allOf", "oneOf")
+
+
+def _subschemas(schema: dict):
+    """(container, key) of every subschema in a schema position (never an enum's or a const's
+    value, never a `properties` map itself), depth first."""
+    for keyword, value in schema.items():
+        if keyword in SCHEMA_MAPS and isinstance(value, dict):
+            children = [(value, key) for key in value]
+        elif keyword in SCHEMA_VALUES and isinstance(value, dict):
+            children = [(schema, keyword)]
+        elif keyword in SCHEMA_LISTS:
+            children = [(value, index) for index in range(len(value))]
+        else:
+            continue
+        for container, key in children:
+            if isinstance(container[key], dict):
+                yield container, key
+                yield from _subschemas(container[key])
+
+
+def _def_name(schema: dict, taken: set[str]) -> str:
+    # The title's first word names the form ("initializer name or {...}" -> initializer).
+    words = re.findall(r"[a-z]\w*", str(schema.get("title", "shared")).lower())
+    words = [w for w in words if w not in ("a", "an", "the")] or ["shared"]
+    base = words[0] if words[0] not in taken else "_".join(words[:2])
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def share_definitions(schema: dict, min_size: int = 200) -> dict:
+    """Move every subschema that occurs more than once (and is not tiny) into `$defs` once, and
+    point each use at it with `$ref`: the catalog repeats the initializer, regularizer and
+    constraint forms for every argument that takes one (890 KB inlined). Largest savings first,
+    so a shared form's inner parts are shared with it."""
+    defs = schema["$defs"]
+    while True:
+        uses: dict[str, list] = {}
+        for container, key in _subschemas(schema):
+            if not (container is defs and key in defs):  # a definition is not one of its uses
+                uses.setdefault(json.dumps(container[key], sort_keys=True), []).append(
+                    (container, key)
+                )
+        repeated = [(len(text) * (len(found) - 1), text, found) for text, found in uses.items()]
+        repeated = [r for r in repeated if len(r[2]) > 1 and len(r[1]) >= min_size]
+        if not repeated:
+            return schema
+        _, text, found = max(repeated, key=lambda r: (r[0], r[1]))
+        name = _def_name(json.loads(text), set(defs))
+        defs[name] = found[0][0][found[0][1]]
+        for container, key in found:
+            container[key] = {"$ref": f"#/$defs/{name}"}
 
 
 def dumps(schema: dict) -> str:

@@ -51,13 +51,18 @@ def _equal(a: object, b: object) -> bool:
 class Validator:
     def __init__(self, root: dict):
         self.root = root
+        self._refs: dict[str, dict] = {}  # the schema shares its forms through $ref: resolve once
 
     def resolve(self, ref: str) -> dict:
+        found = self._refs.get(ref)
+        if found is not None:
+            return found
         if not ref.startswith("#/"):
             raise ValueError(f"only local $ref is supported, received {ref!r}")
         node = self.root
         for part in ref[2:].split("/"):
             node = node[part.replace("~1", "/").replace("~0", "~")]
+        self._refs[ref] = node
         return node
 
     def is_valid(self, instance: object, schema: dict) -> bool:

@@ -30,15 +30,51 @@ def _validator() -> tuple[Validator, dict]:
     return Validator(schema), schema
 
 
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long = sorted((a, b), key=len)
+    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[i:] == long[i + 1 :]
+
+
 def nearest(word: object, choices: list) -> str | None:
-    names = [c for c in choices if isinstance(c, str)]
-    if not isinstance(word, str) or not names:
+    """The choice the user most likely meant, or None rather than a far-fetched one.
+
+    In order: the same name but for case and underscores (`conv2d` -> `Conv2D`); the one name
+    the word abbreviates (`BatchNorm` -> `BatchNormalization`, `acc` -> `accuracy`); one typo
+    away (a letter added, dropped, changed or two swapped: `mpl` -> `mlp`); a close
+    spelling (difflib ratio >= 0.75 on folded names: typos such as `filtres` -> `filters`
+    match, `TextVectorization` -> `BatchNormalization` at 0.63 does not).
+    """
+    names = sorted({c for c in choices if isinstance(c, str)})
+    if not isinstance(word, str) or not word or not names:
         return None
-    folded = {name.lower().replace("_", ""): name for name in names}
-    if word.lower().replace("_", "") in folded:
-        return folded[word.lower().replace("_", "")]
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    return close[0] if close else None
+    folded = {_fold(name): name for name in names}
+    key = _fold(word)
+    if key in folded:
+        return folded[key]
+    if len(key) >= 3:
+        prefixed = [name for fold, name in folded.items() if fold.startswith(key)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+    edits = [name for fold, name in folded.items() if _one_edit(key, fold)]
+    if edits:
+        return edits[0]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    return folded[close[0]] if close else None
 
 
 def received(value: object) -> str:
@@ -74,9 +110,17 @@ def _messages(error: Problem) -> list[tuple[str, str, bool]]:
         if len(names) <= 8:
             listed = ", ".join(repr(c) for c in names) + (" or null" if None in value else "")
             message = f"expected {title} {listed}; received {received(instance)}"
+            return [(pointer, message + _suggest(instance, names), False)]
+        message = f"unknown {title} {received(instance)}{_suggest(instance, names)}"
+        guess = nearest(instance, names)
+        key = _fold(str(instance))
+        if guess is not None and (_fold(guess).startswith(key) or _one_edit(key, _fold(guess))):
+            pass  # a case change, an abbreviation or one typo: the fix is clear, a list is noise
+        elif len(names) <= 16:
+            message += f" (choices: {', '.join(names)})"
         else:
-            message = f"unknown {title} {received(instance)}"
-        return [(pointer, message + _suggest(instance, names), False)]
+            message += f" (`specgen schema` lists all {len(names)} choices)"
+        return [(pointer, message, False)]
     if kind == "type":
         wanted = " or ".join(value) if isinstance(value, list) else value
         return [(pointer, f"expected {wanted}, received {received(instance)}", False)]

@@ -37,7 +37,8 @@ try:
 except ImportError:  # Windows: no flock; renders into one folder are then not serialized
     fcntl = None
 from .errors import OutputConflict
-from .render import body_is_intact, split_header
+from .header import body_is_intact, same_output
+from .header import split as split_header
 
 TEMP_MARK = ".specgen-"
 JOURNAL = ".specgen-journal.json"
@@ -57,7 +58,8 @@ class Planned:
 
     @property
     def stale(self) -> bool:
-        return self.link or self.current != self.text
+        # Up to formatting: a user's ruff/black over a generated file leaves it current.
+        return self.link or not same_output(self.current, self.text)
 
 
 def _target(folder: Path, name: str) -> Path:

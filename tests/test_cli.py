@@ -13,11 +13,83 @@ from specgen.cli import main
 CIFAR = str(ROOT / "specs" / "cifar100.json")
 
 
-def test_render_prints_each_path(tmp_path, capsys):
+def test_render_says_what_it_did_to_each_file(tmp_path, capsys):
     assert main(["render", CIFAR, "--style", "subclass", "--out", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out.split()
-    assert printed and all((tmp_path / p).is_file() for p in printed)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("written: ") for line in lines)
+    printed = [line.removeprefix("written: ") for line in lines]
+    assert all((tmp_path / p).is_file() for p in printed)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.split("/")[-1] for p in printed)
+    assert main(["render", CIFAR, "--style", "subclass", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"unchanged: {p}" for p in printed]
+
+
+def test_style_all_reports_the_styles_a_spec_cannot_take(tmp_path, capsys):
+    residual = str(ROOT / "specs" / "residual_cnn.json")
+    assert main(["render", residual, "--style", "all", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"skipped: {residual} --style sequential (layer 'block1_add' breaks the chain" in out
+    assert "written: " in out and "sequential.py" not in out
+
+
+def test_orphans_fail_check_and_prune_deletes_them(tmp_path, capsys):
+    spec = json.loads((ROOT / "specs" / "cifar100.json").read_text())
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "mine.py").write_text("print('not generated')\n")
+    args = ["render", str(path), "--style", "functional", "--out", str(out)]
+    assert main(args) == 0
+    spec["name"] = "renamed"
+    path.write_text(json.dumps(spec))
+    assert main(args) == 0
+    assert "orphaned: " in capsys.readouterr().out
+    assert main([*args, "--check"]) == 1
+    text = capsys.readouterr().out
+    assert f"orphaned: {out / 'cifar100_cnn_functional.py'}" in text
+    assert "mine.py" not in text, "only files specgen wrote are orphans"
+    assert main([*args, "--prune"]) == 0
+    assert f"pruned: {out / 'train_cifar100_cnn_functional.py'}" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "mine.py",
+        "renamed_functional.py",
+        "train_renamed_functional.py",
+    ]
+    assert main([*args, "--check"]) == 0
+
+
+def test_one_spec_picked_from_a_folder_orphans_no_other_specs_modules(tmp_path, capsys):
+    residual = str(ROOT / "specs" / "residual_cnn.json")
+    assert main(["render", CIFAR, residual, "--out", str(tmp_path)]) == 0
+    assert main(["render", CIFAR, "--out", str(tmp_path), "--check"]) == 0
+    assert "orphaned" not in capsys.readouterr().out
+
+
+def test_a_spec_without_schema_beside_the_given_one_keeps_its_modules(tmp_path, capsys):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    cifar = json.loads((ROOT / "specs" / "cifar100.json").read_text())
+    del cifar["$schema"]
+    (specs / "a.json").write_text(json.dumps(cifar))
+    other = json.loads((ROOT / "specs" / "tiny_regression.json").read_text())
+    del other["$schema"]
+    (specs / "b.json").write_text(json.dumps(other))
+    out = str(tmp_path / "out")
+    assert main(["render", str(specs / "a.json"), str(specs / "b.json"), "--out", out]) == 0
+    assert main(["render", str(specs / "a.json"), "--out", out, "--check"]) == 0
+    assert "orphaned" not in capsys.readouterr().out
+
+
+def test_a_folder_means_its_specs(tmp_path, capsys):
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "cifar.json").write_text((ROOT / "specs" / "cifar100.json").read_text())
+    (folder / "tsconfig.json").write_text("{}")
+    assert main(["render", str(folder), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert f"skipped: {folder / 'tsconfig.json'} (not a spec: its $schema names neither" in out
+    assert out.count("written: ") == 2
 
 
 def test_check_and_diff(tmp_path, capsys):

@@ -28,7 +28,8 @@ def test_int_and_float_are_kept_apart():
     [
         ("", (1, 1), "the file is empty"),
         ("   \n ", (1, 1), "the file is empty"),
-        ('{"a": 1,}', (1, 9), "expected a key in double quotes"),
+        ('{"a": 1,}', (1, 8), "trailing comma before '}'"),
+        ('{"a": [1, 2, ]}', (1, 12), "trailing comma before ']'"),
         ('{"a": NaN}', (1, 7), "NaN is not valid JSON"),
         ('{"a": -Infinity}', (1, 7), "-Infinity is not valid JSON"),
         ('{"a": 1e999}', (1, 7), "out of range"),

@@ -31,3 +31,15 @@ def test_specs_point_to_schema_and_validate(spec):
     data = json.loads(spec.read_text("utf-8"))
     assert (spec.parent / data["$schema"]).resolve() == (ROOT / "schemas" / SCHEMA_FILE).resolve()
     assert specgen.validate(spec) == []
+
+
+def test_schema_is_compact_through_shared_definitions():
+    text = dumps(build_schema())
+    assert len(text.encode("utf-8")) < 150_000, "editors load the schema on every keystroke"
+    schema = json.loads(text)
+    for form in ("initializer", "regularizer", "constraint"):
+        assert form in schema["$defs"] and f'"#/$defs/{form}"' in text
+
+
+def test_schema_id_is_a_urn_specgen_owns_no_url():
+    assert SCHEMA_ID.startswith("urn:specgen:")

@@ -1,0 +1,157 @@
+"""What `specgen render` will do to an output folder: which specs, which styles, which orphans.
+
+Kept apart from cli.py so the command stays a thin layer: this module decides, the CLI prints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import api
+from .errors import SpecError, SpecInvalid
+from .header import HEADER_PREFIX, HEADER_SUFFIX
+from .header import split as split_header
+from .render import STYLES
+from .schema import SCHEMA_FILE, SCHEMA_ID
+
+
+@dataclass
+class Rendered:
+    files: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # "what (reason)" lines
+    errors: list[SpecError] = field(default_factory=list)
+    clashes: list[str] = field(default_factory=list)  # one output file claimed by two specs
+    models: set[str] = field(default_factory=set)  # names of the given specs' models
+
+
+def _is_spec(path: Path) -> str | None:
+    """None when a JSON file in a spec folder is a spec (its `$schema` is a path to specgen's
+    schema file or its $id); else why it is skipped."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"not readable JSON: {exc}"
+    schema = data.get("$schema") if isinstance(data, dict) else None
+    if not isinstance(schema, str) or not (schema.endswith(SCHEMA_FILE) or schema == SCHEMA_ID):
+        return f"not a spec: its $schema names neither {SCHEMA_FILE} nor {SCHEMA_ID}"
+    return None
+
+
+def _may_be_spec(path: Path) -> bool:
+    """A spec by its $schema, or one without it (a dict with layers): when in doubt, a spec, so
+    that a spec left out is never taken for a deleted one."""
+    if _is_spec(path) is None:
+        return True
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "$schema" not in data and "layers" in data
+
+
+def expand(arguments: tuple[str, ...], out: Rendered) -> list[str]:
+    """Spec paths: a file is a spec; a folder means its *.json files whose $schema is ours."""
+    specs: list[str] = []
+    for argument in arguments:
+        folder = Path(argument)
+        if not folder.is_dir():
+            specs.append(argument)
+            continue
+        for path in sorted(folder.glob("*.json")):
+            reason = _is_spec(path)
+            if reason is None:
+                specs.append(str(path))
+            else:
+                out.skipped.append(f"{path} ({reason})")
+    return specs
+
+
+def complete(arguments: tuple[str, ...]) -> bool:
+    """Whether the arguments are every spec of their folders: a folder, or files that include
+    each spec beside them (`specs/*.json`), but not one spec picked from several."""
+    given = {Path(a).resolve() for a in arguments if not Path(a).is_dir()}
+    if len(given) < len(arguments):
+        return True
+    for folder in {path.parent for path in given}:
+        for path in folder.glob("*.json"):
+            if path.resolve() not in given and _may_be_spec(path):
+                return False
+    return True
+
+
+def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -> Rendered:
+    """Every spec's files; a file name claimed by two specs is a clash naming both."""
+    out = Rendered()
+    owners: dict[str, str] = {}
+    seen: set[Path] = set()
+    for spec in expand(arguments, out):
+        key = Path(spec).resolve()
+        if key in seen:  # the same file named twice renders once
+            continue
+        seen.add(key)
+        try:
+            model = api.compile(spec)
+        except SpecInvalid as exc:
+            out.errors += exc.errors
+            continue
+        out.models.add(model.name)
+        for each in STYLES if style == "all" else (style,):
+            reason = model.chain_break() if each == "sequential" else None
+            if reason is not None and style == "all":
+                out.skipped.append(f"{spec} --style {each} ({reason[1]})")
+                continue
+            try:
+                files = api.render(model, each, templates=templates)
+            except SpecInvalid as exc:
+                out.errors += exc.errors
+                continue
+            for name, text in files.items():
+                if owners.setdefault(name, spec) != spec:
+                    out.clashes.append(
+                        f"{spec}: would write {name}, which {owners[name]} also writes;"
+                        " rename one of the models"
+                    )
+                else:
+                    out.files[name] = text
+    return out
+
+
+def _model_name(first_line: str) -> str:
+    name = first_line.removeprefix(HEADER_PREFIX).removesuffix(HEADER_SUFFIX)
+    if name.startswith("spec ") and " (sha256 " in name:  # a specgen 0.1.0 header
+        name = name.removeprefix("spec ").split(" (sha256 ")[0]
+    return name
+
+
+def orphans(
+    folder: Path, rendered: Rendered, styles: tuple[str, ...], complete: bool
+) -> list[Path]:
+    """Files specgen wrote in `folder` (by their header) that the given specs no longer produce.
+
+    A file of a model the given specs define is an orphan when its style was asked for and it
+    was not produced (a training block removed). A file of any other model is an orphan only
+    when the given specs are `complete` (every spec of their folders, or --prune): rendering one
+    spec must not call every other spec's modules orphans.
+    """
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.resolve().glob("*.py")):
+        if path.name in rendered.files or not path.is_file():
+            continue
+        try:
+            with path.open(encoding="utf-8") as stream:
+                head = "".join(stream.readline() for _ in range(4))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if split_header(head) is None:
+            continue
+        style = path.stem.rsplit("_", 1)[-1]
+        if _model_name(head.partition("\n")[0]) in rendered.models:
+            if style in styles:
+                found.append(path)
+        elif complete:
+            found.append(path)
+    return found
