@@ -95,13 +95,26 @@ def body_is_intact(text: str) -> bool:
     return parts is not None and hashlib.sha256(parts[2].encode()).hexdigest() == parts[1]
 
 
+# Rendered once per output folder: the same text from every spec that trains.
+SHARED = {"specgen_cli.py": "specgen_cli.py.jinja", "specgen_runtime.py": "specgen_runtime.py.jinja"}
+
+
+def shared_header(body: str) -> str:
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return (
+        f"{HEADER_PREFIX}* (shared by the training scripts of this folder). DO NOT EDIT.\n"
+        f"{BODY_PREFIX}{digest}\n"
+    )
+
+
 def outputs_for(model: Model, style: str) -> dict[str, str]:
     """{file name: template name} for one style: the model module and, when the spec has a
-    training block, its training script."""
+    training block, its training script and the shared modules the script imports."""
     module = module_name(model, style)
     files = {f"{module}.py": f"{style}.py.jinja"}
     if model.training is not None:
         files[f"train_{module}.py"] = "train.py.jinja"
+        files.update(SHARED)
     return files
 
 
@@ -118,4 +131,7 @@ def render_model(
                 model=model, style=style, module=module, script=f"train_{module}", training=train
             )
     formatted = formatting.format_sources(raw)
-    return {name: header(model, body) + body for name, body in sorted(formatted.items())}
+    return {
+        name: (shared_header(body) if name in SHARED else header(model, body)) + body
+        for name, body in sorted(formatted.items())
+    }
