@@ -384,7 +384,7 @@ def test_early_stopping_schedule_and_class_weight_agree_in_both_loops(tmp_path):
 
 
 def test_reduce_lr_on_plateau_and_autoencoder_in_both_loops(rendered):
-    script = _script(rendered, "autoencoder_training")
+    script = _script(rendered, "ae_with_callbacks")
     fit, _ = _train(script, "--loop", "fit")
     tape, _ = _train(script, "--loop", "tape")
     for key, curve in fit["history"].items():
@@ -433,6 +433,8 @@ def test_kill_and_resume_equals_an_uninterrupted_run(loop, tmp_path):
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
     assert (tmp_path / "whole/log.csv").read_text() == (tmp_path / "killed/log.csv").read_text()
+    if loop == "fit":
+        return  # the rest is the same in both loops
     again = _run(script, *argv, "--run-dir", "killed")  # a finished run reports, trains no more
     assert again["history"] == whole["history"] and again["loss"] == whole["loss"]
     other = _run(script, "--loop", loop, *SMALL, "--seed", "1", "--run-dir", "killed", check=False)
