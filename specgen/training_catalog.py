@@ -297,7 +297,7 @@ def _dataset() -> dict:
         "title": "a built-in data set, an .npz path, a folder or CSV source, or inline arrays",
         "anyOf": [
             {"title": "data set", "enum": DATASETS},
-            {"type": "string", "pattern": "^[^\\x00-\\x1f]{1,4096}\\.npz\\Z"},
+            {"type": "string", "pattern": "\\.npz\\Z"},
             _source(
                 "image_folder",
                 {
