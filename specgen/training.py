@@ -73,11 +73,15 @@ class Head:
     """One output as the script trains it."""
 
     name: str
-    units: int | None
+    dims: tuple
     activation: str | None
     loss_class: str
     loss_args: Mapping
     metrics: tuple
+
+    @property
+    def units(self) -> int | None:
+        return self.dims[-1] if self.dims else None
 
     @property
     def labels(self) -> str:
@@ -112,7 +116,7 @@ def _activation(model: Model, name: str) -> str | None:
 
 def heads(model: Model) -> tuple[Head, ...]:
     spec = model.training
-    units = {n.name: (n.out.dims[-1] if n.out.dims else None) for n in model.layers}
+    dims = {n.name: tuple(n.out.dims) for n in model.layers}
     losses = _per_output(spec["loss"], model.outputs)
     metrics = _per_output(spec.get("metrics", ()), model.outputs)
     result = []
@@ -122,7 +126,7 @@ def heads(model: Model) -> tuple[Head, ...]:
         cls, args = _loss(losses[name])
         result.append(
             Head(
-                name, units[name], _activation(model, name), cls, args, tuple(metrics[name] or ())
+                name, dims[name], _activation(model, name), cls, args, tuple(metrics[name] or ())
             )
         )
     return tuple(result)
@@ -262,7 +266,7 @@ class Training:
             "batch_size": literal(self.batch_size),
             "dataset": self.data_literal,
             "inputs": literal(inputs),
-            "outputs": literal({h.name: (h.units, h.labels) for h in self.outputs}),
+            "outputs": literal({h.name: (h.dims, h.labels) for h in self.outputs}),
             "vocabulary": literal(_vocabulary(model)),
             "validation_split": literal(self.spec.get("validation_split")),
             "targets": literal(self.spec.get("targets")),
