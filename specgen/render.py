@@ -96,7 +96,10 @@ def body_is_intact(text: str) -> bool:
 
 
 # Rendered once per output folder: the same text from every spec that trains.
-SHARED = {"specgen_cli.py": "specgen_cli.py.jinja", "specgen_runtime.py": "specgen_runtime.py.jinja"}
+SHARED = {
+    "specgen_cli.py": "specgen_cli.py.jinja",
+    "specgen_runtime.py": "specgen_runtime.py.jinja",
+}
 
 
 def shared_header(body: str) -> str:

@@ -125,9 +125,7 @@ def heads(model: Model) -> tuple[Head, ...]:
             continue
         cls, args = _loss(losses[name])
         result.append(
-            Head(
-                name, dims[name], _activation(model, name), cls, args, tuple(metrics[name] or ())
-            )
+            Head(name, dims[name], _activation(model, name), cls, args, tuple(metrics[name] or ()))
         )
     return tuple(result)
 
@@ -146,33 +144,50 @@ def check(model: Model) -> list[SpecError]:
         if isinstance(value, Mapping) and "type" not in value:
             for name in value:
                 if name not in model.outputs:
-                    error(f"/{field}/{name}", f"{name!r} is not an output ({', '.join(model.outputs)})")
+                    error(
+                        f"/{field}/{name}",
+                        f"{name!r} is not an output ({', '.join(model.outputs)})",
+                    )
             if field == "loss" and (missing := [n for n in model.outputs if n not in value]):
                 error("/loss", f"no loss for output {', '.join(missing)}")
     if errors:
         return errors
     many = len(model.outputs) > 1
-    loss_field = "/loss/{}" if isinstance(spec["loss"], Mapping) and "type" not in spec["loss"] else "/loss"
+    loss_field = (
+        "/loss/{}" if isinstance(spec["loss"], Mapping) and "type" not in spec["loss"] else "/loss"
+    )
     for head in heads(model):
         where = loss_field.format(head.name)
         logits = head.loss_args.get("from_logits", False)
         if head.loss_class in CROSSENTROPY:
             if logits and head.activation in PROBABILITIES:
-                error(where, f"output {head.name!r} ends in {head.activation}, which gives"
-                      " probabilities; drop from_logits: true or the activation")
+                error(
+                    where,
+                    f"output {head.name!r} ends in {head.activation}, which gives"
+                    " probabilities; drop from_logits: true or the activation",
+                )
             if not logits and head.activation in (None, "linear"):
-                error(where, f"output {head.name!r} has no activation, so it gives logits;"
-                      " use {\"type\": \"" + head.loss_class + "\", \"from_logits\": true}"
-                      " or a softmax/sigmoid activation")
+                error(
+                    where,
+                    f"output {head.name!r} has no activation, so it gives logits;"
+                    ' use {"type": "' + head.loss_class + '", "from_logits": true}'
+                    " or a softmax/sigmoid activation",
+                )
         if head.labels in (cat.CLASS_IDS, cat.ONE_HOT) and head.units == 1:
-            error(where, f"{head.loss_class} needs one unit per class; output {head.name!r}"
-                  " has 1 unit (use binary_crossentropy for two classes)")
+            error(
+                where,
+                f"{head.loss_class} needs one unit per class; output {head.name!r}"
+                " has 1 unit (use binary_crossentropy for two classes)",
+            )
     optimizer = spec["optimizer"]
     schedule = isinstance(optimizer.get("learning_rate"), Mapping)
     for index, callback in enumerate(spec.get("callbacks", ())):
         if callback["type"] == "ReduceLROnPlateau" and schedule:
-            error(f"/callbacks/{index}", "ReduceLROnPlateau changes the learning rate, which"
-                  " the optimizer's schedule owns; use a constant learning_rate")
+            error(
+                f"/callbacks/{index}",
+                "ReduceLROnPlateau changes the learning rate, which"
+                " the optimizer's schedule owns; use a constant learning_rate",
+            )
     if "class_weight" in spec:
         if many:
             error("/class_weight", "Keras takes class_weight for a single output only")
@@ -184,8 +199,10 @@ def check(model: Model) -> list[SpecError]:
                     continue
                 limit = head.units if head.labels != cat.BINARY else 2
                 if limit is not None and int(key) >= limit:
-                    error(f"/class_weight/{key}", f"class {key} does not exist: output"
-                          f" {head.name!r} has {limit} classes")
+                    error(
+                        f"/class_weight/{key}",
+                        f"class {key} does not exist: output {head.name!r} has {limit} classes",
+                    )
     if spec.get("targets") == "inputs":
         if len(model.inputs) != 1:
             error("/targets", "targets: inputs needs a model with one input")
@@ -193,20 +210,27 @@ def check(model: Model) -> list[SpecError]:
             wanted = model.inputs[0].dims if hasattr(model.inputs[0], "dims") else None
             for node in model.layers:
                 if node.name in model.outputs and wanted is not None and node.out.dims != wanted:
-                    error("/targets", f"targets: inputs, but output {node.name!r} has shape"
-                          f" {node.out.dims}, not the input's {wanted}")
+                    error(
+                        "/targets",
+                        f"targets: inputs, but output {node.name!r} has shape"
+                        f" {node.out.dims}, not the input's {wanted}",
+                    )
     dataset = spec.get("dataset")
     if isinstance(dataset, str) and dataset in BUILTIN and spec.get("targets") != "inputs":
         shapes, classes = BUILTIN[dataset]
         dims = tuple(getattr(model.inputs[0], "dims", ()))
         if len(model.inputs) != 1 or dims not in shapes:
             fits = " or ".join(str(list(s)) for s in shapes)
-            error("/dataset", f"{dataset} images are {fits}; input {model.inputs[0].name!r}"
-                  f" is {list(dims)}")
+            error(
+                "/dataset",
+                f"{dataset} images are {fits}; input {model.inputs[0].name!r} is {list(dims)}",
+            )
         for head in heads(model):
             if head.labels in (cat.CLASS_IDS, cat.ONE_HOT) and head.units != classes:
-                error("/dataset", f"{dataset} has {classes} classes; output {head.name!r}"
-                      f" has {head.units} units")
+                error(
+                    "/dataset",
+                    f"{dataset} has {classes} classes; output {head.name!r} has {head.units} units",
+                )
     return errors
 
 

@@ -34,7 +34,14 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "dist").glob("specgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for template in ("sequential", "functional", "subclass", "train", "specgen_runtime", "specgen_cli"):
+    for template in (
+        "sequential",
+        "functional",
+        "subclass",
+        "train",
+        "specgen_runtime",
+        "specgen_cli",
+    ):
         assert f"specgen/templates/{template}.py.jinja" in names
     assert "specgen/schemas/model-spec.schema.json" in names
     assert "specgen/py.typed" in names

@@ -174,7 +174,10 @@ def test_npz_data_save_plot_and_json_last_line(rendered, tmp_path, capsys):
     assert keras.models.load_model(saved).count_params() == specgen.compile(mnist).params[0]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     np.savez(tmp_path / "bad.npz", x_train=arrays["x_train"])
-    assert script.main(["--data", str(tmp_path / "bad.npz"), "--quiet", "--run-dir", str(tmp_path)]) == 1
+    assert (
+        script.main(["--data", str(tmp_path / "bad.npz"), "--quiet", "--run-dir", str(tmp_path)])
+        == 1
+    )
     assert "has no y_train" in capsys.readouterr().err
 
 
@@ -274,7 +277,15 @@ def test_multiworker_on_two_local_processes(rendered):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(config))
         processes.append(
             subprocess.Popen(
-                [sys.executable, str(script), *common, "--strategy", "multiworker", "--run-dir", tempfile.mkdtemp()],
+                [
+                    sys.executable,
+                    str(script),
+                    *common,
+                    "--strategy",
+                    "multiworker",
+                    "--run-dir",
+                    tempfile.mkdtemp(),
+                ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -336,7 +347,12 @@ RESUMABLE = {
         "loss": {"type": "SparseCategoricalCrossentropy", "from_logits": True},
         "metrics": ["accuracy", {"type": "SparseTopKCategoricalAccuracy", "k": 2}],
         "callbacks": [
-            {"type": "EarlyStopping", "monitor": "val_loss", "patience": 2, "restore_best_weights": True},
+            {
+                "type": "EarlyStopping",
+                "monitor": "val_loss",
+                "patience": 2,
+                "restore_best_weights": True,
+            },
             {"type": "ModelCheckpoint", "monitor": "val_loss", "save_best_only": True},
             {"type": "CSVLogger"},
             {"type": "TerminateOnNaN"},
@@ -416,7 +432,9 @@ def test_kill_and_resume_equals_an_uninterrupted_run(loop, tmp_path):
     whole = _run(script, *argv, "--run-dir", "whole")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, str(script), "--quiet", *argv, "--run-dir", "killed"]
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
     while _checkpoint_epoch(tmp_path / "killed") < 2 and process.poll() is None:
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
@@ -459,7 +477,10 @@ def test_bad_npz_files_are_one_line_errors(rendered, tmp_path, capsys):
         "y_test": rng.integers(0, 10, 4),
     }
     cases = {
-        "shape": ({"x_train": good["x_train"][..., 0]}, "x_train has shape (8, 28, 28); the model needs (rows, 28, 28, 1)"),
+        "shape": (
+            {"x_train": good["x_train"][..., 0]},
+            "x_train has shape (8, 28, 28); the model needs (rows, 28, 28, 1)",
+        ),
         "dtype": ({"y_train": np.array(["a"] * 8)}, "y_train has dtype <U1"),
         "nan": ({"x_test": np.full((4, 28, 28, 1), np.nan, np.float32)}, "x_test holds NaN"),
         "range": ({"y_train": np.full(8, 10)}, "outside the class ids 0..9"),
@@ -467,11 +488,19 @@ def test_bad_npz_files_are_one_line_errors(rendered, tmp_path, capsys):
     }
     for name, (change, message) in cases.items():
         np.savez(tmp_path / f"{name}.npz", **{**good, **change})
-        assert script.main(["--quiet", "--data", str(tmp_path / f"{name}.npz"), "--run-dir", str(tmp_path)]) == 1
+        assert (
+            script.main(
+                ["--quiet", "--data", str(tmp_path / f"{name}.npz"), "--run-dir", str(tmp_path)]
+            )
+            == 1
+        )
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (name, err)
     (tmp_path / "cut.npz").write_bytes((tmp_path / "shape.npz").read_bytes()[:300])
-    assert script.main(["--quiet", "--data", str(tmp_path / "cut.npz"), "--run-dir", str(tmp_path)]) == 1
+    assert (
+        script.main(["--quiet", "--data", str(tmp_path / "cut.npz"), "--run-dir", str(tmp_path)])
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: cannot read") and err.count("\n") == 1
 
@@ -486,7 +515,9 @@ def test_nan_loss_exits_non_zero_with_one_line(rendered, tmp_path):
     }
     np.savez(tmp_path / "huge.npz", **huge)
     script = rendered / "train_tiny_regression_functional.py"
-    out = _run(script, "--data", str(tmp_path / "huge.npz"), "--run-dir", str(tmp_path / "r"), check=False)
+    out = _run(
+        script, "--data", str(tmp_path / "huge.npz"), "--run-dir", str(tmp_path / "r"), check=False
+    )
     line = _one_line_error(out)
     assert "the loss became" in line and "NaN" not in out.stdout
 
@@ -525,12 +556,23 @@ def test_scripts_work_inside_a_package(rendered, tmp_path):
     for shared in ("specgen_cli.py", "specgen_runtime.py"):
         (package / shared).write_text((rendered / shared).read_text())
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, "-m", "pkg.train_tiny_regression_subclass", "--quiet", "--epochs", "1"]
-    out = subprocess.run([*command, "--run-dir", "run"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    command = [
+        sys.executable,
+        "-m",
+        "pkg.train_tiny_regression_subclass",
+        "--quiet",
+        "--epochs",
+        "1",
+    ]
+    out = subprocess.run(
+        [*command, "--run-dir", "run"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.splitlines()[-1])["epochs"] == 1
     check = "from pkg import tiny_regression_functional as m; m.build_model()"
-    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
     assert out.returncode == 0, out.stderr[-2000:]
 
 
@@ -619,10 +661,23 @@ def test_validation_refuses_what_keras_cannot_train_right():
     one = [{"name": "out", "type": "Dense", "units": 1, "activation": "softmax"}]
     assert "one unit per class" in _errors(variant(layers=one))[0][1]
     schedule = {
-        "optimizer": {"type": "SGD", "learning_rate": {"type": "ExponentialDecay", "initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.9}},
+        "optimizer": {
+            "type": "SGD",
+            "learning_rate": {
+                "type": "ExponentialDecay",
+                "initial_learning_rate": 0.1,
+                "decay_steps": 10,
+                "decay_rate": 0.9,
+            },
+        },
         "callbacks": [{"type": "ReduceLROnPlateau"}],
     }
-    assert _errors(variant(schedule)) == [("/training/callbacks/0", "ReduceLROnPlateau changes the learning rate, which the optimizer's schedule owns; use a constant learning_rate")]
+    assert _errors(variant(schedule)) == [
+        (
+            "/training/callbacks/0",
+            "ReduceLROnPlateau changes the learning rate, which the optimizer's schedule owns; use a constant learning_rate",
+        )
+    ]
     messages = [m for _, m in _errors(variant({"dataset": "cifar100"}))]
     assert any("cifar100 images are [32, 32, 3]" in m for m in messages), messages
     assert any("cifar100 has 100 classes" in m for m in messages), messages
@@ -636,7 +691,9 @@ def test_validation_refuses_what_keras_cannot_train_right():
 def test_mixed_precision_keeps_outputs_float32(rendered):
     script = _script(rendered, "digits_cnn")
     try:
-        _, model = _train(script, "--mixed-precision", "--epochs", "1", "--data", "synthetic", "--samples", "64")
+        _, model = _train(
+            script, "--mixed-precision", "--epochs", "1", "--data", "synthetic", "--samples", "64"
+        )
         x = np.zeros((2, 8, 8, 1), np.float32)
         assert model(x).dtype == "float32"
         assert model.get_layer("conv1").compute_dtype == "float16"
