@@ -97,8 +97,7 @@ def body_is_intact(text: str) -> bool:
 
 # Rendered once per output folder: the same text from every spec that trains.
 SHARED = {
-    "specgen_cli.py": "specgen_cli.py.jinja",
-    "specgen_runtime.py": "specgen_runtime.py.jinja",
+    f"specgen_{name}.py": f"specgen_{name}.py.jinja" for name in ("cli", "data", "runtime")
 }
 
 

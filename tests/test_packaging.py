@@ -41,6 +41,7 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
         "train",
         "specgen_runtime",
         "specgen_cli",
+        "specgen_data",
     ):
         assert f"specgen/templates/{template}.py.jinja" in names
     assert "specgen/schemas/model-spec.schema.json" in names
@@ -78,4 +79,4 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
         env=env,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "8"  # 3 styles x (model, train script) + 2 shared modules
+    assert run.stdout.strip() == "9"  # 3 styles x (model, train script) + 3 shared modules
