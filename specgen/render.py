@@ -96,9 +96,7 @@ def body_is_intact(text: str) -> bool:
 
 
 # Rendered once per output folder: the same text from every spec that trains.
-SHARED = {
-    f"specgen_{name}.py": f"specgen_{name}.py.jinja" for name in ("cli", "data", "runtime")
-}
+SHARED = {f"specgen_{name}.py": f"specgen_{name}.py.jinja" for name in ("cli", "data", "runtime")}
 
 
 def shared_header(body: str) -> str:
