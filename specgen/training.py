@@ -8,6 +8,7 @@ unit, a schedule beside ReduceLROnPlateau, a data set that does not fit the inpu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -130,6 +131,28 @@ def heads(model: Model) -> tuple[Head, ...]:
     return tuple(result)
 
 
+def _metric_name(metric) -> str:
+    """The name Keras logs a metric under: its `name`, else its class in snake_case."""
+    if isinstance(metric, str):
+        return metric
+    cls, args = _object(metric)
+    if "name" in args:
+        return args["name"]
+    return "auc" if cls == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", cls).lower()
+
+
+def logged_names(model: Model) -> list[str]:
+    """What `fit` logs per epoch (and a callback may monitor): losses and metrics, and
+    their `val_` twins."""
+    many = len(model.outputs) > 1
+    names = ["loss"]
+    for head in heads(model):
+        prefix = f"{head.name}_" if many else ""
+        names += [f"{prefix}loss"] if many else []
+        names += [prefix + _metric_name(m) for m in head.metrics]
+    return [*names, *(f"val_{n}" for n in names)]
+
+
 def check(model: Model) -> list[SpecError]:
     """What the schema cannot see: outputs named, logits, labels, data shape, combinations."""
     if model.training is None:
@@ -187,6 +210,12 @@ def check(model: Model) -> list[SpecError]:
                 f"/callbacks/{index}",
                 "ReduceLROnPlateau changes the learning rate, which"
                 " the optimizer's schedule owns; use a constant learning_rate",
+            )
+        monitor = callback.get("monitor")
+        if monitor is not None and monitor not in (logged := logged_names(model)):
+            error(
+                f"/callbacks/{index}/monitor",
+                f"{monitor!r} is not in the training logs; they hold {', '.join(logged)}",
             )
     if "class_weight" in spec:
         if many:

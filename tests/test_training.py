@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, SPECS, import_file, spec_id
 
 import specgen
+from specgen import training
 
 keras = pytest.importorskip("keras")
 
@@ -57,6 +58,8 @@ def test_fit_and_tape_give_the_same_curve(spec, rendered):
     for key, curve in fit["history"].items():
         np.testing.assert_allclose(tape["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key)
     assert len(fit["history"]["loss"]) == 3
+    # Validation's list of what a callback may monitor is what Keras really logs.
+    assert set(training.logged_names(model)) == fit["history"].keys() - {"learning_rate"}
     for summary in (fit, tape):
         assert {"loop", "epochs", "loss", "train_loss", "samples_per_sec"} <= summary.keys()
         assert summary["samples_per_sec"] > 0
@@ -686,6 +689,13 @@ def test_validation_refuses_what_keras_cannot_train_right():
     bad_arg = {"optimizer": {"type": "SGD", "beta_1": 0.9}}
     assert _errors(variant(bad_arg))[0][0].startswith("/training/optimizer")
     assert _errors(variant({"callbacks": [{"type": "ModelCheckpoint", "filepath": "/etc/x"}]}))
+    typo = {"callbacks": [{"type": "EarlyStopping", "monitor": "val_acc"}], "metrics": ["accuracy"]}
+    assert _errors(variant(typo)) == [
+        (
+            "/training/callbacks/0/monitor",
+            "'val_acc' is not in the training logs; they hold loss, accuracy, val_loss, val_accuracy",
+        )
+    ]
 
 
 def test_mixed_precision_keeps_outputs_float32(rendered):
