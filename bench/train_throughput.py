@@ -44,6 +44,7 @@ def main() -> int:
         (folder / name).write_text(text)
     script = folder / f"train_cifar100_cnn_{args.style}.py"
     data = ["--samples", str(args.samples), "--epochs", str(args.epochs)]
+    run_dir = ["--run-dir", str(folder / "run"), "--fresh"]  # checkpoints stay in the temp dir
     commands = {
         "baseline": [sys.executable, str(ROOT / "bench" / "baseline_fit.py"), *data],
         "fit": [
@@ -55,6 +56,7 @@ def main() -> int:
             "synthetic",
             "--quiet",
             *data,
+            *run_dir,
             *args.extra,
         ],
         "tape": [
@@ -66,6 +68,7 @@ def main() -> int:
             "synthetic",
             "--quiet",
             *data,
+            *run_dir,
             *args.extra,
         ],
     }

@@ -13,7 +13,7 @@ from . import api
 from .errors import SpecError, SpecInvalid
 from .header import HEADER_PREFIX, HEADER_SUFFIX
 from .header import split as split_header
-from .render import STYLES
+from .render import SHARED, STYLES
 from .schema import SCHEMA_FILE, SCHEMA_ID
 
 
@@ -108,7 +108,8 @@ def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -
                 out.errors += exc.errors
                 continue
             for name, text in files.items():
-                if owners.setdefault(name, spec) != spec:
+                # The training runtime modules are shared: every spec renders the same text.
+                if owners.setdefault(name, spec) != spec and name not in SHARED:
                     out.clashes.append(
                         f"{spec}: would write {name}, which {owners[name]} also writes;"
                         " rename one of the models"

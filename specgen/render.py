@@ -125,13 +125,22 @@ def header(model: Model, body: str) -> str:
     return headers.make(model.name, model.spec_sha256, body)
 
 
+# Rendered once per output folder: the same text from every spec that trains.
+SHARED = {f"specgen_{name}.py": f"specgen_{name}.py.jinja" for name in ("cli", "data", "runtime")}
+
+
+def shared_header(body: str) -> str:
+    return headers.make("the training runtime", "none (shared by every spec)", body)
+
+
 def outputs_for(model: Model, style: str) -> dict[str, str]:
     """{file name: template name} for one style: the model module and, when the spec has a
-    training block, its training script."""
+    training block, its training script and the shared modules the script imports."""
     module = module_name(model, style)
     files = {f"{module}.py": f"{style}.py.jinja"}
     if model.training is not None:
         files[f"train_{module}.py"] = "train.py.jinja"
+        files.update(SHARED)
     return files
 
 
@@ -203,9 +212,12 @@ def render_model(
         wait = formatting.start(raw)
         # The code fingerprint ignores layout, so it is taken from the unformatted code while
         # ruff runs (tests/test_golden.py checks every header against the formatted body).
-        headers = {name: header(model, body) for name, body in raw.items()}
+        heads = {
+            name: shared_header(body) if name in SHARED else header(model, body)
+            for name, body in raw.items()
+        }
         formatted = wait()
-    files = {name: headers[name] + body for name, body in sorted(formatted.items())}
+    files = {name: heads[name] + body for name, body in sorted(formatted.items())}
     if entry is not None:
         cache.put("outputs", entry, json.dumps(files, ensure_ascii=False))
     return files

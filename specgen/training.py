@@ -1,131 +1,272 @@
-"""What the training template needs to know, derived from a spec's `training` block.
+"""What the training script needs to know, derived from a spec's `training` block.
 
-Every Keras class named here comes from a closed table keyed by the schema's allowlists;
-spec values reach code only through `literal()`.
+Every Keras class named here comes from the closed tables of `training_catalog`; spec values
+reach code only through `literal()`. `check` refuses, at the spec's place, what Keras could not
+run or would train silently wrong (logits against a probability loss, sparse labels for one
+unit, a schedule beside ReduceLROnPlateau, a data set that does not fit the input).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import training_catalog as cat
 from .errors import SpecError
 from .ir import Model, literal
 
-LOSS_CLASSES = {
-    "binary_crossentropy": "BinaryCrossentropy",
-    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
-    "categorical_hinge": "CategoricalHinge",
-    "cosine_similarity": "CosineSimilarity",
-    "hinge": "Hinge",
-    "huber": "Huber",
-    "kl_divergence": "KLDivergence",
-    "log_cosh": "LogCosh",
-    "mean_absolute_error": "MeanAbsoluteError",
-    "mae": "MeanAbsoluteError",
-    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
-    "mape": "MeanAbsolutePercentageError",
-    "mean_squared_error": "MeanSquaredError",
-    "mse": "MeanSquaredError",
-    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
-    "msle": "MeanSquaredLogarithmicError",
-    "poisson": "Poisson",
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "squared_hinge": "SquaredHinge",
+# Kept for callers that list the allowlists (tests/test_safety.py).
+LOSS_CLASSES, METRIC_CLASSES, ACCURACY = cat.LOSS_NAMES, cat.METRIC_NAMES, cat.ACCURACY
+# Built-in data sets: (input shapes they fit, number of classes).
+BUILTIN = {
+    "mnist": (((28, 28, 1), (28, 28)), 10),
+    "fashion_mnist": (((28, 28, 1), (28, 28)), 10),
+    "cifar10": (((32, 32, 3),), 10),
+    "cifar100": (((32, 32, 3),), 100),
+    "digits": (((8, 8, 1),), 10),
 }
-METRIC_CLASSES = {
-    "binary_accuracy": "BinaryAccuracy",
-    "categorical_accuracy": "CategoricalAccuracy",
-    "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
-    "top_k_categorical_accuracy": "TopKCategoricalAccuracy",
-    "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy",
-    "auc": "AUC",
-    "precision": "Precision",
-    "recall": "Recall",
-    "mean_squared_error": "MeanSquaredError",
-    "mse": "MeanSquaredError",
-    "mean_absolute_error": "MeanAbsoluteError",
-    "mae": "MeanAbsoluteError",
-    "root_mean_squared_error": "RootMeanSquaredError",
+CROSSENTROPY = {
+    "SparseCategoricalCrossentropy",
+    "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
 }
-# What labels look like for a loss: how synthetic data is made and "accuracy" is resolved.
-LABELS = {
-    "sparse_categorical_crossentropy": "class_ids",
-    "categorical_crossentropy": "one_hot",
-    "categorical_focal_crossentropy": "one_hot",
-    "categorical_hinge": "one_hot",
-    "kl_divergence": "one_hot",
-    "binary_crossentropy": "binary",
-    "binary_focal_crossentropy": "binary",
-    "hinge": "binary",
-    "squared_hinge": "binary",
-}
-ACCURACY = {
-    "class_ids": "SparseCategoricalAccuracy",
-    "one_hot": "CategoricalAccuracy",
-    "binary": "BinaryAccuracy",
-    "real": "Accuracy",
-}
-COMMON_OPTIMIZER_ARGS = ("learning_rate", "weight_decay", "clipnorm", "clipvalue")
-OPTIMIZER_ARGS = {
-    "SGD": ("momentum", "nesterov"),
-    "Adam": ("beta_1", "beta_2", "epsilon", "amsgrad"),
-    "AdamW": ("beta_1", "beta_2", "epsilon", "amsgrad"),
-    "Adamax": ("beta_1", "beta_2", "epsilon"),
-    "Nadam": ("beta_1", "beta_2", "epsilon"),
-    "Lion": ("beta_1", "beta_2"),
-    "RMSprop": ("rho", "momentum", "epsilon"),
-    "Adagrad": ("epsilon",),
-    "Adadelta": ("rho", "epsilon"),
-    "Adafactor": ("epsilon",),
-    "Ftrl": (),
-}
-CHANNEL_AXIS_DATASETS = ("mnist", "fashion_mnist")
+PROBABILITIES = {"softmax", "sigmoid", "log_softmax"}
 
 
-def check(model: Model) -> list[SpecError]:
-    """Optimizer arguments the optimizer does not take; per-output settings that name no output."""
-    if model.training is None:
-        return []
-    errors = []
-    spec = model.training["optimizer"]
-    allowed = COMMON_OPTIMIZER_ARGS + OPTIMIZER_ARGS[spec["type"]]
-    for key in spec:
-        if key != "type" and key not in allowed:
-            message = (
-                f"optimizer {spec['type']} takes no argument {key!r}; it takes {', '.join(allowed)}"
-            )
-            errors.append(model.error(f"/training/optimizer/{key}", message))
-    for field in ("loss", "metrics"):
-        value = model.training.get(field)
-        if not isinstance(value, Mapping):
-            continue
-        for name in value:
-            if name not in model.outputs:
-                message = (
-                    f"{field} for {name!r}, which is not an output ({', '.join(model.outputs)})"
-                )
-                errors.append(model.error(f"/training/{field}/{name}", message))
-        if field == "loss" and (missing := [n for n in model.outputs if n not in value]):
-            errors.append(model.error("/training/loss", f"no loss for output {', '.join(missing)}"))
-    return errors
+def _object(value) -> tuple[str, dict]:
+    """(class, arguments) of `"name"` or `{"type": Class, ...}`."""
+    if isinstance(value, str):
+        return value, {}
+    return value["type"], {k: v for k, v in value.items() if k != "type"}
+
+
+def _call(module: str, cls: str, args: Mapping, first: str = "") -> str:
+    parts = [first] if first else []
+    parts += [f"{k}={_value(v)}" for k, v in sorted(args.items())]
+    return f"keras.{module}.{cls}({', '.join(parts)})"
+
+
+def _value(value) -> str:
+    """An argument: a literal, or a learning-rate schedule object."""
+    if isinstance(value, Mapping) and "type" in value:
+        cls, args = _object(value)
+        return _call("optimizers.schedules", cls, args)
+    return literal(value)
+
+
+def _per_output(value, outputs):
+    """{output: setting} from one setting for all or a dict keyed by output."""
+    if isinstance(value, Mapping) and "type" not in value:
+        return {name: value.get(name) for name in outputs}
+    return {name: value for name in outputs}
+
+
+def _loss(value) -> tuple[str, dict]:
+    cls, args = _object(value)
+    return cat.LOSS_NAMES.get(cls, cls), args
 
 
 @dataclass(frozen=True)
-class Output:
+class Head:
+    """One output as the script trains it."""
+
     name: str
-    units: int | None
-    loss: str
-    labels: str
-    metrics: tuple[str, ...]  # constructor calls
+    dims: tuple
+    activation: str | None
+    loss_class: str
+    loss_args: Mapping
+    metrics: tuple
+
+    @property
+    def units(self) -> int | None:
+        return self.dims[-1] if self.dims else None
+
+    @property
+    def labels(self) -> str:
+        return cat.LOSSES[self.loss_class][0]
+
+    @property
+    def loss(self) -> str:
+        return _call("losses", self.loss_class, self.loss_args)
+
+    @property
+    def metric_calls(self) -> tuple[str, ...]:
+        calls = []
+        for metric in self.metrics:
+            if metric == "accuracy":
+                calls.append(f"keras.metrics.{cat.ACCURACY[self.labels]}(name='accuracy')")
+            elif isinstance(metric, str):
+                calls.append(f"keras.metrics.{cat.METRIC_NAMES[metric]}(name={literal(metric)})")
+            else:
+                calls.append(_call("metrics", *_object(metric)))
+        return tuple(calls)
+
+
+def _activation(model: Model, name: str) -> str | None:
+    node = next(n for n in model.layers if n.name == name)
+    if node.is_block:
+        return None
+    args = dict(node.args)
+    if node.kind.name == "Softmax":
+        return "softmax"
+    return args.get("activation")
+
+
+def heads(model: Model) -> tuple[Head, ...]:
+    spec = model.training
+    dims = {n.name: tuple(n.out.dims) for n in model.layers}
+    losses = _per_output(spec["loss"], model.outputs)
+    metrics = _per_output(spec.get("metrics", ()), model.outputs)
+    result = []
+    for name in model.outputs:
+        if losses[name] is None:
+            continue
+        cls, args = _loss(losses[name])
+        result.append(
+            Head(name, dims[name], _activation(model, name), cls, args, tuple(metrics[name] or ()))
+        )
+    return tuple(result)
+
+
+def _metric_name(metric) -> str:
+    """The name Keras logs a metric under: its `name`, else its class in snake_case."""
+    if isinstance(metric, str):
+        return metric
+    cls, args = _object(metric)
+    if "name" in args:
+        return args["name"]
+    return "auc" if cls == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", cls).lower()
+
+
+def logged_names(model: Model) -> list[str]:
+    """What `fit` logs per epoch (and a callback may monitor): losses and metrics, and
+    their `val_` twins."""
+    many = len(model.outputs) > 1
+    names = ["loss"]
+    for head in heads(model):
+        prefix = f"{head.name}_" if many else ""
+        names += [f"{prefix}loss"] if many else []
+        names += [prefix + _metric_name(m) for m in head.metrics]
+    return [*names, *(f"val_{n}" for n in names)]
+
+
+def check(model: Model) -> list[SpecError]:
+    """What the schema cannot see: outputs named, logits, labels, data shape, combinations."""
+    if model.training is None:
+        return []
+    spec, errors = model.training, []
+
+    def error(pointer, message):
+        errors.append(model.error(f"/training{pointer}", message))
+
+    for field in ("loss", "metrics", "loss_weights"):
+        value = spec.get(field)
+        if isinstance(value, Mapping) and "type" not in value:
+            for name in value:
+                if name not in model.outputs:
+                    error(
+                        f"/{field}/{name}",
+                        f"{name!r} is not an output ({', '.join(model.outputs)})",
+                    )
+            if field == "loss" and (missing := [n for n in model.outputs if n not in value]):
+                error("/loss", f"no loss for output {', '.join(missing)}")
+    if errors:
+        return errors
+    many = len(model.outputs) > 1
+    loss_field = (
+        "/loss/{}" if isinstance(spec["loss"], Mapping) and "type" not in spec["loss"] else "/loss"
+    )
+    for head in heads(model):
+        where = loss_field.format(head.name)
+        logits = head.loss_args.get("from_logits", False)
+        if head.loss_class in CROSSENTROPY:
+            if logits and head.activation in PROBABILITIES:
+                error(
+                    where,
+                    f"output {head.name!r} ends in {head.activation}, which gives"
+                    " probabilities; drop from_logits: true or the activation",
+                )
+            if not logits and head.activation in (None, "linear"):
+                error(
+                    where,
+                    f"output {head.name!r} has no activation, so it gives logits;"
+                    ' use {"type": "' + head.loss_class + '", "from_logits": true}'
+                    " or a softmax/sigmoid activation",
+                )
+        if head.labels in (cat.CLASS_IDS, cat.ONE_HOT) and head.units == 1:
+            error(
+                where,
+                f"{head.loss_class} needs one unit per class; output {head.name!r}"
+                " has 1 unit (use binary_crossentropy for two classes)",
+            )
+    optimizer = spec["optimizer"]
+    schedule = isinstance(optimizer.get("learning_rate"), Mapping)
+    for index, callback in enumerate(spec.get("callbacks", ())):
+        if callback["type"] == "ReduceLROnPlateau" and schedule:
+            error(
+                f"/callbacks/{index}",
+                "ReduceLROnPlateau changes the learning rate, which"
+                " the optimizer's schedule owns; use a constant learning_rate",
+            )
+        monitor = callback.get("monitor")
+        if monitor is not None and monitor not in (logged := logged_names(model)):
+            error(
+                f"/callbacks/{index}/monitor",
+                f"{monitor!r} is not in the training logs; they hold {', '.join(logged)}",
+            )
+    if "class_weight" in spec:
+        if many:
+            error("/class_weight", "Keras takes class_weight for a single output only")
+        else:
+            head = heads(model)[0]
+            for key in spec["class_weight"]:
+                if not (key.isascii() and key.isdigit() and len(key) < 7):
+                    error(f"/class_weight/{key}", f"class_weight keys are class ids; got {key!r}")
+                    continue
+                limit = head.units if head.labels != cat.BINARY else 2
+                if limit is not None and int(key) >= limit:
+                    error(
+                        f"/class_weight/{key}",
+                        f"class {key} does not exist: output {head.name!r} has {limit} classes",
+                    )
+    if spec.get("targets") == "inputs":
+        if len(model.inputs) != 1:
+            error("/targets", "targets: inputs needs a model with one input")
+        else:
+            wanted = model.inputs[0].dims if hasattr(model.inputs[0], "dims") else None
+            for node in model.layers:
+                if node.name in model.outputs and wanted is not None and node.out.dims != wanted:
+                    error(
+                        "/targets",
+                        f"targets: inputs, but output {node.name!r} has shape"
+                        f" {node.out.dims}, not the input's {wanted}",
+                    )
+    dataset = spec.get("dataset")
+    if isinstance(dataset, str) and dataset in BUILTIN and spec.get("targets") != "inputs":
+        shapes, classes = BUILTIN[dataset]
+        dims = tuple(getattr(model.inputs[0], "dims", ()))
+        if len(model.inputs) != 1 or dims not in shapes:
+            fits = " or ".join(str(list(s)) for s in shapes)
+            error(
+                "/dataset",
+                f"{dataset} images are {fits}; input {model.inputs[0].name!r} is {list(dims)}",
+            )
+        for head in heads(model):
+            if head.labels in (cat.CLASS_IDS, cat.ONE_HOT) and head.units != classes:
+                error(
+                    "/dataset",
+                    f"{dataset} has {classes} classes; output {head.name!r} has {head.units} units",
+                )
+    return errors
 
 
 @dataclass(frozen=True)
 class Training:
     model: Model
-    outputs: tuple[Output, ...]
+    outputs: tuple[Head, ...]
 
     @property
     def spec(self):
@@ -141,10 +282,8 @@ class Training:
 
     @property
     def optimizer(self) -> str:
-        args = ", ".join(
-            f"{k}={literal(v)}" for k, v in sorted(self.spec["optimizer"].items()) if k != "type"
-        )
-        return f"keras.optimizers.{self.spec['optimizer']['type']}({args})"
+        cls, args = _object(self.spec["optimizer"])
+        return _call("optimizers", cls, args)
 
     @property
     def multi_output(self) -> bool:
@@ -155,45 +294,61 @@ class Training:
         return self.spec.get("dataset", "synthetic")
 
     @property
-    def dataset_kind(self) -> str:
-        data = self.dataset
-        if isinstance(data, str):
-            return "npz" if data.endswith(".npz") else "builtin"
-        return "synthetic_linear" if "synthetic_linear" in data else "inline"
-
-    @property
-    def channel_axis(self) -> bool:
-        return self.dataset in CHANNEL_AXIS_DATASETS
-
-    @property
     def data_literal(self) -> str:
         return literal(self.dataset)
 
+    @property
+    def loss_weights(self) -> str | None:
+        value = self.spec.get("loss_weights")
+        return None if value is None else literal(value)
 
-def _metric(name: str, labels: str) -> str:
-    cls = ACCURACY[labels] if name == "accuracy" else METRIC_CLASSES[name]
-    return f"keras.metrics.{cls}(name={literal(name)})"
+    @property
+    def class_weight(self) -> str:
+        value = self.spec.get("class_weight")
+        return "None" if value is None else literal({int(k): v for k, v in value.items()})
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """Keyword arguments of the script's runtime.Settings(...), as code."""
+        model = self.model
+        inputs = {e.name: (tuple(getattr(e, "dims", ())), e.dtype) for e in model.inputs}
+        return {
+            "name": literal(model.name),
+            "seed": literal(model.seed),
+            "epochs": literal(self.epochs),
+            "batch_size": literal(self.batch_size),
+            "dataset": self.data_literal,
+            "inputs": literal(inputs),
+            "outputs": literal({h.name: (h.dims, h.labels) for h in self.outputs}),
+            "vocabulary": literal(_vocabulary(model)),
+            "validation_split": literal(self.spec.get("validation_split")),
+            "targets": literal(self.spec.get("targets")),
+        }
+
+    @property
+    def callbacks(self) -> tuple[str, ...]:
+        calls = []
+        for callback in self.spec.get("callbacks", ()):
+            cls, args = _object(callback)
+            files = dict(cat.CALLBACKS[cls][1])
+            if cls == "ModelCheckpoint" and args.get("save_weights_only"):
+                files["filepath"] = cat.WEIGHTS_ONLY_FILE
+            first = ", ".join(f"run_dir / {literal(f)}" for f in files.values())
+            if cls == "CSVLogger":
+                args = {**args, "append": True}  # a resumed run goes on with the same log
+            calls.append(_call("callbacks", cls, args, first))
+        return tuple(calls)
+
+
+def _vocabulary(model: Model) -> int | None:
+    """The first Embedding's input_dim: synthetic integer inputs and text stay below it."""
+    for node in model.layers:
+        if not node.is_block and node.kind.name == "Embedding":
+            return dict(node.args).get("input_dim")
+    return None
 
 
 def build(model: Model) -> Training | None:
     if model.training is None:
         return None
-    spec = model.training
-    units = {n.name: (n.out.dims[-1] if n.out.dims else None) for n in model.layers}
-    outputs = []
-    for name in model.outputs:
-        loss = spec["loss"] if isinstance(spec["loss"], str) else spec["loss"][name]
-        metrics = spec.get("metrics", ())
-        if isinstance(metrics, Mapping):
-            metrics = metrics.get(name, ())
-        labels = LABELS.get(loss, "real")
-        outputs.append(
-            Output(
-                name,
-                units[name],
-                f"keras.losses.{LOSS_CLASSES[loss]}()",
-                labels,
-                tuple(_metric(m, labels) for m in metrics),
-            )
-        )
-    return Training(model, tuple(outputs))
+    return Training(model, heads(model))

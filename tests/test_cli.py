@@ -54,6 +54,9 @@ def test_orphans_fail_check_and_prune_deletes_them(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [
         "mine.py",
         "renamed_functional.py",
+        "specgen_cli.py",
+        "specgen_data.py",
+        "specgen_runtime.py",
         "train_renamed_functional.py",
     ]
     assert main([*args, "--check"]) == 0
@@ -89,7 +92,7 @@ def test_a_folder_means_its_specs(tmp_path, capsys):
     assert main(["render", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert f"skipped: {folder / 'tsconfig.json'} (not a spec: its $schema names neither" in out
-    assert out.count("written: ") == 2
+    assert out.count("written: ") == 5  # model, training script, three shared modules
 
 
 def test_check_and_diff(tmp_path, capsys):

@@ -34,7 +34,15 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "dist").glob("specgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for template in ("sequential", "functional", "subclass", "train"):
+    for template in (
+        "sequential",
+        "functional",
+        "subclass",
+        "train",
+        "specgen_runtime",
+        "specgen_cli",
+        "specgen_data",
+    ):
         assert f"specgen/templates/{template}.py.jinja" in names
     assert "specgen/schemas/model-spec.schema.json" in names
     assert "specgen/py.typed" in names
@@ -71,4 +79,4 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
         env=env,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "6"
+    assert run.stdout.strip() == "9"  # 3 styles x (model, train script) + 3 shared modules

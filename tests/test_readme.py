@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from specgen.cli import cli, main
-from specgen.schema import DATASETS
+from specgen.training_catalog import DATASETS
 
 README = (ROOT / "README.md").read_text("utf-8")
 

@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
-from conftest import SPECS, import_file, spec_id
+from conftest import ROOT, SPECS, import_file, spec_id
 
 import specgen
+from specgen import training
 
 keras = pytest.importorskip("keras")
 
@@ -27,7 +29,8 @@ def _script(rendered, name, style="functional"):
 
 
 def _train(script, *argv):
-    args = script.parse_args(["--quiet", *argv])
+    run_dir = tempfile.mkdtemp(prefix="specgen-run-")
+    args = script.parse_args(["--quiet", "--run-dir", run_dir, *argv])
     with contextlib.redirect_stdout(io.StringIO()):
         summary, model = script.train(args)
     return summary, model
@@ -59,13 +62,15 @@ def test_fit_and_tape_give_the_same_curve(spec, rendered):
     for key, curve in fit["history"].items():
         np.testing.assert_allclose(tape["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key)
     assert len(fit["history"]["loss"]) == 3
+    # Validation's list of what a callback may monitor is what Keras really logs.
+    assert set(training.logged_names(model)) == fit["history"].keys() - {"learning_rate"}
     for summary in (fit, tape):
         assert {"loop", "epochs", "loss", "train_loss", "samples_per_sec"} <= summary.keys()
         assert summary["samples_per_sec"] > 0
 
 
 def test_every_style_trains_identically(rendered):
-    model = specgen.compile(SPECS[0])
+    model = specgen.compile(ROOT / "specs" / "cifar100.json")
     curves = {
         style: _train(
             _script(rendered, model.name, style),
@@ -109,11 +114,12 @@ def test_tiny_regression_predicts_the_line(rendered):
     ],
 )
 def test_builtin_loader_preprocessing(name, shape, channel_axis, rendered, monkeypatch, tmp_path):
-    spec = json.loads(SPECS[0].read_text())
+    spec = json.loads((ROOT / "specs" / "cifar100.json").read_text())
     spec["training"]["dataset"] = name
     spec["name"] = f"loader_{name}"
     if channel_axis:
         spec["inputs"][0]["shape"] = [28, 28, 1]
+    spec["layers"][-1]["units"] = 100 if name == "cifar100" else 10
     for file_name, text in specgen.render(spec, "functional").items():
         (tmp_path / file_name).write_text(text)
     script = import_file(tmp_path / f"train_loader_{name}_functional.py")
@@ -127,7 +133,7 @@ def test_builtin_loader_preprocessing(name, shape, channel_axis, rendered, monke
     assert x_train.shape == expected and x_test.shape == (2, *expected[1:])
     assert x_train.dtype == np.float32 and 0.0 <= x_train.min() and x_train.max() <= 1.0
     np.testing.assert_allclose(x_train.reshape(shape), raw / 255.0, rtol=1e-6)
-    assert (y_train == labels).all()
+    assert (y_train == labels.ravel()).all()  # (rows, 1) labels become (rows,) class ids
 
 
 def test_offline_builtin_dataset_is_one_line_error(rendered, monkeypatch, capsys):
@@ -139,7 +145,7 @@ def test_offline_builtin_dataset_is_one_line_error(rendered, monkeypatch, capsys
         )
 
     monkeypatch.setattr(keras.datasets.cifar100, "load_data", offline)
-    assert script.main(["--quiet"]) == 1
+    assert script.main(["--quiet", "--run-dir", tempfile.mkdtemp()]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--data synthetic" in err and "Traceback" not in err
 
@@ -156,6 +162,8 @@ def test_npz_data_save_plot_and_json_last_line(rendered, tmp_path, capsys):
     np.savez(tmp_path / "data.npz", **arrays)
     saved, plot = tmp_path / "m.keras", tmp_path / "curves.png"
     argv = [
+        "--run-dir",
+        str(tmp_path / "run"),
         "--data",
         str(tmp_path / "data.npz"),
         "--epochs",
@@ -173,7 +181,10 @@ def test_npz_data_save_plot_and_json_last_line(rendered, tmp_path, capsys):
     assert keras.models.load_model(saved).count_params() == specgen.compile(mnist).params[0]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     np.savez(tmp_path / "bad.npz", x_train=arrays["x_train"])
-    assert script.main(["--data", str(tmp_path / "bad.npz"), "--quiet"]) == 1
+    assert (
+        script.main(["--data", str(tmp_path / "bad.npz"), "--quiet", "--run-dir", str(tmp_path)])
+        == 1
+    )
     assert "has no y_train" in capsys.readouterr().err
 
 
@@ -198,6 +209,8 @@ def test_import_has_no_side_effects_and_help_explains_options(rendered, capsys):
         "--no-jit",
         "--mixed-precision",
         "--quiet",
+        "--run-dir",
+        "--fresh",
     ):
         assert option in text, option
 
@@ -213,8 +226,9 @@ def test_mirrored_strategy_on_two_logical_cpus(rendered):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
     def run(*extra):
+        run_dir = ["--run-dir", tempfile.mkdtemp()]
         out = subprocess.run(
-            [sys.executable, str(script), *common, *extra],
+            [sys.executable, str(script), *common, *run_dir, *extra],
             capture_output=True,
             text=True,
             env=env,
@@ -270,7 +284,15 @@ def test_multiworker_on_two_local_processes(rendered):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(config))
         processes.append(
             subprocess.Popen(
-                [sys.executable, str(script), *common, "--strategy", "multiworker"],
+                [
+                    sys.executable,
+                    str(script),
+                    *common,
+                    "--strategy",
+                    "multiworker",
+                    "--run-dir",
+                    tempfile.mkdtemp(),
+                ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -284,7 +306,7 @@ def test_multiworker_on_two_local_processes(rendered):
     curves = [json.loads(out.strip().splitlines()[-1])["history"]["loss"] for out, _ in outputs]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     single = subprocess.run(
-        [sys.executable, str(script), *common],
+        [sys.executable, str(script), *common, "--run-dir", tempfile.mkdtemp()],
         capture_output=True,
         text=True,
         env=env,
@@ -301,3 +323,393 @@ def test_multiworker_fit_is_refused_with_a_reason(rendered, capsys):
         script.parse_args(["--strategy", "multiworker"])
     assert info.value.code == 2
     assert "--strategy multiworker needs --loop tape" in capsys.readouterr().err
+
+
+# ------------------------------------------------ callbacks, schedules, resume, data sources
+
+RESUMABLE = {
+    "name": "resumable",
+    "seed": 7,
+    "inputs": [{"name": "x", "shape": [12]}],
+    "layers": [
+        {"name": "hidden", "type": "Dense", "units": 16, "activation": "relu"},
+        {"name": "norm", "type": "BatchNormalization"},
+        {"name": "drop", "type": "Dropout", "rate": 0.3},
+        {"name": "logits", "type": "Dense", "units": 4},
+    ],
+    "training": {
+        "dataset": "synthetic",
+        "optimizer": {
+            "type": "AdamW",
+            "weight_decay": 0.0001,
+            "clipnorm": 1.0,
+            "learning_rate": {
+                "type": "CosineDecay",
+                "initial_learning_rate": 0.01,
+                "decay_steps": 100,
+                "warmup_steps": 5,
+                "warmup_target": 0.02,
+            },
+        },
+        "loss": {"type": "SparseCategoricalCrossentropy", "from_logits": True},
+        "metrics": ["accuracy", {"type": "SparseTopKCategoricalAccuracy", "k": 2}],
+        "callbacks": [
+            {
+                "type": "EarlyStopping",
+                "monitor": "val_loss",
+                "patience": 2,
+                "restore_best_weights": True,
+            },
+            {"type": "ModelCheckpoint", "monitor": "val_loss", "save_best_only": True},
+            {"type": "CSVLogger"},
+            {"type": "TerminateOnNaN"},
+        ],
+        "validation_split": 0.2,
+        "class_weight": {"0": 1.0, "1": 2.0},
+        "epochs": 10,
+        "batch_size": 16,
+    },
+}
+SMALL = ["--data", "synthetic", "--samples", "200"]
+
+
+def _render(spec, folder, style="functional"):
+    for name, text in specgen.render(spec, style).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder / f"train_{spec['name']}_{style}.py"
+
+
+def _run(script, *argv, check=True):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run(
+        [sys.executable, str(script), "--quiet", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=script.parent,
+    )
+    if check:
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    return out
+
+
+def test_early_stopping_schedule_and_class_weight_agree_in_both_loops(tmp_path):
+    script = import_file(_render(RESUMABLE, tmp_path))
+    fit, _ = _train(script, "--loop", "fit", *SMALL)
+    tape, _ = _train(script, "--loop", "tape", *SMALL)
+    assert fit["history"].keys() == tape["history"].keys()
+    for key, curve in fit["history"].items():
+        np.testing.assert_allclose(tape["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key)
+    assert len(fit["history"]["loss"]) < 10, "EarlyStopping stops before the last epoch"
+    rates = fit["history"]["learning_rate"]
+    assert len(set(rates)) == len(rates), "the cosine schedule moves every epoch"
+    assert fit["accuracy"] == tape["accuracy"]
+
+
+def test_reduce_lr_on_plateau_and_autoencoder_in_both_loops(rendered):
+    script = _script(rendered, "ae_with_callbacks")
+    fit, _ = _train(script, "--loop", "fit")
+    tape, _ = _train(script, "--loop", "tape")
+    for key, curve in fit["history"].items():
+        np.testing.assert_allclose(tape["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key)
+    rates = fit["history"]["learning_rate"]
+    assert rates[-1] < rates[0], "ReduceLROnPlateau lowered the rate"
+    assert fit["history"]["loss"][-1] < 0.8 * fit["history"]["loss"][0], "the autoencoder learns"
+
+
+def _checkpoint_epoch(folder):
+    try:
+        with np.load(folder / "checkpoint.npz") as data:
+            return json.loads(str(data["meta"]))["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loop", ["fit", "tape"])
+def test_kill_and_resume_equals_an_uninterrupted_run(loop, tmp_path):
+    """SIGKILL after the second epoch's checkpoint (while the third trains), then the same
+    command again: the same history, final figures, weights and CSV log."""
+    import signal
+    import time
+
+    script = _render(RESUMABLE, tmp_path)
+    argv = ["--loop", loop, *SMALL]
+    whole = _run(script, *argv, "--run-dir", "whole")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, str(script), "--quiet", *argv, "--run-dir", "killed"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
+    while _checkpoint_epoch(tmp_path / "killed") < 2 and process.poll() is None:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 2 <= _checkpoint_epoch(tmp_path / "killed") < len(whole["history"]["loss"])
+    resumed = _run(script, *argv, "--run-dir", "killed")
+    assert resumed["history"] == whole["history"]
+    assert {k: v for k, v in resumed.items() if k != "samples_per_sec"} == {
+        k: v for k, v in whole.items() if k != "samples_per_sec"
+    }
+    weights = [
+        keras.models.load_model(tmp_path / run / "model.keras").get_weights()
+        for run in ("whole", "killed")
+    ]
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (tmp_path / "whole/log.csv").read_text() == (tmp_path / "killed/log.csv").read_text()
+    if loop == "fit":
+        return  # the rest is the same in both loops
+    again = _run(script, *argv, "--run-dir", "killed")  # a finished run reports, trains no more
+    assert again["history"] == whole["history"] and again["loss"] == whole["loss"]
+    other = _run(script, "--loop", loop, *SMALL, "--seed", "1", "--run-dir", "killed", check=False)
+    assert other.returncode == 1 and "--fresh" in other.stderr and "Traceback" not in other.stderr
+
+
+def _one_line_error(out):
+    assert out.returncode == 1, out.stdout[-500:] + out.stderr[-2000:]
+    lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    return lines[0]
+
+
+def test_bad_npz_files_are_one_line_errors(rendered, tmp_path, capsys):
+    script = _script(rendered, "mnist_cnn")
+    rng = np.random.default_rng(0)
+    good = {
+        "x_train": rng.random((8, 28, 28, 1), dtype=np.float32),
+        "y_train": rng.integers(0, 10, 8),
+        "x_test": rng.random((4, 28, 28, 1), dtype=np.float32),
+        "y_test": rng.integers(0, 10, 4),
+    }
+    cases = {
+        "shape": (
+            {"x_train": good["x_train"][..., 0]},
+            "x_train has shape (8, 28, 28); the model needs (rows, 28, 28, 1)",
+        ),
+        "dtype": ({"y_train": np.array(["a"] * 8)}, "y_train has dtype <U1"),
+        "nan": ({"x_test": np.full((4, 28, 28, 1), np.nan, np.float32)}, "x_test holds NaN"),
+        "range": ({"y_train": np.full(8, 10)}, "outside the class ids 0..9"),
+        "rows": ({"y_test": good["y_test"][:3]}, "y_test has 3 rows; x_test has 4"),
+    }
+    for name, (change, message) in cases.items():
+        np.savez(tmp_path / f"{name}.npz", **{**good, **change})
+        assert (
+            script.main(
+                ["--quiet", "--data", str(tmp_path / f"{name}.npz"), "--run-dir", str(tmp_path)]
+            )
+            == 1
+        )
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (name, err)
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "shape.npz").read_bytes()[:300])
+    assert (
+        script.main(["--quiet", "--data", str(tmp_path / "cut.npz"), "--run-dir", str(tmp_path)])
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read") and err.count("\n") == 1
+
+
+def test_nan_loss_exits_non_zero_with_one_line(rendered, tmp_path):
+    rng = np.random.default_rng(0)
+    huge = {
+        "x_train": np.full((64, 1), 3e38, np.float32),
+        "y_train": rng.random((64, 1), dtype=np.float32),
+        "x_test": np.ones((8, 1), np.float32),
+        "y_test": np.ones((8, 1), np.float32),
+    }
+    np.savez(tmp_path / "huge.npz", **huge)
+    script = rendered / "train_tiny_regression_functional.py"
+    out = _run(
+        script, "--data", str(tmp_path / "huge.npz"), "--run-dir", str(tmp_path / "r"), check=False
+    )
+    line = _one_line_error(out)
+    assert "the loss became" in line and "NaN" not in out.stdout
+
+
+def test_output_paths_are_checked_before_training(rendered, tmp_path, capsys):
+    script = _script(rendered, "tiny_regression")
+    for argv, message in (
+        (["--save", str(tmp_path / "missing" / "m.keras")], "does not exist"),
+        (["--plot", str(tmp_path / "missing" / "p.png")], "does not exist"),
+        (["--save", str(tmp_path / "m.h5")], "ending in .keras"),
+        (["--run-dir", str(tmp_path / "file.txt")], "not a folder"),
+    ):
+        (tmp_path / "file.txt").write_text("x")
+        with pytest.raises(SystemExit) as info:
+            script.parse_args(argv)
+        assert info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_help_answers_without_tensorflow(rendered):
+    code = (
+        "import runpy, sys; sys.argv = ['x', '--help']\n"
+        "try:\n    runpy.run_path(sys.argv_path, run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'\n"
+    ).replace("sys.argv_path", repr(str(rendered / "train_digits_cnn_functional.py")))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=rendered)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "--run-dir" in out.stdout
+
+
+def test_scripts_work_inside_a_package(rendered, tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for path in rendered.glob("*tiny_regression*.py"):
+        (package / path.name).write_text(path.read_text())
+    for shared in ("specgen_cli.py", "specgen_data.py", "specgen_runtime.py"):
+        (package / shared).write_text((rendered / shared).read_text())
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    command = [
+        sys.executable,
+        "-m",
+        "pkg.train_tiny_regression_subclass",
+        "--quiet",
+        "--epochs",
+        "1",
+    ]
+    out = subprocess.run(
+        [*command, "--run-dir", "run"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.splitlines()[-1])["epochs"] == 1
+    check = "from pkg import tiny_regression_functional as m; m.build_model()"
+    out = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def _classifier(name, inputs, layers, dataset, loss="sparse_categorical_crossentropy"):
+    return {
+        "name": name,
+        "seed": 1,
+        "inputs": inputs,
+        "layers": layers,
+        "training": {"dataset": dataset, "optimizer": {"type": "Adam"}, "loss": loss,
+                     "metrics": ["accuracy"], "epochs": 2, "batch_size": 8},
+    }  # fmt: skip
+
+
+def test_image_csv_and_text_folder_sources_train(tmp_path):
+    rng = np.random.default_rng(0)
+    from PIL import Image
+
+    for label in ("cats", "dogs"):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        (tmp_path / "texts" / label).mkdir(parents=True)
+        for index in range(10):
+            pixels = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / label / f"{index}.png")
+            words = " ".join(rng.choice(["purr", "bark", "meow", "woof", "sit"], 6))
+            (tmp_path / "texts" / label / f"{index}.txt").write_text(f"{label} {words}")
+    rows = ["a,b,kind"] + [f"{x:.3f},{-x:.3f},{int(x > 0.5)}" for x in rng.random(40)]
+    (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
+    specs = [
+        _classifier(
+            "images",
+            [{"name": "image", "shape": [8, 8, 3]}],
+            [{"type": "Flatten"}, {"type": "Dense", "units": 2, "activation": "softmax"}],
+            {"image_folder": str(tmp_path / "images"), "image_size": [8, 8], "test_split": 0.25},
+        ),
+        _classifier(
+            "table",
+            [{"name": "features", "shape": [2]}],
+            [{"type": "Dense", "units": 2, "activation": "softmax"}],
+            {"csv": str(tmp_path / "table.csv"), "features": ["a", "b"], "label": "kind"},
+        ),
+        _classifier(
+            "texts",
+            [{"name": "tokens", "shape": [8], "dtype": "int32"}],
+            [
+                {"type": "Embedding", "input_dim": 20, "output_dim": 4},
+                {"type": "GlobalAveragePooling1D"},
+                {"type": "Dense", "units": 2, "activation": "softmax"},
+            ],
+            {"text_folder": str(tmp_path / "texts"), "test_split": 0.25},
+        ),
+    ]
+    for spec in specs:
+        assert specgen.validate(spec) == [], spec["name"]
+        script = import_file(_render(spec, tmp_path))
+        for loop in ("fit", "tape"):
+            summary, _ = _train(script, "--loop", loop)
+            assert summary["epochs"] == 2 and 0 <= summary["accuracy"] <= 1, (spec["name"], loop)
+
+
+def _errors(spec):
+    return [(e.pointer, e.message) for e in specgen.validate(spec)]
+
+
+def test_validation_refuses_what_keras_cannot_train_right():
+    base = _classifier(
+        "m",
+        [{"name": "x", "shape": [4]}],
+        [{"name": "out", "type": "Dense", "units": 3, "activation": "softmax"}],
+        "synthetic",
+    )
+
+    def variant(training=None, layers=None, inputs=None):
+        spec = json.loads(json.dumps(base))
+        spec["training"].update(training or {})
+        spec["layers"] = layers or spec["layers"]
+        spec["inputs"] = inputs or spec["inputs"]
+        return spec
+
+    assert _errors(base) == []
+    logits = {"loss": {"type": "SparseCategoricalCrossentropy", "from_logits": True}}
+    assert "gives probabilities" in _errors(variant(logits))[0][1]
+    linear = [{"name": "out", "type": "Dense", "units": 3}]
+    assert "gives logits" in _errors(variant(layers=linear))[0][1]
+    assert _errors(variant(logits, linear)) == []
+    one = [{"name": "out", "type": "Dense", "units": 1, "activation": "softmax"}]
+    assert "one unit per class" in _errors(variant(layers=one))[0][1]
+    schedule = {
+        "optimizer": {
+            "type": "SGD",
+            "learning_rate": {
+                "type": "ExponentialDecay",
+                "initial_learning_rate": 0.1,
+                "decay_steps": 10,
+                "decay_rate": 0.9,
+            },
+        },
+        "callbacks": [{"type": "ReduceLROnPlateau"}],
+    }
+    assert _errors(variant(schedule)) == [
+        (
+            "/training/callbacks/0",
+            "ReduceLROnPlateau changes the learning rate, which the optimizer's schedule owns; use a constant learning_rate",
+        )
+    ]
+    messages = [m for _, m in _errors(variant({"dataset": "cifar100"}))]
+    assert any("cifar100 images are [32, 32, 3]" in m for m in messages), messages
+    assert any("cifar100 has 100 classes" in m for m in messages), messages
+    assert "class 5 does not exist" in _errors(variant({"class_weight": {"5": 2.0}}))[0][1]
+    assert _errors(variant({"targets": "inputs", "loss": "mse"}))[0][0] == "/training/targets"
+    bad_arg = {"optimizer": {"type": "SGD", "beta_1": 0.9}}
+    assert _errors(variant(bad_arg))[0][0].startswith("/training/optimizer")
+    assert _errors(variant({"callbacks": [{"type": "ModelCheckpoint", "filepath": "/etc/x"}]}))
+    typo = {"callbacks": [{"type": "EarlyStopping", "monitor": "val_acc"}], "metrics": ["accuracy"]}
+    assert _errors(variant(typo)) == [
+        (
+            "/training/callbacks/0/monitor",
+            "'val_acc' is not in the training logs; they hold loss, accuracy, val_loss, val_accuracy",
+        )
+    ]
+
+
+def test_mixed_precision_keeps_outputs_float32(rendered):
+    script = _script(rendered, "digits_cnn")
+    try:
+        _, model = _train(
+            script, "--mixed-precision", "--epochs", "1", "--data", "synthetic", "--samples", "64"
+        )
+        x = np.zeros((2, 8, 8, 1), np.float32)
+        assert model(x).dtype == "float32"
+        assert model.get_layer("conv1").compute_dtype == "float16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
