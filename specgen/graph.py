@@ -38,7 +38,10 @@ def _auto_names(layers: list[dict], taken: set[str]) -> list[str]:
             names.append(layer["name"])
             continue
         kind = catalog.BY_SPELLING.get(layer["type"])
-        base = snake_case(kind.name) if kind else layer["type"]
+        if kind and kind.op:
+            base = kind.name.removeprefix("ops.")  # Keras names `x + 3.0` "add", "add_1", ...
+        else:
+            base = snake_case(kind.name) if kind else layer["type"]
         while True:
             count = counters.get(base, 0)
             counters[base] = count + 1
@@ -146,6 +149,8 @@ def _layer_node(
     if ok and all(graph.dims.get(r) is not None for r in graph.refs[name]):
         try:
             out = kind.shape(dict(args), [graph.dims[r] for r in graph.refs[name]])
+            if layer.get("trainable") is False:  # a frozen layer: every weight non-trainable
+                out = shapes.Shape(out.dims, 0, out.trainable + out.non_trainable)
         except shapes.ShapeError as exc:
             err(pointer, f"layer {name!r} ({kind.name}): {exc}")
             ok = False
@@ -285,6 +290,13 @@ class _Blocks:
         raw = []
         for j, inner in enumerate(self.specs[kind]["layers"]):
             concrete = _substitute(inner, values, f"{base}/{j}", inner_err, resolved=True)
+            if concrete.get("type") in catalog.BY_SPELLING and catalog.BY_SPELLING[concrete["type"]].op:
+                inner_err(
+                    f"{base}/{j}/type",
+                    f"operation nodes ({concrete['type']}) are not supported inside blocks yet;"
+                    " write the operation in the model's layers",
+                )
+                return node(), False
             if concrete.get("type") not in catalog.BY_SPELLING:
                 inner_err(
                     f"{base}/{j}/type",

@@ -20,8 +20,6 @@ from .ir import snake_case
 # Config keys every layer has that are not constructor arguments a spec would carry.
 IGNORED = {
     "name",
-    "dtype",
-    "trainable",
     "autocast",
     "batch_input_shape",
     "input_shape",
@@ -83,6 +81,13 @@ def _defaults(kind: catalog.LayerKind) -> dict:
     }
 
 
+def _policy(value) -> str | None:
+    """A saved dtype (a DTypePolicy dict or a name) -> its name."""
+    if isinstance(value, dict):
+        return (value.get("config") or {}).get("name")
+    return value
+
+
 def _same(a, b) -> bool:
     norm = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
     return norm(a) == norm(b)
@@ -93,6 +98,14 @@ def _arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where
     args = {}
     for key, value in config.items():
         if key in IGNORED or (key in IMPLIED and value == IMPLIED[key]):
+            continue
+        if key == "trainable":
+            if value is False:
+                args[key] = False
+            continue
+        if key == "dtype":
+            if _policy(value) not in (None, "float32"):
+                args[key] = _policy(value)
             continue
         if key == "activation" and value == "linear" and defaults.get(key) is None:
             continue  # Keras saves the default activation None as "linear"
@@ -138,6 +151,42 @@ def _inbound(layer: dict) -> list[str]:
     return refs
 
 
+def _op(layer: dict, name: str, problems: list[str]) -> dict | None:
+    """An operation node (`x + 3.0` in a Functional graph) -> an `ops.<name>` spec entry."""
+    spelling = "ops." + snake_case(layer["class_name"])
+    kind = catalog.BY_SPELLING.get(spelling)
+    if kind is None or not kind.op:
+        problems.append(
+            f"layer {name!r}: operation {layer['class_name']} ({layer.get('module')}) is not in"
+            " specgen's allowlist of Keras ops"
+        )
+        return None
+    node = (layer.get("inbound_nodes") or [{}])[0]
+    entry: dict = {"name": name, "type": spelling, "inputs": []}
+    for position, operand in enumerate(node.get("args", [])):
+        if isinstance(operand, dict) and operand.get("class_name") == "__keras_tensor__":
+            entry["inputs"].append(_ref(operand))
+        elif isinstance(operand, int | float) and not isinstance(operand, bool):
+            entry[f"x{position + 1}"] = float(operand)
+        else:
+            problems.append(f"layer {name!r}: operand {operand!r} of {spelling} is not supported")
+    if node.get("kwargs"):
+        problems.append(f"layer {name!r}: keyword arguments {sorted(node['kwargs'])} of {spelling}")
+    return entry
+
+
+def _keep_float32(saved: list[dict], layers: list[dict]) -> None:
+    """Under mixed precision a float32 layer (the usual output layer) says so explicitly."""
+    if not any(entry.get("dtype") for entry in layers):
+        return
+    policies = {
+        layer["config"].get("name"): _policy(layer["config"].get("dtype")) for layer in saved
+    }
+    for entry in layers:
+        if policies.get(entry["name"]) == "float32" and not entry["type"].startswith("ops."):
+            entry["dtype"] = "float32"
+
+
 def to_spec(config: dict) -> dict:
     """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not."""
     kind = config.get("class_name")
@@ -164,6 +213,11 @@ def to_spec(config: dict) -> dict:
             inputs.append(entry)
             previous = name
             continue
+        if str(layer.get("module", "")).startswith("keras.src.ops"):
+            if entry := _op(layer, name, problems):
+                layers.append(entry)
+                previous = name
+            continue
         if cls not in catalog.BY_SPELLING:
             problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
             continue
@@ -182,6 +236,12 @@ def to_spec(config: dict) -> dict:
         layers[0].pop("inputs", None)
     if problems:
         raise ImportProblem(problems)
+    _keep_float32(body["layers"], layers)
+    order = body.get("input_layers") or []
+    if order and isinstance(order[0], str):  # one input is written flat: ["x", 0, 0]
+        order = [order]
+    rank = {entry[0]: i for i, entry in enumerate(order)}
+    inputs.sort(key=lambda entry: rank.get(entry["name"], len(rank)))
     spec = {
         "name": re.sub(r"\W", "_", snake_case(body.get("name") or "model")).strip("_") or "model",
         "inputs": inputs,

@@ -138,7 +138,23 @@ class LayerNode:
         return f"[{', '.join(names)}]" if self.kind.call == "list" else ", ".join(names)
 
     @property
+    def is_op(self) -> bool:
+        return self.kind.op
+
+    def op_expr(self, var=lambda name: name) -> str:
+        """`keras.ops.add(x, 3.0)`: tensors from inputs, a literal operand in its place."""
+        given = dict(self.args)
+        operands = [var(name) for name in self.inputs]
+        if "x1" in given:
+            operands.insert(0, literal(given["x1"]))
+        if "x2" in given:
+            operands.append(literal(given["x2"]))
+        return f"keras.{self.kind.name}({', '.join(operands)})"
+
+    @property
     def functional_expr(self) -> str:
+        if self.is_op:
+            return self.op_expr()
         return f"{self.constructor}({self.call_args()})"
 
     @property
@@ -248,6 +264,10 @@ class BlockNode:
         return self.block.takes_training
 
     @property
+    def is_op(self) -> bool:
+        return False
+
+    @property
     def is_block(self) -> bool:
         return True
 
@@ -319,6 +339,12 @@ class Model:
                     f"block {node.block.name!r} (used as {node.name!r}) is not a chain, so it"
                     " cannot be inlined into a Sequential model; use --style functional or"
                     " subclass",
+                )
+            if node.is_op:
+                return (
+                    node.pointer,
+                    f"{node.name!r} is an operation ({node.kind.name}), not a layer; a"
+                    " Sequential model holds layers only: use --style functional or subclass",
                 )
             if node.inputs != (previous,):
                 got = ", ".join(node.inputs)

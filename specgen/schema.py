@@ -135,6 +135,13 @@ def _training() -> dict:
 
 def build_schema() -> dict:
     layer_types = sorted(s for kind in catalog.LAYERS for s in kind.spellings)
+    # TimeDistributed wraps a layer with weights or a shape rule of its own, never an op.
+    wrapped = sorted(
+        s
+        for kind in catalog.LAYERS
+        if not kind.op and kind.call == "one" and not any(a.kind == "layer" for a in kind.args)
+        for s in kind.spellings
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -234,6 +241,19 @@ def build_schema() -> dict:
                         "then": {"$ref": f"#/$defs/{name}"},
                     }
                     for name in catalog.RECURRENT_TYPES
+                ],
+            },
+            "wrapped_layer": {
+                "type": "object",
+                "properties": {"type": {"title": "layer type", "enum": wrapped}},
+                "required": ["type"],
+                "allOf": [
+                    {
+                        "if": {"properties": {"type": {"enum": list(kind.spellings)}}},
+                        "then": {"$ref": f"#/$defs/{kind.name}"},
+                    }
+                    for kind in catalog.LAYERS
+                    if set(kind.spellings) & set(wrapped)
                 ],
             },
             "training": _training(),
