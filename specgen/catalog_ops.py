@@ -17,26 +17,13 @@ UNARY = (
 ).split()
 
 
-def broadcast(a: shapes.Dims, b: shapes.Dims) -> shapes.Dims:
-    """NumPy broadcasting of two shapes with the batch axis; None is unknown."""
-    out = []
-    for x, y in zip((1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b, strict=True):
-        if x == 1 or x is None:
-            out.append(x if y == 1 else y)
-        elif y in (1, None, x):
-            out.append(x)
-        else:
-            raise shapes.ShapeError(f"shapes {shapes.show(a)} and {shapes.show(b)} do not broadcast")
-    return tuple(out)
-
-
 def _binary(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
     constants = [k for k in ("x1", "x2") if k in args]
     if len(dims) + len(constants) != 2:
         raise shapes.ShapeError(
             f"takes two operands: {len(dims)} input(s) and constants {constants or 'none'}"
         )
-    return shapes.Shape(dims[0] if len(dims) == 1 else broadcast(*dims))
+    return shapes.Shape(dims[0] if len(dims) == 1 else shapes.broadcast(*dims))
 
 
 LAYERS: tuple[LayerKind, ...] = (

@@ -146,7 +146,9 @@ def _layer_node(
         ok = False
     args = tuple((a.name, freeze(layer[a.name])) for a in kind.args if a.name in layer)
     out = shapes.Shape(())
-    if ok and all(graph.dims.get(r) is not None for r in graph.refs[name]):
+    if ok and any(graph.dims.get(r) is None for r in graph.refs[name]):
+        ok = False  # an input already failed: its error is reported, not one per layer after
+    if ok:
         try:
             out = kind.shape(dict(args), [graph.dims[r] for r in graph.refs[name]])
             if layer.get("trainable") is False:  # a frozen layer: every weight non-trainable

@@ -372,7 +372,33 @@ def upsampling(args: dict, shapes: list[Dims]) -> Shape:
     )
 
 
+def broadcast(a: Dims, b: Dims) -> Dims:
+    """Broadcasting of two shapes (Keras merge layers and ops broadcast); None is unknown."""
+    out = []
+    for x, y in zip((1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b, strict=True):
+        if x == 1 or x is None:
+            out.append(x if y == 1 else y)
+        elif y in (1, None, x):
+            out.append(x)
+        else:
+            raise ShapeError(f"shapes {show(a)} and {show(b)} do not broadcast")
+    return tuple(out)
+
+
 def elementwise(args: dict, shapes: list[Dims]) -> Shape:
+    dims = shapes[0]
+    try:
+        for other in shapes[1:]:
+            dims = broadcast(dims, other)
+    except ShapeError:
+        listed = ", ".join(show(s) for s in shapes)
+        raise ShapeError(
+            f"inputs must have equal or broadcastable shapes, received {listed}"
+        ) from None
+    return Shape(dims)
+
+
+def _equal(shapes: list[Dims]) -> Dims:
     first = shapes[0]
     for other in shapes[1:]:
         if len(other) != len(first) or any(
@@ -380,8 +406,8 @@ def elementwise(args: dict, shapes: list[Dims]) -> Shape:
         ):
             listed = ", ".join(show(s) for s in shapes)
             raise ShapeError(f"inputs must have equal shapes, received {listed}")
-    return Shape(
-        tuple(next((d for d in dims if d is not None), None) for dims in zip(*shapes, strict=True))
+    return tuple(
+        next((d for d in dims if d is not None), None) for dims in zip(*shapes, strict=True)
     )
 
 
@@ -392,10 +418,9 @@ def concatenate(args: dict, shapes: list[Dims]) -> Shape:
     if not 0 <= index < rank or any(len(s) != rank for s in shapes):
         raise ShapeError(f"axis {axis} does not fit inputs {', '.join(show(s) for s in shapes)}")
     rest = [tuple(d for i, d in enumerate(s) if i != index) for s in shapes]
-    elementwise({}, rest)
     sizes = [s[index] for s in shapes]
     total = None if None in sizes else sum(sizes)
-    dims = list(elementwise({}, rest).dims)
+    dims = list(_equal(rest))
     dims.insert(index, total)
     return Shape(tuple(dims))
 
