@@ -187,10 +187,16 @@ def _keep_float32(saved: list[dict], layers: list[dict]) -> None:
             entry["dtype"] = "float32"
 
 
+def _pairs(found) -> list:
+    """Keras writes one input/output flat (["x", 0, 0]) and several as a list of those."""
+    found = found or []
+    return [found] if found and isinstance(found[0], str) else list(found)
+
+
 def to_spec(config: dict) -> dict:
     """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not."""
     kind = config.get("class_name")
-    if kind not in ("Sequential", "Functional", "Model"):
+    if kind not in NESTED:
         raise ImportProblem(
             [
                 f"{kind!r} is a subclassed model: its config holds no layer graph; import the"
@@ -199,58 +205,139 @@ def to_spec(config: dict) -> dict:
         )
     body = config["config"]
     problems: list[str] = []
-    inputs, layers, previous = [], [], None
-    for layer in body["layers"]:
-        cls, lconfig = layer["class_name"], layer["config"]
-        name = lconfig.get("name") or layer.get("name")
-        if cls == "InputLayer":
-            shape = lconfig.get("batch_shape") or lconfig.get("batch_input_shape")
-            entry = {"name": name, "shape": list(shape[1:])}
-            if lconfig.get("dtype") not in (None, "float32") and isinstance(
-                lconfig.get("dtype"), str
-            ):
-                entry["dtype"] = lconfig["dtype"]
-            inputs.append(entry)
-            previous = name
-            continue
-        if str(layer.get("module", "")).startswith("keras.src.ops"):
-            if entry := _op(layer, name, problems):
-                layers.append(entry)
-                previous = name
-            continue
-        if cls not in catalog.BY_SPELLING:
-            problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
-            continue
-        entry = {
-            "name": name,
-            "type": cls,
-            **_arguments(catalog.BY_SPELLING[cls], lconfig, problems, f"layer {name!r}: "),
-        }
-        refs = _inbound(layer) if kind != "Sequential" else [previous]
-        if refs != [previous]:
-            entry["inputs"] = refs
-        layers.append(entry)
-        previous = name
-    if kind == "Sequential" and not inputs and body.get("build_input_shape"):
-        inputs.append({"name": "inputs", "shape": list(body["build_input_shape"][1:])})
-        layers[0].pop("inputs", None)
+    blocks: dict[str, dict] = {}
+    inputs, layers, outputs = _Walk(problems, blocks).graph(kind, body, top=True)
     if problems:
         raise ImportProblem(problems)
     _keep_float32(body["layers"], layers)
-    order = body.get("input_layers") or []
-    if order and isinstance(order[0], str):  # one input is written flat: ["x", 0, 0]
-        order = [order]
-    rank = {entry[0]: i for i, entry in enumerate(order)}
-    inputs.sort(key=lambda entry: rank.get(entry["name"], len(rank)))
     spec = {
         "name": re.sub(r"\W", "_", snake_case(body.get("name") or "model")).strip("_") or "model",
         "inputs": inputs,
-        "layers": layers,
+        "layers": _implicit(layers, inputs),
     }
-    found = body.get("output_layers") or []
-    if found and isinstance(found[0], str):  # Keras writes one output flat: ["out", 0, 0]
-        found = [found]
-    outputs = [entry[0] for entry in found] if kind != "Sequential" else []
-    if outputs and outputs != [layers[-1]["name"]]:
+    if outputs != [layers[-1]["name"]]:
         spec["outputs"] = outputs
+    if blocks:
+        spec["blocks"] = {
+            name: {**block, "layers": _implicit(block["layers"], block["inputs"])}
+            for name, block in blocks.items()
+        }
     return spec
+
+
+def _implicit(layers: list[dict], inputs: list) -> list[dict]:
+    """Drop `inputs` where it says what a spec implies: the previous layer (or sole input)."""
+    names = [i["name"] if isinstance(i, dict) else i for i in inputs]
+    previous = names[0] if len(names) == 1 else None
+    out = []
+    for entry in layers:
+        if entry.get("inputs") == [previous] and not entry["type"].startswith("ops."):
+            entry = {k: v for k, v in entry.items() if k != "inputs"}
+        out.append(entry)
+        previous = entry["name"]
+    return out
+
+
+NESTED = ("Sequential", "Functional", "Model")
+
+
+class _Walk:
+    """One pass over a model config. A nested Sequential/Functional model used as a layer
+    becomes a block (a sub-graph written once, used by name) when it sits in the top graph and
+    holds plain layers; deeper or op-holding ones are inlined, layer by layer."""
+
+    def __init__(self, problems: list[str], blocks: dict[str, dict]):
+        self.problems, self.blocks = problems, blocks
+
+    def graph(self, kind: str, body: dict, top: bool = False, feeds=None):
+        """(inputs, layers with explicit `inputs`, output names) of one (sub-)graph; `feeds`
+        maps an inlined sub-graph's input names to the outer tensors that feed it."""
+        inputs, layers, alias = [], [], dict(feeds or {})
+        previous = None
+        for layer in body["layers"]:
+            cls, lconfig = layer["class_name"], layer["config"]
+            name = lconfig.get("name") or layer.get("name")
+            if cls == "InputLayer":
+                inputs.append(_input(name, lconfig))
+                previous = alias.get(name, name)
+                continue
+            refs = _inbound(layer) if kind != "Sequential" else [previous]
+            if kind == "Sequential" and previous is None:  # no InputLayer: build_input_shape
+                first = f"{snake_case(body.get('name') or 'model')}_input"
+                shape = body.get("build_input_shape") or [None]
+                inputs.append({"name": first, "shape": list(shape[1:])})
+                refs = [alias.get(first, first)]
+            refs = [alias.get(r, r) for r in refs]
+            if cls in NESTED and layer.get("module", "keras") in ("keras", "keras.src.models"):
+                previous = self.nested(layer, name, refs, top, layers, alias)
+                continue
+            if str(layer.get("module", "")).startswith("keras.src.ops"):
+                entry = _op(layer, name, self.problems)
+                if entry:
+                    entry["inputs"] = [alias.get(r, r) for r in entry["inputs"]]
+            elif cls not in catalog.BY_SPELLING:
+                self.problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
+                entry = None
+            else:
+                kind_ = catalog.BY_SPELLING[cls]
+                args = _arguments(kind_, lconfig, self.problems, f"layer {name!r}: ")
+                entry = {"name": name, "type": cls, **args, "inputs": refs}
+            if entry:
+                layers.append(entry)
+            previous = name
+        order = {pair[0]: i for i, pair in enumerate(_pairs(body.get("input_layers")))}
+        inputs.sort(key=lambda entry: order.get(entry["name"], len(order)))
+        found = [pair[0] for pair in _pairs(body.get("output_layers"))]
+        outputs = [alias.get(n, n) for n in found] if kind != "Sequential" else [previous]
+        return inputs, layers, outputs
+
+    def nested(self, layer, name, refs, top, layers, alias) -> str:
+        sub_kind, body = layer["class_name"], layer["config"]
+        sub_inputs, sub_layers, sub_outputs = _Walk(self.problems, self.blocks).graph(
+            sub_kind, body
+        )
+        if len(sub_inputs) != len(refs) or len(sub_outputs) != 1:
+            self.problems.append(
+                f"layer {name!r}: a nested {sub_kind} with {len(sub_inputs)} input(s) and"
+                f" {len(sub_outputs)} output(s) called on {len(refs)} tensor(s) is not supported"
+            )
+            return name
+        plain = all(
+            e["type"] in catalog.BY_SPELLING and not catalog.BY_SPELLING[e["type"]].op
+            for e in sub_layers
+        )
+        if top and plain and sub_layers:
+            block = _block_name(name, self.blocks)
+            self.blocks[block] = {
+                "description": f"The nested {sub_kind} model {name!r}, as saved.",
+                "inputs": [i["name"] for i in sub_inputs],
+                "layers": sub_layers,
+                "outputs": sub_outputs,
+            }
+            layers.append({"name": name, "type": block, "inputs": refs})
+            return name
+        # Inline: the sub-graph's layers join this graph, fed by the outer tensors.
+        feeds = {i["name"]: ref for i, ref in zip(sub_inputs, refs, strict=True)}
+        _, inner, inner_out = _Walk(self.problems, self.blocks).graph(sub_kind, body, feeds=feeds)
+        layers.extend(inner)
+        alias[name] = inner_out[0]
+        return inner_out[0]
+
+
+def _block_name(name: str, taken: dict) -> str:
+    base = re.sub(r"\W", "_", snake_case(name)).strip("_") or "nested"
+    base = base if base[0].isalpha() else f"m_{base}"
+    candidate, n = f"{base}_block", 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_block_{n}"
+    return candidate
+
+
+def _input(name: str, config: dict) -> dict:
+    shape = config.get("batch_shape") or config.get("batch_input_shape")
+    entry = {"name": name, "shape": list(shape[1:])}
+    dtype = config.get("dtype")
+    if isinstance(dtype, str) and dtype != "float32":
+        entry["dtype"] = dtype
+    return entry
