@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from . import catalog_activations, catalog_ops, catalog_preprocessing, shapes
+from . import catalog_activations, catalog_custom, catalog_ops, catalog_preprocessing, shapes
 from .catalog_base import *  # noqa: F403 - the catalog's public names live on
 from .catalog_base import (
     ACTIVATION,
@@ -448,7 +448,7 @@ LAYERS += (
         training=True,
     ),
 )
-LAYERS += catalog_activations.LAYERS + catalog_preprocessing.LAYERS
+LAYERS += catalog_activations.LAYERS + catalog_preprocessing.LAYERS + catalog_custom.LAYERS
 
 # Every layer (not an operation) takes Keras's base-layer `trainable` and `dtype`: a frozen
 # pretrained Embedding stays frozen, a float32 output layer stays float32 under mixed precision.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, api
+from . import __version__, api, custom
 from . import write as writing
 from .errors import OutputConflict, SpecError, SpecInvalid
 
@@ -45,8 +45,16 @@ def _render_all(specs: tuple[str, ...], style: str, templates: Path | None) -> d
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="specgen")
-def cli() -> None:
+@click.option(
+    "--allow-import",
+    "allow",
+    multiple=True,
+    metavar="MODULE",
+    help="Allow CustomLayer classes from MODULE (also: [tool.specgen] allow-import).",
+)
+def cli(allow) -> None:
     """Compile JSON model specs into Keras modules (Sequential, Functional, subclassed)."""
+    custom.allow_import(*allow)
 
 
 @cli.command()
@@ -202,7 +210,7 @@ def import_(model, output, force) -> None:
     """Turn a saved Keras model (MODEL.keras or config.json) into a spec."""
     import json
 
-    from .importer import ImportProblem, read_config, to_spec
+    from .importer import ImportProblem, custom_modules, read_config, to_spec
 
     try:
         spec = to_spec(read_config(model))
@@ -210,7 +218,9 @@ def import_(model, output, force) -> None:
         raise Failed([f"{model}: {problem}" for problem in exc.problems]) from None
     except (OSError, ValueError, KeyError) as exc:
         raise Failed([f"{model}: not a readable Keras model or config ({exc})"]) from None
-    errors = api.validate(spec)
+    needs = custom_modules(spec)
+    with custom.allowing(*needs):
+        errors = api.validate(spec)
     if errors:
         raise Failed(
             [f"{model}: the imported spec is invalid: {e.pointer}: {e.message}" for e in errors]
@@ -219,6 +229,13 @@ def import_(model, output, force) -> None:
         raise Failed([f"{output}: exists; use --force to replace it"])
     output.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     click.echo(str(output))
+    if needs:
+        click.echo(
+            "note: the spec uses custom layer classes; render or verify it with "
+            + " ".join(f"--allow-import {m}" for m in needs)
+            + " (or list them in [tool.specgen] allow-import in pyproject.toml)",
+            err=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import catalog, shapes
+from keyword import iskeyword
+
+from . import catalog, custom, shapes
 from .errors import SpecError
 from .ir import (
     BlockDef,
@@ -27,6 +29,22 @@ from .load import Loaded
 from .validate import layer_problems, nearest
 
 Report = Callable[[str, str], None]
+
+
+def custom_problem(layer: dict) -> str | None:
+    """Why a CustomLayer may not be emitted: its module is not allowed, or a config key is
+    not a keyword argument name."""
+    module = custom.module_of(layer["class"])
+    if not custom.is_allowed(module):
+        return (
+            f"custom layer class {layer['class']!r}: module {module!r} is not allowed to be"
+            f" imported; allow it with `specgen --allow-import {module} ...` or"
+            f' `[tool.specgen] allow-import = ["{module}"]` in pyproject.toml'
+        )
+    bad = [k for k in layer.get("config", {}) if not k.isidentifier() or iskeyword(k)]
+    if bad:
+        return f"config keys must be Python identifiers, received {bad}"
+    return None
 
 
 def _auto_names(layers: list[dict], taken: set[str]) -> list[str]:
@@ -145,6 +163,9 @@ def _layer_node(
         err(f"{pointer}/inputs" if "inputs" in layer else pointer, message)
         ok = False
     args = tuple((a.name, freeze(layer[a.name])) for a in kind.args if a.name in layer)
+    if kind.name == "CustomLayer" and (problem := custom_problem(layer)):
+        err(pointer, f"layer {name!r}: {problem}")
+        ok = False
     out = shapes.Shape(())
     if ok and any(graph.dims.get(r) is None for r in graph.refs[name]):
         ok = False  # an input already failed: its error is reported, not one per layer after

@@ -107,7 +107,7 @@ def _arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where
             if _policy(value) not in (None, "float32"):
                 args[key] = _policy(value)
             continue
-        if key == "activation" and value == "linear" and defaults.get(key) is None:
+        if key == "activation" and value == "linear" and key in defaults and defaults[key] is None:
             continue  # Keras saves the default activation None as "linear"
         arg = next((a for a in kind.args if a.name == key), None)
         converted = _convert(arg, value) if arg else value
@@ -248,12 +248,22 @@ class _Walk:
 
     def __init__(self, problems: list[str], blocks: dict[str, dict]):
         self.problems, self.blocks = problems, blocks
+        self.shapes: dict[str, list] = {}
+
+    def _record_shapes(self, body: dict) -> None:
+        """Output shapes as the saved graph's consumers recorded them (for custom layers)."""
+        for layer in body["layers"]:
+            for node in layer.get("inbound_nodes") or []:
+                for tensor in _tensors(node):
+                    history = tensor["config"]["keras_history"]
+                    self.shapes.setdefault(history[0], tensor["config"].get("shape"))
 
     def graph(self, kind: str, body: dict, top: bool = False, feeds=None):
         """(inputs, layers with explicit `inputs`, output names) of one (sub-)graph; `feeds`
         maps an inlined sub-graph's input names to the outer tensors that feed it."""
         inputs, layers, alias = [], [], dict(feeds or {})
         previous = None
+        self._record_shapes(body)
         for layer in body["layers"]:
             cls, lconfig = layer["class_name"], layer["config"]
             name = lconfig.get("name") or layer.get("name")
@@ -268,13 +278,19 @@ class _Walk:
                 inputs.append({"name": first, "shape": list(shape[1:])})
                 refs = [alias.get(first, first)]
             refs = [alias.get(r, r) for r in refs]
-            if cls in NESTED and layer.get("module", "keras") in ("keras", "keras.src.models"):
+            if cls in NESTED and str(layer.get("module", "keras")).startswith("keras"):
                 previous = self.nested(layer, name, refs, top, layers, alias)
                 continue
             if str(layer.get("module", "")).startswith("keras.src.ops"):
                 entry = _op(layer, name, self.problems)
                 if entry:
                     entry["inputs"] = [alias.get(r, r) for r in entry["inputs"]]
+            elif lowered := _lowered(layer, name, refs):
+                layers.extend(lowered)
+                previous = name
+                continue
+            elif cls not in catalog.BY_SPELLING and layer.get("registered_name"):
+                entry = _custom(layer, name, refs, self.shapes)
             elif cls not in catalog.BY_SPELLING:
                 self.problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
                 entry = None
@@ -322,6 +338,64 @@ class _Walk:
         layers.extend(inner)
         alias[name] = inner_out[0]
         return inner_out[0]
+
+
+def _tensors(value):
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _tensors(item)
+
+
+# keras.applications' InceptionResNetV2 scales its residual with a private layer whose call is
+# `inputs[0] + inputs[1] * scale`: the same arithmetic as two allowlisted ops, in the same
+# order, so the import is exact and needs no custom code.
+SCALE_LAYER = ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer")
+
+
+def _lowered(layer: dict, name: str, refs: list[str]) -> list[dict] | None:
+    if (layer.get("module"), layer["class_name"]) != SCALE_LAYER or len(refs) != 2:
+        return None
+    scale = float(layer["config"]["scale"])
+    residual = f"{name}_residual"
+    return [
+        {"name": residual, "type": "ops.multiply", "inputs": [refs[1]], "x2": scale},
+        {"name": name, "type": "ops.add", "inputs": [refs[0], residual]},
+    ]
+
+
+BASE_KEYS = {"name", "trainable", "dtype", "autocast", "build_config", "input_shape"}
+
+
+def _custom(layer: dict, name: str, refs: list[str], shapes: dict) -> dict:
+    """A registered class specgen does not know -> a CustomLayer the user must allow."""
+    config = layer["config"]
+    entry = {
+        "name": name,
+        "type": "CustomLayer",
+        "class": f"{layer.get('module')}.{layer['class_name']}",
+        "config": {k: v for k, v in config.items() if k not in BASE_KEYS},
+        "inputs": refs,
+    }
+    if config.get("trainable") is False:
+        entry["trainable"] = False
+    if _policy(config.get("dtype")) not in (None, "float32"):
+        entry["dtype"] = _policy(config["dtype"])
+    if shapes.get(name) and shapes.get(name) != shapes.get(refs[0]):
+        entry["output_shape"] = list(shapes[name][1:])
+    return entry
+
+
+def custom_modules(spec: dict) -> list[str]:
+    """Modules a spec's CustomLayers import: what the user must allow."""
+    entries = [*spec["layers"], *(e for b in spec.get("blocks", {}).values() for e in b["layers"])]
+    return sorted(
+        {e["class"].rpartition(".")[0] for e in entries if e.get("type") == "CustomLayer"}
+    )
 
 
 def _block_name(name: str, taken: dict) -> str:

@@ -62,6 +62,8 @@ def constructor(
     name: str | None = None,
     name_code: str | None = None,
 ) -> str:
+    if kind.name == "CustomLayer":
+        return _custom_constructor(given, name, name_code)
     parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
     parts += [
         f"{a.name}={argument(a, given[a.name])}"
@@ -73,6 +75,19 @@ def constructor(
     if name_code is not None:
         parts.append(f"name={name_code}")
     return f"keras.layers.{spelling}({', '.join(parts)})"
+
+
+def _custom_constructor(given: dict, name: str | None, name_code: str | None) -> str:
+    """`mypkg.layers.Scale(factor=2.0, name=...)`: the path passed the schema's dotted-name
+    pattern and the allowlist (graph.py); config keys are checked identifiers."""
+    config = given.get("config") or {}
+    parts = [f"{key}={literal(value)}" for key, value in sorted(config.items())]
+    parts += [f"{key}={literal(given[key])}" for key in ("trainable", "dtype") if key in given]
+    if name is not None:
+        parts.append(f"name={literal(name)}")
+    if name_code is not None:
+        parts.append(f"name={name_code}")
+    return f"{given['class']}({', '.join(parts)})"
 
 
 def snake_case(name: str) -> str:
@@ -300,6 +315,20 @@ class Model:
     @property
     def class_name(self) -> str:
         return pascal_case(self.name)
+
+    @property
+    def imports(self) -> tuple[str, ...]:
+        """Modules of allowed custom layers, imported after `import keras`."""
+        nodes = [*self.layers, *(n for b in self.blocks for n in b.layers)]
+        return tuple(
+            sorted(
+                {
+                    dict(n.args)["class"].rpartition(".")[0]
+                    for n in nodes
+                    if not n.is_block and n.kind.name == "CustomLayer"
+                }
+            )
+        )
 
     @property
     def params(self) -> tuple[int, int]:

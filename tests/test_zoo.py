@@ -14,7 +14,7 @@ import pytest
 from conftest import import_file
 
 import specgen
-from specgen import importer
+from specgen import custom, importer
 
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
@@ -66,6 +66,19 @@ def _tutorial_activations():
     return keras.Model(x0, keras.layers.Softmax(axis=1, name="soft")(x), name="activations")
 
 
+def _tutorial_transfer():
+    base = A.MobileNetV2(
+        weights=None, input_shape=(32, 32, 3), alpha=0.35, include_top=False, name="base"
+    )
+    base.trainable = False
+    image = keras.Input((32, 32, 3), name="image")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1, name="scale")(image)
+    x = base(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dropout(0.2, name="drop")(x)
+    return keras.Model(image, keras.layers.Dense(4, name="head")(x), name="transfer")
+
+
 MODELS = {
     "VGG16": lambda: A.VGG16(weights=None, input_shape=(32, 32, 3), classes=5),
     "ResNet50": lambda: A.ResNet50(weights=None, input_shape=(32, 32, 3), classes=5),
@@ -85,11 +98,16 @@ MODELS = {
     "Xception": lambda: A.Xception(weights=None, input_shape=(71, 71, 3), classes=5),
     "InceptionV3": lambda: A.InceptionV3(weights=None, input_shape=(75, 75, 3), classes=5),
     "NASNetMobile": lambda: A.NASNetMobile(weights=None, input_shape=(32, 32, 3), classes=5),
+    "ConvNeXtTiny": lambda: A.ConvNeXtTiny(weights=None, input_shape=(32, 32, 3), classes=5),
+    "InceptionResNetV2": lambda: A.InceptionResNetV2(
+        weights=None, input_shape=(75, 75, 3), classes=5
+    ),
+    "Transfer": _tutorial_transfer,
     "BiLSTM": _tutorial_bilstm,
     "TransformerBlock": _tutorial_transformer,
     "Activations": _tutorial_activations,
 }
-SLOW = {"DenseNet121", "Xception", "InceptionV3", "NASNetMobile", "EfficientNetV2B0", "ResNet50V2"}
+SLOW = {"InceptionResNetV2", "ConvNeXtTiny", "DenseNet121", "Xception", "InceptionV3", "NASNetMobile", "EfficientNetV2B0", "ResNet50V2"}
 
 
 def _perturb(model, rng) -> None:
@@ -124,7 +142,9 @@ def _run(name: str, tmp_path):
     original.save(tmp_path / "orig.keras")
     spec = importer.to_spec(importer.read_config(tmp_path / "orig.keras"))
     started = time.perf_counter()
-    model = specgen.compile(spec)
+    # ConvNeXt's LayerScale is imported as a CustomLayer: the test allows what a user would.
+    with custom.allowing(*importer.custom_modules(spec)):
+        model = specgen.compile(spec)
     files = specgen.render(model, "all")
     elapsed = time.perf_counter() - started
     x = _inputs(original, rng)
