@@ -21,6 +21,7 @@ from .catalog_base import (
     CONSTRAINT,
     FLOAT,
     INITIALIZER,
+    PADDING,
     POS_INT,
     RATE,
     REGULARIZER,
@@ -31,6 +32,7 @@ from .catalog_base import (
     _weights,
     int_tuple,
 )
+
 AXES = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]}
 NOISE_SHAPE = {
     "title": "the dropout mask's shape, batch axis first (null: the input's size)",
@@ -274,9 +276,7 @@ LAYERS += (
     _global_pool("Max", 2),
     _global_pool("Average", 1),
     _global_pool("Average", 2),
-    LayerKind(
-        "LayerNormalization", (Arg("axis", AXES), *_NORM), shapes.layer_normalization
-    ),
+    LayerKind("LayerNormalization", (Arg("axis", AXES), *_NORM), shapes.layer_normalization),
     LayerKind(
         "GroupNormalization",
         (Arg("groups", POS_INT), Arg("axis", {"const": -1}), *_NORM),
@@ -421,6 +421,7 @@ LAYERS += (
         rule=shapes.dot,
     ),
 )
+
 
 def _time_distributed(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
     """The wrapped layer's rule on each time step (the axis after the batch)."""

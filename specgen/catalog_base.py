@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from . import shapes
 
@@ -163,7 +162,6 @@ def weights(*prefixes: str) -> tuple[Arg, ...]:
             Arg(f"{prefix}_constraint", CONSTRAINT, kind="constraint"),
         ]
     return tuple(args)
-
 
 
 _weights = weights  # the core module's spelling

@@ -34,7 +34,10 @@ LAYERS: tuple[LayerKind, ...] = (
             Arg("config", {"type": "object"}),
             Arg(
                 "output_shape",
-                {"type": "array", "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}},
+                {
+                    "type": "array",
+                    "items": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
+                },
             ),
             Arg("params", {"type": "integer", "minimum": 0}),
         ),

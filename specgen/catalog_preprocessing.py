@@ -69,7 +69,16 @@ LAYERS: tuple[LayerKind, ...] = (
     LayerKind(
         "Normalization",
         (
-            Arg("axis", {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}, {"type": "null"}]}),
+            Arg(
+                "axis",
+                {
+                    "anyOf": [
+                        {"type": "integer"},
+                        {"type": "array", "items": {"type": "integer"}},
+                        {"type": "null"},
+                    ]
+                },
+            ),
             Arg("mean", NUMBERS),
             Arg("variance", NUMBERS),
             Arg("invert", BOOL),

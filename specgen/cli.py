@@ -213,7 +213,8 @@ def import_(model, output, force) -> None:
     from .importer import ImportProblem, custom_modules, read_config, to_spec
 
     try:
-        spec = to_spec(read_config(model))
+        notes: list[str] = []
+        spec = to_spec(read_config(model), notes)
     except ImportProblem as exc:
         raise Failed([f"{model}: {problem}" for problem in exc.problems]) from None
     except (OSError, ValueError, KeyError) as exc:
@@ -229,6 +230,8 @@ def import_(model, output, force) -> None:
         raise Failed([f"{output}: exists; use --force to replace it"])
     output.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     click.echo(str(output))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if needs:
         click.echo(
             "note: the spec uses custom layer classes; render or verify it with "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
 from keyword import iskeyword
 
 from . import catalog, custom, shapes
@@ -313,7 +312,8 @@ class _Blocks:
         raw = []
         for j, inner in enumerate(self.specs[kind]["layers"]):
             concrete = _substitute(inner, values, f"{base}/{j}", inner_err, resolved=True)
-            if concrete.get("type") in catalog.BY_SPELLING and catalog.BY_SPELLING[concrete["type"]].op:
+            found = catalog.BY_SPELLING.get(concrete.get("type"))
+            if found is not None and found.op:
                 inner_err(
                     f"{base}/{j}/type",
                     f"operation nodes ({concrete['type']}) are not supported inside blocks yet;"

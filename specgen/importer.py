@@ -14,7 +14,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from . import catalog
+from . import catalog, import_training
 from .ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
@@ -193,8 +193,9 @@ def _pairs(found) -> list:
     return [found] if found and isinstance(found[0], str) else list(found)
 
 
-def to_spec(config: dict) -> dict:
-    """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not."""
+def to_spec(config: dict, notes: list[str] | None = None) -> dict:
+    """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not.
+    `notes` collects what was kept only in part (compile settings the spec cannot say)."""
     kind = config.get("class_name")
     if kind not in NESTED:
         raise ImportProblem(
@@ -217,6 +218,9 @@ def to_spec(config: dict) -> dict:
     }
     if outputs != [layers[-1]["name"]]:
         spec["outputs"] = outputs
+    fit = import_training.training(config.get("compile_config"), [] if notes is None else notes)
+    if fit:
+        spec["training"] = fit
     if blocks:
         spec["blocks"] = {
             name: {**block, "layers": _implicit(block["layers"], block["inputs"])}

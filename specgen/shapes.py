@@ -300,9 +300,7 @@ def dropout(args: dict, shapes: list[Dims]) -> Shape:
             )
         for size, axis_size in zip(noise[1:], dims, strict=True):
             if size not in (None, 1, axis_size):
-                raise ShapeError(
-                    f"noise_shape {list(noise)} does not broadcast to {show(dims)}"
-                )
+                raise ShapeError(f"noise_shape {list(noise)} does not broadcast to {show(dims)}")
     return Shape(dims)
 
 

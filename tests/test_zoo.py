@@ -8,6 +8,7 @@ outputs). The rebuilt model loads the weights by `set_weights(original.get_weigh
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -107,7 +108,16 @@ MODELS = {
     "TransformerBlock": _tutorial_transformer,
     "Activations": _tutorial_activations,
 }
-SLOW = {"InceptionResNetV2", "ConvNeXtTiny", "DenseNet121", "Xception", "InceptionV3", "NASNetMobile", "EfficientNetV2B0", "ResNet50V2"}
+SLOW = {
+    "InceptionResNetV2",
+    "ConvNeXtTiny",
+    "DenseNet121",
+    "Xception",
+    "InceptionV3",
+    "NASNetMobile",
+    "EfficientNetV2B0",
+    "ResNet50V2",
+}
 
 
 def _perturb(model, rng) -> None:
@@ -164,8 +174,119 @@ def _run(name: str, tmp_path):
     return report
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=slow) if n in SLOW else n for n in MODELS]
-)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=slow) if n in SLOW else n for n in MODELS])
 def test_zoo_model_imports_and_equals_original(name, tmp_path):
     print(name, _run(name, tmp_path))
+
+
+CUSTOM_SPEC = {
+    "name": "scaled",
+    "inputs": [{"name": "x", "shape": [4]}],
+    "layers": [
+        {
+            "name": "scale",
+            "type": "CustomLayer",
+            "class": "keras.src.applications.convnext.LayerScale",
+            "config": {"init_values": 0.5, "projection_dim": 4},
+            "params": 4,
+        },
+        {"name": "out", "type": "Dense", "units": 2},
+    ],
+}
+
+
+def test_custom_layer_needs_an_opt_in_outside_the_spec(tmp_path, monkeypatch, capsys):
+    from specgen.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "scaled.json"
+    spec.write_text(json.dumps(CUSTOM_SPEC))
+    assert main(["render", str(spec), "--out", "gen"]) == 1
+    err = capsys.readouterr().err
+    assert "module 'keras.src.applications.convnext' is not allowed" in err
+    assert "--allow-import keras.src.applications.convnext" in err
+    assert not (tmp_path / "gen").exists()
+    module = "keras.src.applications.convnext"
+    assert main(["--allow-import", module, "render", str(spec), "--out", "gen"]) == 0
+    text = (tmp_path / "gen" / "scaled_functional.py").read_text()
+    assert "import keras.src.applications.convnext\n" in text
+    assert "keras.src.applications.convnext.LayerScale(" in text
+    built = import_file(tmp_path / "gen" / "scaled_functional.py").build_model()
+    assert built.count_params() == 4 + 10
+
+
+def test_pyproject_table_allows_a_module(tmp_path, monkeypatch):
+    from specgen import custom as custom_module
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.specgen]\nallow-import = ["keras.src.applications"]\n'
+    )
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    custom_module._pyproject.cache_clear()
+    try:
+        assert specgen.validate(CUSTOM_SPEC) == []
+    finally:
+        custom_module._pyproject.cache_clear()
+
+
+def test_import_keeps_compile_settings_and_names_custom_modules(tmp_path, capsys):
+    from keras.src.applications.convnext import LayerScale
+
+    from specgen.cli import main
+
+    x = keras.Input((4,), name="x")
+    y = keras.layers.Dense(2, name="out")(LayerScale(0.5, 4, name="scale")(x))
+    model = keras.Model(x, y, name="scaled")
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.003),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.save(tmp_path / "m.keras")
+    assert main(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "s.json")]) == 0
+    err = capsys.readouterr().err
+    assert "from_logits=True has no place in the spec" in err
+    assert "--allow-import keras.src.applications.convnext" in err
+    spec = json.loads((tmp_path / "s.json").read_text())
+    assert spec["training"] == {
+        "optimizer": {"type": "Adam", "learning_rate": 0.003},
+        "loss": "sparse_categorical_crossentropy",
+        "metrics": ["accuracy"],
+    }
+    assert spec["layers"][0]["class"] == "keras.src.applications.convnext.LayerScale"
+
+
+def test_operations_refuse_the_sequential_style():
+    spec = {
+        "name": "ops_chain",
+        "inputs": [{"name": "x", "shape": [3]}],
+        "layers": [{"name": "shift", "type": "ops.add", "x2": 3.0}],
+    }
+    model = specgen.compile(spec)
+    assert set(specgen.render(model, "all")) == {"ops_chain_functional.py", "ops_chain_subclass.py"}
+    assert "is an operation (ops.add), not a layer" in model.chain_break()[1]
+
+
+def test_efficientnet_b7_renders_well_under_two_seconds(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    keras.utils.set_random_seed(0)
+    original = A.EfficientNetB7(weights=None, input_shape=(32, 32, 3), classes=3)
+    assert len(original.layers) > 800
+    spec = importer.to_spec(json.loads(original.to_json()))
+    (tmp_path / "b7.json").write_text(json.dumps(spec))
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "specgen.cli", "render", "b7.json", "--style", "all", "--out", "g"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    elapsed = time.perf_counter() - started
+    lines = (tmp_path / "g" / "efficientnetb7_functional.py").read_text().count("\n")
+    print(f"EfficientNetB7: {len(original.layers)} layers, {lines} lines, {elapsed:.2f} s")
+    assert elapsed < 2.0
