@@ -206,7 +206,10 @@ def verify(spec, steps) -> None:
     help="Where to write the spec (JSON).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing file.")
-def import_(model, output, force) -> None:
+@click.option(
+    "--flat", is_flag=True, help="Keep every layer in the model; do not fold repeated units."
+)
+def import_(model, output, force, flat) -> None:
     """Turn a saved Keras model (MODEL.keras or config.json) into a spec."""
     import json
 
@@ -214,7 +217,7 @@ def import_(model, output, force) -> None:
 
     try:
         notes: list[str] = []
-        spec = to_spec(read_config(model), notes)
+        spec = to_spec(read_config(model), notes, fold=not flat)
     except ImportProblem as exc:
         raise Failed([f"{model}: {problem}" for problem in exc.problems]) from None
     except (OSError, ValueError, KeyError) as exc:

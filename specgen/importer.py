@@ -14,7 +14,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from . import catalog, import_training
+from . import catalog, import_blocks, import_training
 from .ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
@@ -193,7 +193,7 @@ def _pairs(found) -> list:
     return [found] if found and isinstance(found[0], str) else list(found)
 
 
-def to_spec(config: dict, notes: list[str] | None = None) -> dict:
+def to_spec(config: dict, notes: list[str] | None = None, *, fold: bool = True) -> dict:
     """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not.
     `notes` collects what was kept only in part (compile settings the spec cannot say)."""
     kind = config.get("class_name")
@@ -226,6 +226,8 @@ def to_spec(config: dict, notes: list[str] | None = None) -> dict:
             name: {**block, "layers": _implicit(block["layers"], block["inputs"])}
             for name, block in blocks.items()
         }
+    if fold:
+        spec = import_blocks.fold(spec)
     return spec
 
 

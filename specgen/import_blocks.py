@@ -1,0 +1,225 @@
+"""`specgen import`, last pass: repeated structures -> blocks, so a zoo model reads as code.
+
+A flat saved graph (DenseNet's 58 dense layers, ResNet's bottlenecks) is cut at *fork points*:
+a layer whose output is the only tensor alive at that point in the saved order and that feeds
+several later layers (the input of a residual or dense unit). The layers between two cuts form
+a segment. Segments with the same structure (layer types, argument keys, wiring) become one
+block; argument values that differ between uses become the block's parameters. Saved order is
+kept (a use stands where its layers stood), so `set_weights(original.get_weights())` still fits.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import os
+import re
+
+from . import catalog
+
+MIN_LAYERS = 3  # a shorter segment reads better inline
+
+
+def _explicit(layers: list[dict], inputs: list[str]) -> list[list[str]]:
+    refs, previous = [], inputs[0] if len(inputs) == 1 else None
+    for entry in layers:
+        refs.append(list(entry.get("inputs", [previous])))
+        previous = entry["name"]
+    return refs
+
+
+def _segments(layers: list[dict], refs: list[list[str]], inputs: list[str]) -> list[range]:
+    last_use: dict[str, int] = {}
+    uses: dict[str, int] = {}
+    for i, names in enumerate(refs):
+        for name in names:
+            last_use[name] = i
+            uses[name] = uses.get(name, 0) + 1
+    kinds = {entry["name"]: entry for entry in layers}
+
+    def _fork(name: str) -> bool:
+        entry = kinds.get(name)
+        return uses.get(name, 0) >= 2 and entry is not None and _call(entry) == "list"
+
+    cuts, alive, ends = [-1], {n for n in inputs if n in last_use}, []
+    for i, entry in enumerate(layers):
+        alive = {n for n in alive if last_use.get(n, -1) > i}
+        if last_use.get(entry["name"], -1) > i:
+            alive.add(entry["name"])
+        name = entry["name"]
+        if name not in alive or uses.get(name, 0) < 2:
+            if (
+                alive == {name}
+                and catalog.BY_SPELLING.get(entry["type"])
+                and _call(entry) == "list"
+            ):
+                ends.append(i)  # a merge that closes a unit: cut there too if a unit follows
+            continue
+        # A fork point: the only tensor alive, or (NASNet's cells take the last two cell
+        # outputs) alive beside one other merge output that feeds several layers.
+        if alive == {name} or (len(alive) == 2 and all(_fork(n) for n in alive)):
+            cuts.append(i)
+    cuts.append(len(layers) - 1)
+    for end in ends:
+        following = min(c for c in cuts if c > end)
+        if following - end >= MIN_LAYERS:
+            cuts.append(end)
+    cuts.sort()
+    return [range(a + 1, b + 1) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+def _call(entry: dict) -> str:
+    kind = catalog.BY_SPELLING.get(entry["type"])
+    return kind.call if kind else ""
+
+
+def _eligible(entry: dict) -> bool:
+    kind = catalog.BY_SPELLING.get(entry["type"])
+    return kind is not None and not kind.op and kind.name != "CustomLayer"
+
+
+def _shape(seg: range, layers: list[dict], refs: list[list[str]]):
+    """(structure key, external inputs, per-layer argument values) of one segment."""
+    local = {layers[i]["name"]: f"@{k}" for k, i in enumerate(seg)}
+    external: list[str] = []
+    wiring = []
+    for i in seg:
+        row = []
+        for name in refs[i]:
+            if name not in local:
+                if name not in external:
+                    external.append(name)
+                row.append(f"in{external.index(name)}")
+            else:
+                row.append(local[name])
+        wiring.append(row)
+    args = [
+        {k: v for k, v in layers[i].items() if k not in ("name", "inputs", "type")} for i in seg
+    ]
+    key = json.dumps(
+        [[layers[i]["type"], sorted(a), w] for i, a, w in zip(seg, args, wiring, strict=True)]
+    )
+    return key, external, args, wiring
+
+
+def _inner_name(name: str, prefix: str, k: int, taken: set[str]) -> str:
+    suffix = name[len(prefix) :] if name.startswith(prefix) else name
+    parts = suffix.split("_")
+    while parts and parts[0].isdigit():  # "0_bn" -> "bn_0"
+        parts.append(parts.pop(0))
+    candidate = "_".join(p for p in parts if p)
+    if not candidate.isidentifier() or keyword.iskeyword(candidate) or candidate in taken:
+        candidate = f"layer_{k}"
+    taken.add(candidate)
+    return candidate
+
+
+def _prefix(names: list[str]) -> str:
+    common = os.path.commonprefix(names)
+    return common[: common.rfind("_") + 1] if "_" in common else ""
+
+
+def fold(spec: dict) -> dict:
+    """Return the spec with repeated segments of its top-level layers turned into blocks."""
+    layers, inputs = spec["layers"], [i["name"] for i in spec["inputs"]]
+    refs = _explicit(layers, inputs)
+    groups: dict[str, list] = {}
+    outputs = set(spec.get("outputs", []))
+    used_after = {}
+    for i, names in enumerate(refs):
+        for name in names:
+            used_after[name] = i
+    for seg in _segments(layers, refs, inputs):
+        # A block has one output: nothing else made inside may be used after it (or be an
+        # output of the model).
+        inner = [layers[i]["name"] for i in seg[:-1]]
+        if any(used_after.get(n, -1) > seg[-1] or n in outputs for n in inner):
+            continue
+        if len(seg) >= MIN_LAYERS and all(_eligible(layers[i]) for i in seg):
+            key, external, args, wiring = _shape(seg, layers, refs)
+            groups.setdefault(key, []).append((seg, external, args, wiring))
+    blocks = dict(spec.get("blocks", {}))
+    replaced: dict[int, dict] = {}
+    renamed: dict[str, str] = {}  # a unit's output is called by the use's name
+    skip: set[int] = set()
+    taken = {entry["name"] for entry in layers} | set(inputs) | set(blocks)
+    for uses in groups.values():
+        if len(uses) < 2:
+            continue
+        seg0, external0, args0, wiring = uses[0]
+        first = [layers[i] for i in seg0]
+        prefix0 = _prefix([e["name"] for e in first])
+        base = re.sub(r"\d+", "", prefix0).strip("_").replace("__", "_").lower()
+        if not base:  # no common prefix (NASNet's cells): the most frequent word, as a unit
+            words = [w for e in first for w in e["name"].split("_") if w.isalpha()]
+            base = f"{max(sorted(set(words)), key=words.count)}_unit" if words else "unit"
+        base = base if re.match("^[a-z][a-z0-9_]*$", base) else "unit"
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        varying = sorted(
+            {
+                (k, arg)
+                for _, _, args, _ in uses
+                for k, values in enumerate(args)
+                for arg in values
+                if values[arg] != args0[k][arg]
+            }
+        )
+        inner_taken: set[str] = set()
+        inner = [_inner_name(e["name"], prefix0, k, inner_taken) for k, e in enumerate(first)]
+        params = {f"{inner[k]}_{arg}": args0[k][arg] for k, arg in varying}
+        ports = [f"x{j}" if len(external0) > 1 else "x" for j in range(len(external0))]
+        block_layers = []
+        for k, entry in enumerate(first):
+            values = dict(args0[k])
+            for k2, arg in varying:
+                if k2 == k:
+                    values[arg] = {"param": f"{inner[k]}_{arg}"}
+            wired = [
+                ports[int(w[2:])] if w.startswith("in") else inner[int(w[1:])] for w in wiring[k]
+            ]
+            block_layers.append(
+                {"name": inner[k], "type": entry["type"], **values, "inputs": wired}
+            )
+        blocks[name] = {
+            "description": f"A unit repeated {len(uses)} times in the saved model.",
+            "inputs": ports,
+            **({"params": params} if params else {}),
+            "layers": _implicit(block_layers, ports),
+        }
+        for seg, external, args, _ in uses:
+            names = [layers[i]["name"] for i in seg]
+            label = _prefix(names).rstrip("_")
+            if not label.isidentifier() or label in taken:
+                label = names[-1]
+            taken.add(label)
+            use = {"name": label, "type": name, "inputs": external}
+            renamed[names[-1]] = label
+            use.update({f"{inner[k]}_{arg}": args[k][arg] for k, arg in varying})
+            replaced[seg[0]] = use
+            skip.update(seg)
+    if not replaced:
+        return spec
+    out = []
+    for i, entry in enumerate(layers):
+        if i in replaced:
+            use = replaced[i]
+            out.append({**use, "inputs": [renamed.get(r, r) for r in use["inputs"]]})
+        elif i not in skip:
+            out.append({**entry, "inputs": [renamed.get(r, r) for r in refs[i]]})
+    if "outputs" in spec:
+        spec = {**spec, "outputs": [renamed.get(r, r) for r in spec["outputs"]]}
+    return {**spec, "layers": _implicit(out, inputs), **({"blocks": blocks} if blocks else {})}
+
+
+def _implicit(layers: list[dict], inputs: list[str]) -> list[dict]:
+    previous, out = inputs[0] if len(inputs) == 1 else None, []
+    for entry in layers:
+        if entry.get("inputs") == [previous]:
+            entry = {k: v for k, v in entry.items() if k != "inputs"}
+        out.append(entry)
+        previous = entry["name"]
+    return out
