@@ -312,14 +312,6 @@ class _Blocks:
         raw = []
         for j, inner in enumerate(self.specs[kind]["layers"]):
             concrete = _substitute(inner, values, f"{base}/{j}", inner_err, resolved=True)
-            found = catalog.BY_SPELLING.get(concrete.get("type"))
-            if found is not None and found.op:
-                inner_err(
-                    f"{base}/{j}/type",
-                    f"operation nodes ({concrete['type']}) are not supported inside blocks yet;"
-                    " write the operation in the model's layers",
-                )
-                return node(), False
             if concrete.get("type") not in catalog.BY_SPELLING:
                 inner_err(
                     f"{base}/{j}/type",

@@ -75,7 +75,8 @@ def _call(entry: dict) -> str:
 
 def _eligible(entry: dict) -> bool:
     kind = catalog.BY_SPELLING.get(entry["type"])
-    return kind is not None and not kind.op and kind.name != "CustomLayer"
+    # A CustomLayer's config is one opaque value: it stays in the model's own layers.
+    return kind is not None and kind.name != "CustomLayer"
 
 
 def _shape(seg: range, layers: list[dict], refs: list[list[str]]):

@@ -156,14 +156,16 @@ class LayerNode:
     def is_op(self) -> bool:
         return self.kind.op
 
-    def op_expr(self, var=lambda name: name) -> str:
-        """`keras.ops.add(x, 3.0)`: tensors from inputs, a literal operand in its place."""
+    def op_expr(self, var=lambda name: name, params: str = "") -> str:
+        """`keras.ops.add(x, 3.0)`: tensors from inputs, a literal operand in its place.
+        In a block layer's call(), a parameter is an attribute: `params="self."`."""
         given = dict(self.args)
         operands = [var(name) for name in self.inputs]
-        if "x1" in given:
-            operands.insert(0, literal(given["x1"]))
-        if "x2" in given:
-            operands.append(literal(given["x2"]))
+        for key, at in (("x1", 0), ("x2", len(operands) + 1)):
+            if key in given:
+                value = given[key]
+                code = params + value.name if isinstance(value, ParamRef) else literal(value)
+                operands.insert(at, code)
         return f"keras.{self.kind.name}({', '.join(operands)})"
 
     @property
@@ -362,6 +364,12 @@ class Model:
             return "/inputs", f"a Sequential model has one input; this spec has {len(self.inputs)}"
         previous = self.inputs[0].name
         for node in self.layers:
+            if node.is_block and any(inner.is_op for inner in node.block.layers):
+                return (
+                    node.pointer,
+                    f"block {node.block.name!r} (used as {node.name!r}) holds operations, which"
+                    " a Sequential model cannot; use --style functional or subclass",
+                )
             if node.is_block and not node.block.is_chain:
                 return (
                     node.pointer,

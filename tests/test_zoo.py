@@ -184,7 +184,14 @@ def test_zoo_model_imports_and_equals_original(name, tmp_path):
 
 
 # Import folds repeated units into blocks: at most this many top-level entries remain.
-FOLDED = {"DenseNet121": 80, "ResNet50": 50, "NASNetMobile": 470, "EfficientNetB0": 60}
+FOLDED = {
+    "DenseNet121": 80,
+    "ResNet50": 50,
+    "NASNetMobile": 470,
+    "EfficientNetB0": 60,
+    "InceptionResNetV2": 140,
+    "MobileNetV3Small": 70,
+}
 
 
 CUSTOM_SPEC = {
@@ -263,6 +270,28 @@ def test_import_keeps_compile_settings_and_names_custom_modules(tmp_path, capsys
         "metrics": ["accuracy"],
     }
     assert spec["layers"][0]["class"] == "keras.src.applications.convnext.LayerScale"
+
+
+def test_a_block_holding_operations_refuses_the_sequential_style():
+    spec = {
+        "name": "ops_block",
+        "inputs": [{"name": "x", "shape": [3]}],
+        "blocks": {
+            "shift": {
+                "inputs": ["x"],
+                "params": {"by": 3.0},
+                "layers": [
+                    {"name": "d", "type": "Dense", "units": 3},
+                    {"name": "s", "type": "ops.add", "inputs": ["d"], "x2": {"param": "by"}},
+                ],
+            }
+        },
+        "layers": [{"name": "a", "type": "shift"}, {"name": "b", "type": "shift", "by": 1.5}],
+    }
+    files = specgen.render(spec, "all")
+    assert set(files) == {"ops_block_functional.py", "ops_block_subclass.py"}
+    assert "keras.ops.add(d, self.by)" in files["ops_block_subclass.py"]
+    assert "keras.ops.add(d, 1.5)" not in files["ops_block_functional.py"]
 
 
 def test_operations_refuse_the_sequential_style():
