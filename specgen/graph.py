@@ -215,6 +215,8 @@ def _substitute(layer: dict, params: dict, pointer: str, err: Report, resolved: 
                 )
                 continue
             value = params[ref] if resolved else ParamRef(ref)
+        elif key == "config" and isinstance(value, dict):  # a CustomLayer's config values
+            value = _substitute(value, params, f"{pointer}/config", err, resolved)
         out[key] = value
     return out
 

@@ -75,8 +75,7 @@ def _call(entry: dict) -> str:
 
 def _eligible(entry: dict) -> bool:
     kind = catalog.BY_SPELLING.get(entry["type"])
-    # A CustomLayer's config is one opaque value: it stays in the model's own layers.
-    return kind is not None and kind.name != "CustomLayer"
+    return kind is not None
 
 
 def _shape(seg: range, layers: list[dict], refs: list[list[str]]):
@@ -95,12 +94,34 @@ def _shape(seg: range, layers: list[dict], refs: list[list[str]]):
                 row.append(local[name])
         wiring.append(row)
     args = [
-        {k: v for k, v in layers[i].items() if k not in ("name", "inputs", "type")} for i in seg
+        _flat({k: v for k, v in layers[i].items() if k not in ("name", "inputs", "type")})
+        for i in seg
     ]
     key = json.dumps(
-        [[layers[i]["type"], sorted(a), w] for i, a, w in zip(seg, args, wiring, strict=True)]
+        # A CustomLayer's class is structure, never a parameter (it is checked and imported).
+        [
+            [layers[i]["type"], layers[i].get("class"), sorted(a), w]
+            for i, a, w in zip(seg, args, wiring, strict=True)
+        ]
     )
     return key, external, args, wiring
+
+
+def _flat(args: dict) -> dict:
+    """A CustomLayer's config keys compare one by one (`config/projection_dim`), so a unit
+    whose only difference is one config value takes that value as a parameter."""
+    config = args.pop("config", None)
+    if isinstance(config, dict):
+        args.update({f"config/{k}": v for k, v in config.items()})
+    elif config is not None:
+        args["config"] = config
+    return args
+
+
+def _unflat(args: dict) -> dict:
+    config = {k.removeprefix("config/"): v for k, v in args.items() if k.startswith("config/")}
+    out = {k: v for k, v in args.items() if not k.startswith("config/")}
+    return {**out, "config": config} if config else out
 
 
 def _inner_name(name: str, prefix: str, k: int, taken: set[str]) -> str:
@@ -115,8 +136,16 @@ def _inner_name(name: str, prefix: str, k: int, taken: set[str]) -> str:
     return candidate
 
 
+def _param(layer: str, arg: str) -> str:
+    return f"{layer}_{arg.removeprefix('config/')}"
+
+
 def _prefix(names: list[str]) -> str:
-    common = os.path.commonprefix(names)
+    """The unit's name prefix, from the names that share the usual first word (a unit may hold
+    an auto-named `add` beside `block1_conv`, `block1_bn`, ...)."""
+    firsts = [n.split("_")[0] for n in names]
+    usual = max(sorted(set(firsts)), key=firsts.count)
+    common = os.path.commonprefix([n for n in names if n.split("_")[0] == usual])
     return common[: common.rfind("_") + 1] if "_" in common else ""
 
 
@@ -169,21 +198,23 @@ def fold(spec: dict) -> dict:
                 if values[arg] != args0[k][arg]
             }
         )
+        if any(isinstance(uses[0][2][k][arg], dict | list) for k, arg in varying):
+            continue  # a dict or list default would be a mutable default argument (B006)
         inner_taken: set[str] = set()
         inner = [_inner_name(e["name"], prefix0, k, inner_taken) for k, e in enumerate(first)]
-        params = {f"{inner[k]}_{arg}": args0[k][arg] for k, arg in varying}
+        params = {_param(inner[k], arg): args0[k][arg] for k, arg in varying}
         ports = [f"x{j}" if len(external0) > 1 else "x" for j in range(len(external0))]
         block_layers = []
         for k, entry in enumerate(first):
             values = dict(args0[k])
             for k2, arg in varying:
                 if k2 == k:
-                    values[arg] = {"param": f"{inner[k]}_{arg}"}
+                    values[arg] = {"param": _param(inner[k], arg)}
             wired = [
                 ports[int(w[2:])] if w.startswith("in") else inner[int(w[1:])] for w in wiring[k]
             ]
             block_layers.append(
-                {"name": inner[k], "type": entry["type"], **values, "inputs": wired}
+                {"name": inner[k], "type": entry["type"], **_unflat(values), "inputs": wired}
             )
         blocks[name] = {
             "description": f"A unit repeated {len(uses)} times in the saved model.",
@@ -199,7 +230,7 @@ def fold(spec: dict) -> dict:
             taken.add(label)
             use = {"name": label, "type": name, "inputs": external}
             renamed[names[-1]] = label
-            use.update({f"{inner[k]}_{arg}": args[k][arg] for k, arg in varying})
+            use.update({_param(inner[k], arg): args[k][arg] for k, arg in varying})
             replaced[seg[0]] = use
             skip.update(seg)
     if not replaced:

@@ -162,12 +162,15 @@ def _custom(layer: dict, name: str, refs: list[str], shapes: dict) -> dict:
 
 
 def _block_name(name: str, taken: dict) -> str:
+    """`convnext_tiny_downsampling_block_0` -> `convnext_tiny_downsampling_block`, then `_2`..."""
     base = re.sub(r"\W", "_", snake_case(name)).strip("_") or "nested"
+    base = re.sub(r"(_\d+)+$", "", base)
     base = base if base[0].isalpha() else f"m_{base}"
-    candidate, n = f"{base}_block", 1
+    base = base if base.endswith("_block") else f"{base}_block"
+    candidate, n = base, 1
     while candidate in taken:
         n += 1
-        candidate = f"{base}_block_{n}"
+        candidate = f"{base}_{n}"
     return candidate
 
 

@@ -77,11 +77,17 @@ def constructor(
     return f"keras.layers.{spelling}({', '.join(parts)})"
 
 
+_PLAIN = catalog.Arg("config", {})  # a config value: a literal, or a block parameter
+
+
 def _custom_constructor(given: dict, name: str | None, name_code: str | None) -> str:
     """`mypkg.layers.Scale(factor=2.0, name=...)`: the path passed the schema's dotted-name
     pattern and the allowlist (graph.py); config keys are checked identifiers."""
     config = given.get("config") or {}
-    parts = [f"{key}={literal(value)}" for key, value in sorted(config.items())]
+    if isinstance(config, ParamRef):  # a block parameter holding the whole config
+        parts = [f"**{config.name}"]
+    else:
+        parts = [f"{key}={argument(_PLAIN, value)}" for key, value in sorted(config.items())]
     parts += [f"{key}={literal(given[key])}" for key in ("trainable", "dtype") if key in given]
     if name is not None:
         parts.append(f"name={literal(name)}")

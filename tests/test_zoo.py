@@ -9,6 +9,7 @@ outputs). The rebuilt model loads the weights by `set_weights(original.get_weigh
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from conftest import import_file
 
 import specgen
 from specgen import custom, importer
+from specgen.format import _ruff
 
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
@@ -157,6 +159,15 @@ def _run(name: str, tmp_path):
         model = specgen.compile(spec)
     files = specgen.render(model, "all")
     elapsed = time.perf_counter() - started
+    for file, text in files.items():
+        (tmp_path / file).write_text(text)
+    lint = subprocess.run(
+        [_ruff(), "check", "--isolated", "--select", "E,F,W,I,UP,B", "--ignore", "E501"]
+        + [str(tmp_path / file) for file in files],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout  # the same rules as the golden files
     x = _inputs(original, rng)
     expected = [np.asarray(t) for t in keras.tree.flatten(original(x, training=False))]
     report = {"render_s": elapsed, "top_layers": len(spec["layers"])}
