@@ -19,8 +19,9 @@ class Walk:
     becomes a block (a sub-graph written once, used by name) when it sits in the top graph and
     holds plain layers; deeper or op-holding ones are inlined, layer by layer."""
 
-    def __init__(self, problems: list[str], blocks: dict[str, dict]):
+    def __init__(self, problems: list[str], blocks: dict[str, dict], names=None):
         self.problems, self.blocks = problems, blocks
+        self.names: set[str] = names if names is not None else set()
         self.shapes: dict[str, list] = {}
 
     def _record_shapes(self, body: dict) -> None:
@@ -34,6 +35,8 @@ class Walk:
     def graph(self, kind: str, body: dict, top: bool = False, feeds=None):
         """(inputs, layers with explicit `inputs`, output names) of one (sub-)graph; `feeds`
         maps an inlined sub-graph's input names to the outer tensors that feed it."""
+        if top:
+            self.names |= _all_names(body)
         inputs, layers, alias = [], [], dict(feeds or {})
         previous = None
         self._record_shapes(body)
@@ -82,7 +85,9 @@ class Walk:
 
     def nested(self, layer, name, refs, top, layers, alias) -> str:
         sub_kind, body = layer["class_name"], layer["config"]
-        sub_inputs, sub_layers, sub_outputs = Walk(self.problems, self.blocks).graph(sub_kind, body)
+        sub_inputs, sub_layers, sub_outputs = Walk(self.problems, self.blocks, self.names).graph(
+            sub_kind, body
+        )
         if len(sub_inputs) != len(refs) or len(sub_outputs) != 1:
             self.problems.append(
                 f"layer {name!r}: a nested {sub_kind} with {len(sub_inputs)} input(s) and"
@@ -94,7 +99,7 @@ class Walk:
             for e in sub_layers
         )
         if top and plain and sub_layers:
-            block = _block_name(name, self.blocks)
+            block = _block_name(name, {*self.blocks, *self.names})
             self.blocks[block] = {
                 "description": f"The nested {sub_kind} model {name!r}, as saved.",
                 "inputs": [i["name"] for i in sub_inputs],
@@ -105,7 +110,9 @@ class Walk:
             return name
         # Inline: the sub-graph's layers join this graph, fed by the outer tensors.
         feeds = {i["name"]: ref for i, ref in zip(sub_inputs, refs, strict=True)}
-        _, inner, inner_out = Walk(self.problems, self.blocks).graph(sub_kind, body, feeds=feeds)
+        _, inner, inner_out = Walk(self.problems, self.blocks, self.names).graph(
+            sub_kind, body, feeds=feeds
+        )
         layers.extend(inner)
         alias[name] = inner_out[0]
         return inner_out[0]
@@ -161,7 +168,17 @@ def _custom(layer: dict, name: str, refs: list[str], shapes: dict) -> dict:
     return entry
 
 
-def _block_name(name: str, taken: dict) -> str:
+def _all_names(body: dict) -> set[str]:
+    """Every layer name in a (nested) config: a block's name must not shadow one in code."""
+    names = set()
+    for layer in body.get("layers", []):
+        names.add(layer["config"].get("name") or layer.get("name"))
+        if layer["class_name"] in NESTED:
+            names |= _all_names(layer["config"])
+    return names
+
+
+def _block_name(name: str, taken: set) -> str:
     """`convnext_tiny_downsampling_block_0` -> `convnext_tiny_downsampling_block`, then `_2`..."""
     base = re.sub(r"\W", "_", snake_case(name)).strip("_") or "nested"
     base = re.sub(r"(_\d+)+$", "", base)
