@@ -127,8 +127,9 @@ def _unflat(args: dict) -> dict:
 def _inner_name(name: str, prefix: str, k: int, taken: set[str]) -> str:
     suffix = name[len(prefix) :] if name.startswith(prefix) else name
     parts = suffix.split("_")
-    while parts and parts[0].isdigit():  # "0_bn" -> "bn_0"
-        parts.append(parts.pop(0))
+    if not all(p.isdigit() for p in parts):
+        while parts[0].isdigit():  # "0_bn" -> "bn_0"
+            parts.append(parts.pop(0))
     candidate = "_".join(p for p in parts if p)
     if not candidate.isidentifier() or keyword.iskeyword(candidate) or candidate in taken:
         candidate = f"layer_{k}"
@@ -198,8 +199,8 @@ def fold(spec: dict) -> dict:
                 if values[arg] != args0[k][arg]
             }
         )
-        if any(isinstance(uses[0][2][k][arg], dict | list) for k, arg in varying):
-            continue  # a dict or list default would be a mutable default argument (B006)
+        if any(isinstance(uses[0][2][k][arg], dict) for k, arg in varying):
+            continue  # a dict default is mutable (B006); a list prints as a tuple
         inner_taken: set[str] = set()
         inner = [_inner_name(e["name"], prefix0, k, inner_taken) for k, e in enumerate(first)]
         params = {_param(inner[k], arg): args0[k][arg] for k, arg in varying}

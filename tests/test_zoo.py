@@ -338,3 +338,33 @@ def test_efficientnet_b7_renders_well_under_two_seconds(tmp_path):
     lines = (tmp_path / "g" / "efficientnetb7_functional.py").read_text().count("\n")
     print(f"EfficientNetB7: {len(original.layers)} layers, {lines} lines, {elapsed:.2f} s")
     assert elapsed < 2.0
+
+
+def test_import_folds_repeated_units_unless_flat(tmp_path):
+    from specgen.cli import main
+
+    x = inputs = keras.Input((6,), name="x")
+    for i, units in enumerate((8, 8, 12)):
+        h = keras.layers.Dense(units, activation="relu", name=f"unit{i}_up")(x)
+        h = keras.layers.Dense(6, name=f"unit{i}_down")(h)
+        h = keras.layers.LayerNormalization(name=f"unit{i}_norm")(h)
+        x = keras.layers.Add(name=f"unit{i}_add")([x, h])
+    for units in (5, 4, 2):  # a head long enough to be a segment of its own
+        x = keras.layers.Dense(units, name=f"head{units}")(x)
+    model = keras.Model(inputs, x, name="units")
+    model.save(tmp_path / "m.keras")
+    assert main(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "s.json")]) == 0
+    spec = json.loads((tmp_path / "s.json").read_text())
+    assert list(spec["blocks"]) == ["unit"]
+    assert spec["blocks"]["unit"]["params"] == {"up_units": 8}
+    assert [e["type"] for e in spec["layers"]] == ["unit"] * 3 + ["Dense"] * 3
+    assert spec["layers"][2]["up_units"] == 12
+    rebuilt = specgen.render(spec, "functional")["units_functional.py"]
+    (tmp_path / "units.py").write_text(rebuilt)
+    built = import_file(tmp_path / "units.py").build_model()
+    built.set_weights(model.get_weights())
+    data = np.random.default_rng(0).random((3, 6), dtype="float32")
+    np.testing.assert_array_equal(np.asarray(built(data)), np.asarray(model(data)))
+    flat = tmp_path / "flat.json"
+    assert main(["import", str(tmp_path / "m.keras"), "-o", str(flat), "--flat"]) == 0
+    assert "blocks" not in json.loads(flat.read_text())
