@@ -16,8 +16,11 @@ import os
 import re
 
 from . import catalog
+from .ir import snake_case
 
 MIN_LAYERS = 3  # a shorter segment reads better inline
+# Keras's default layer names (snake_case class names): a prefix made of one names no unit.
+KERAS_NAMES = {snake_case(kind.name) for kind in catalog.LAYERS} | {"activation", "conv", "add"}
 
 
 def _explicit(layers: list[dict], inputs: list[str]) -> list[list[str]]:
@@ -181,6 +184,8 @@ def fold(spec: dict) -> dict:
         first = [layers[i] for i in seg0]
         prefix0 = _prefix([e["name"] for e in first])
         base = re.sub(r"\d+", "", prefix0).strip("_").replace("__", "_").lower()
+        if base in KERAS_NAMES:  # `activation_12, activation_13`: Keras's names, not the unit's
+            base = f"{base}_unit"
         if not base:  # no common prefix (NASNet's cells): the most frequent word, as a unit
             words = [w for e in first for w in e["name"].split("_") if w.isalpha()]
             base = f"{max(sorted(set(words)), key=words.count)}_unit" if words else "unit"
