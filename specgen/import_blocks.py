@@ -261,3 +261,79 @@ def _implicit(layers: list[dict], inputs: list[str]) -> list[dict]:
         out.append(entry)
         previous = entry["name"]
     return out
+
+
+def merge_equal_blocks(spec: dict) -> dict:
+    """Blocks made from nested models that differ only in values (ConvNeXt's three
+    downsampling Sequentials) -> one block whose differing values are parameters."""
+    blocks = spec.get("blocks", {})
+    groups: dict[str, list[str]] = {}
+    for name, block in blocks.items():
+        if "params" in block:
+            continue
+        layers = block["layers"]
+        refs = _explicit(layers, block["inputs"])
+        key, _, _, _ = _shape(range(len(layers)), layers, refs)
+        groups.setdefault(f"{len(block['inputs'])}:{key}", []).append(name)
+    merged: dict[str, tuple[str, dict]] = {}  # old block name -> (new name, parameter values)
+    out_blocks = dict(blocks)
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        bodies = [blocks[n]["layers"] for n in names]
+        args = [
+            [
+                _flat({k: v for k, v in e.items() if k not in ("name", "inputs", "type")})
+                for e in body
+            ]
+            for body in bodies
+        ]
+        varying = sorted(
+            {
+                (k, a)
+                for per in args
+                for k, values in enumerate(per)
+                for a in values
+                if values[a] != args[0][k][a]
+            }
+        )
+        if any(isinstance(args[0][k][a], dict) for k, a in varying):
+            continue
+        first = bodies[0]
+        prefix = _prefix([e["name"] for e in first])
+        taken: set[str] = set(blocks[names[0]]["inputs"])
+        inner = [_inner_name(e["name"], prefix, k, taken) for k, e in enumerate(first)]
+        rename = dict(zip([e["name"] for e in first], inner, strict=True))
+        body = []
+        for k, entry in enumerate(first):
+            values = dict(args[0][k])
+            for k2, a in varying:
+                if k2 == k:
+                    values[a] = {"param": _param(inner[k], a)}
+            wired = (
+                {"inputs": [rename.get(r, r) for r in entry["inputs"]]} if "inputs" in entry else {}
+            )
+            body.append({"name": inner[k], "type": entry["type"], **_unflat(values), **wired})
+        new = {
+            **blocks[names[0]],
+            "description": f"{len(names)} nested models of one structure, as saved.",
+            "layers": body,
+        }
+        if "outputs" in new:
+            new["outputs"] = [rename.get(r, r) for r in new["outputs"]]
+        if varying:
+            new["params"] = {_param(inner[k], a): args[0][k][a] for k, a in varying}
+        for n in names:
+            out_blocks.pop(n)
+        out_blocks[names[0]] = new
+        for n, per in zip(names, args, strict=True):
+            merged[n] = (names[0], {_param(inner[k], a): per[k][a] for k, a in varying})
+    if not merged:
+        return spec
+    layers = []
+    for entry in spec["layers"]:
+        if entry["type"] in merged:
+            target, values = merged[entry["type"]]
+            entry = {**entry, "type": target, **values}
+        layers.append(entry)
+    return {**spec, "layers": layers, "blocks": out_blocks}

@@ -232,7 +232,7 @@ def to_spec(config: dict, notes: list[str] | None = None, *, fold: bool = True) 
             for name, block in blocks.items()
         }
     if fold:
-        spec = import_blocks.fold(spec)
+        spec = import_blocks.fold(import_blocks.merge_equal_blocks(spec))
     return spec
 
 
