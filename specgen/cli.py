@@ -213,11 +213,18 @@ def import_(model, output, force, flat) -> None:
     """Turn a saved Keras model (MODEL.keras or config.json) into a spec."""
     import json
 
-    from .importer import ImportProblem, custom_modules, read_config, to_spec
+    from .importer import (
+        ImportProblem,
+        custom_modules,
+        read_config,
+        read_weight_sizes,
+        to_spec,
+    )
 
     try:
         notes: list[str] = []
-        spec = to_spec(read_config(model), notes, fold=not flat)
+        weights = read_weight_sizes(model)
+        spec = to_spec(read_config(model), notes, fold=not flat, weights=weights)
     except ImportProblem as exc:
         raise Failed([f"{model}: {problem}" for problem in exc.problems]) from None
     except (OSError, ValueError, KeyError) as exc:

@@ -19,8 +19,11 @@ class Walk:
     becomes a block (a sub-graph written once, used by name) when it sits in the top graph and
     holds plain layers; deeper or op-holding ones are inlined, layer by layer."""
 
-    def __init__(self, problems: list[str], blocks: dict[str, dict], names=None):
+    def __init__(self, problems: list[str], blocks: dict[str, dict], names=None, weights=None):
         self.problems, self.blocks = problems, blocks
+        # Weight counts by the .keras file's key (`layer_scale_3`), for top-level custom layers.
+        self.weights: dict[str, int] = weights or {}
+        self.seen: dict[str, int] = {}
         self.names: set[str] = names if names is not None else set()
         self.shapes: dict[str, list] = {}
 
@@ -67,6 +70,12 @@ class Walk:
                 continue
             elif cls not in catalog.BY_SPELLING and layer.get("registered_name"):
                 entry = _custom(layer, name, refs, self.shapes)
+                if top:  # Keras keys a layer's weights by class name and occurrence
+                    key, count = snake_case(cls), self.seen.get(snake_case(cls), 0)
+                    self.seen[key] = count + 1
+                    saved = f"{key}_{count}" if count else key
+                    if saved in self.weights:
+                        entry["params"] = self.weights[saved]
             elif cls not in catalog.BY_SPELLING:
                 self.problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
                 entry = None

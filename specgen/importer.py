@@ -9,6 +9,7 @@ constructor defaults, so the spec stays short.
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import re
 import zipfile
@@ -196,7 +197,35 @@ def _pairs(found) -> list:
     return [found] if found and isinstance(found[0], str) else list(found)
 
 
-def to_spec(config: dict, notes: list[str] | None = None, *, fold: bool = True) -> dict:
+def read_weight_sizes(path: Path) -> dict[str, int]:
+    """{key: values} of each top-level layer's weights in a .keras file (`layers/<key>/vars`),
+    so a CustomLayer's parameter count is known; empty for a config.json or without h5py."""
+    try:
+        import h5py
+    except ImportError:
+        return {}
+    if not zipfile.is_zipfile(path):
+        return {}
+    with zipfile.ZipFile(path) as archive:
+        if "model.weights.h5" not in archive.namelist():
+            return {}
+        data = io.BytesIO(archive.read("model.weights.h5"))
+    sizes: dict[str, int] = {}
+    with h5py.File(data, "r") as weights:
+        for key, group in weights.get("layers", {}).items():
+            variables = group.get("vars") if isinstance(group, h5py.Group) else None
+            if variables is not None:
+                sizes[key] = sum(int(v.size) for v in variables.values())
+    return sizes
+
+
+def to_spec(
+    config: dict,
+    notes: list[str] | None = None,
+    *,
+    fold: bool = True,
+    weights: dict[str, int] | None = None,
+) -> dict:
     """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not.
     `notes` collects what was kept only in part (compile settings the spec cannot say)."""
     kind = config.get("class_name")
@@ -212,7 +241,7 @@ def to_spec(config: dict, notes: list[str] | None = None, *, fold: bool = True) 
     blocks: dict[str, dict] = {}
     from .import_graph import Walk  # it builds on this module's helpers
 
-    inputs, layers, outputs = Walk(problems, blocks).graph(kind, body, top=True)
+    inputs, layers, outputs = Walk(problems, blocks, weights=weights).graph(kind, body, top=True)
     if problems:
         raise ImportProblem(problems)
     _keep_float32(body["layers"], layers)

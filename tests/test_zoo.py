@@ -281,6 +281,7 @@ def test_import_keeps_compile_settings_and_names_custom_modules(tmp_path, capsys
         "metrics": ["accuracy"],
     }
     assert spec["layers"][0]["class"] == "keras.src.applications.convnext.LayerScale"
+    assert spec["layers"][0]["params"] == 4  # read from the .keras file's weights
 
 
 def test_a_block_holding_operations_refuses_the_sequential_style():
