@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from specgen.api import _check  # noqa: E402
+from specgen.api import _check, render  # noqa: E402
 from specgen.load import load_bytes  # noqa: E402
 
 SEEDS = [p.read_bytes() for p in sorted((ROOT / "specs").glob("*.json"))]
@@ -53,6 +53,19 @@ TOKENS = [
     b"-1",
     b"0",
     b"99999999999999999999",
+    # Issue 12: limits and names that collide once they become Python identifiers.
+    b"[" * 70,
+    b"1" * 30,
+    b'"\\ud800"',
+    b'"m\\n"',
+    b'"a__b"',
+    b'"a_b"',
+    b'"b_out"',
+    b'"s_e_e_d"',
+    b'"none"',
+    b'"SEED"',
+    b'"res_block"',
+    b'"outputs": ["out", "out"]',
 ]
 
 
@@ -88,6 +101,7 @@ def random_json(rng: random.Random, depth: int = 0):
     if kind == "str":
         return rng.choice(
             ["Dense", "x", "", "relu", "Add", "image", "\u2028", "a" * 70, "self", "res_block"]
+            + ["a_b", "a__b", "b_out", "out", "s_e_e_d", "none", "m\n", "x.npz\n", "\ud800"]
         )
     if kind == "list":
         return [random_json(rng, depth + 1) for _ in range(rng.randint(0, 4))]
@@ -129,6 +143,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"))
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="also render every valid spec in every style and compile the code (slower)",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     counts = {"bytes": 0, "mutated": 0, "spec_like": 0}
@@ -146,6 +165,9 @@ def main() -> int:
         try:
             model, errors = _check(load_bytes(data, "fuzz.json"))
             valid += model is not None
+            if model is not None and args.render:
+                for name, text in render(model, "all").items():
+                    compile(text, name, "exec")
             for error in errors:
                 str(error)
         except Exception:  # noqa: BLE001 - a crash is what we are looking for

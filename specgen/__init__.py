@@ -3,8 +3,17 @@
 Importing specgen never imports TensorFlow or Keras.
 """
 
-from .api import compile, load, render, validate
+from .api import compile, from_json, load, render, validate
 from .errors import SpecError, SpecInvalid
 
 __version__ = "0.1.0"
-__all__ = ["SpecError", "SpecInvalid", "__version__", "compile", "load", "render", "validate"]
+__all__ = [
+    "SpecError",
+    "SpecInvalid",
+    "__version__",
+    "compile",
+    "from_json",
+    "load",
+    "render",
+    "validate",
+]

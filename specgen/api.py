@@ -2,28 +2,61 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from . import graph, ir, training
 from . import validate as validation
-from .errors import SpecError, SpecInvalid
+from .errors import SpecError, SpecInvalid, TemplateProblem
 from .load import Loaded, load_path, load_text
+from .pyvalue import dump_python
 from .render import STYLES, render_model
 
-Spec = dict[str, Any] | str | os.PathLike
+Spec = dict[str, Any] | str | os.PathLike | Loaded
+
+
+def _refuse(where: str, message: str, pointer: str = "") -> Loaded:
+    return Loaded(where, None, load_text("{}").source, [SpecError(where, 1, 1, pointer, message)])
+
+
+def from_json(text: str, file: str = "<string>") -> Loaded:
+    """A spec from JSON text (a str is otherwise always a path: `{x}.json` is a fine file name)."""
+    if not isinstance(text, str):
+        raise TypeError(f"from_json() takes JSON text as str, received {type(text).__name__}")
+    return load_text(text, file)
 
 
 def load(spec: Spec) -> Loaded:
-    """Read a spec from a path, a JSON string or a dict, keeping line:column for every value."""
+    """Read a spec from a path (str or os.PathLike) or a dict, keeping line:column for values.
+
+    A str is always a path, never JSON text: pass text through `from_json`. Anything else (None,
+    bytes, a list) raises TypeError naming what was received.
+    """
+    if isinstance(spec, Loaded):
+        return spec
     if isinstance(spec, dict):
-        # Laid out as JSON so that errors in a dict still point at a line of something readable.
-        return load_text(json.dumps(spec, indent=2, ensure_ascii=False), "<dict>")
-    if isinstance(spec, str) and spec.lstrip().startswith(("{", "[")):
-        return load_text(spec, "<string>")
-    return load_path(Path(spec))
+        # Laid out as JSON so that errors in a dict still point at a line of something readable;
+        # values JSON cannot hold (sets, tuple keys, NaN, huge ints, cycles) are errors there.
+        text, problem = dump_python(spec)
+        return _refuse("<dict>", problem[1], problem[0]) if problem else load_text(text, "<dict>")
+    if isinstance(spec, bytes | bytearray):
+        raise TypeError(
+            "a spec is a path (str or os.PathLike) or a dict; for JSON bytes use"
+            " specgen.from_json(data.decode())"
+        )
+    if not isinstance(spec, str | os.PathLike):
+        raise TypeError(
+            f"a spec is a path (str or os.PathLike) or a dict, received {type(spec).__name__}"
+        )
+    path = os.fspath(spec)
+    if isinstance(path, bytes):
+        raise TypeError("a spec path must be str, not bytes")
+    if not path:
+        return _refuse("<empty path>", "the spec path is empty; expected a .json file")
+    if "\0" in path:
+        return _refuse(repr(path), "the spec path holds a NUL character")
+    return load_path(Path(path))
 
 
 def _check(loaded: Loaded) -> tuple[ir.Model | None, list[SpecError]]:
@@ -38,12 +71,12 @@ def _check(loaded: Loaded) -> tuple[ir.Model | None, list[SpecError]]:
 
 def validate(spec: Spec) -> list[SpecError]:
     """Every problem in the spec (schema, names, graph, shapes); empty when it is valid."""
-    return sorted(_check(spec if isinstance(spec, Loaded) else load(spec))[1])
+    return sorted(_check(load(spec))[1])
 
 
 def compile(spec: Spec) -> ir.Model:  # noqa: A001 - the verb users expect of a compiler
     """The spec's IR, or SpecInvalid with every error."""
-    model, errors = _check(spec if isinstance(spec, Loaded) else load(spec))
+    model, errors = _check(load(spec))
     if errors:
         raise SpecInvalid(errors)
     assert model is not None
@@ -54,6 +87,8 @@ def styles_for(model: ir.Model, style: str) -> tuple[str, ...]:
     """The styles a request names: 'all' means every style this spec can take."""
     if style == "all":
         return tuple(s for s in STYLES if s != "sequential" or model.chain_break() is None)
+    if not isinstance(style, str):
+        raise TypeError(f"style is a str, received {type(style).__name__}")
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)} or all")
     if style == "sequential" and (reason := model.chain_break()):
@@ -66,5 +101,17 @@ def render(
 ) -> dict[str, str]:
     """{file name: source} for the style ('sequential', 'functional', 'subclass' or 'all')."""
     model = spec if isinstance(spec, ir.Model) else compile(spec)
-    folder = Path(templates).resolve() if templates is not None else None
-    return render_model(model, styles_for(model, style), folder)
+    return render_model(model, styles_for(model, style), template_folder(templates))
+
+
+def template_folder(templates: str | os.PathLike | None) -> Path | None:
+    """The override folder, which must exist: a typo must not silently use packaged templates."""
+    if templates is None:
+        return None
+    if not isinstance(templates, str | os.PathLike):
+        raise TypeError(f"templates is a folder path, received {type(templates).__name__}")
+    folder = Path(templates)
+    if not folder.is_dir():
+        reason = "is not a folder" if folder.exists() else "does not exist"
+        raise TemplateProblem(f"{folder}: the templates folder {reason}")
+    return folder.resolve()

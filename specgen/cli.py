@@ -13,7 +13,7 @@ import click
 
 from . import __version__, api, custom
 from . import write as writing
-from .errors import OutputConflict, SpecError, SpecInvalid
+from .errors import OutputConflict, SpecError, SpecInvalid, TemplateProblem
 
 OK, INVALID, USAGE, INTERNAL = 0, 1, 2, 3
 STYLE_CHOICES = ("sequential", "functional", "subclass", "all")
@@ -31,16 +31,52 @@ def _errors(errors: list[SpecError]) -> Failed:
 
 
 def _render_all(specs: tuple[str, ...], style: str, templates: Path | None) -> dict[str, str]:
+    """Every spec's files; a file name claimed by two specs is an error naming both."""
     files: dict[str, str] = {}
+    owners: dict[str, str] = {}
     errors: list[SpecError] = []
+    clashes: list[str] = []
+    seen: set[Path] = set()
     for spec in specs:
+        key = Path(spec).resolve()
+        if key in seen:  # the same file named twice renders once
+            continue
+        seen.add(key)
         try:
-            files.update(api.render(spec, style, templates=templates))
+            rendered = api.render(spec, style, templates=templates)
         except SpecInvalid as exc:
             errors += exc.errors
-    if errors:
-        raise _errors(errors)
+            continue
+        except TemplateProblem as exc:
+            raise Failed([str(exc)]) from None
+        for name, text in rendered.items():
+            if name in owners:
+                clashes.append(
+                    f"{spec}: would write {name}, which {owners[name]} also writes;"
+                    " rename one of the models"
+                )
+            else:
+                owners[name] = spec
+                files[name] = text
+    if errors or clashes:
+        raise Failed([str(e) for e in sorted(errors)] + clashes)
     return files
+
+
+def _plan(out: Path, files: dict[str, str]) -> list[writing.Planned]:
+    try:
+        return writing.plan(out, files)
+    except writing.OutputProblem as exc:
+        raise Failed([str(exc)]) from None
+
+
+def _write_one(path: Path, data: bytes, ours, force: bool, what: str) -> None:
+    from .write_one import write_file
+
+    try:
+        write_file(path, data, ours=ours, force=force, what=what)
+    except writing.OutputProblem as exc:
+        raise Failed([str(exc)]) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,7 +94,7 @@ def cli(allow) -> None:
 
 
 @cli.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--style",
     type=click.Choice(STYLE_CHOICES),
@@ -69,7 +105,7 @@ def cli(allow) -> None:
 @click.option(
     "--out",
     "out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path("generated"),
     show_default=True,
     help="Folder to write into.",
@@ -87,12 +123,17 @@ def cli(allow) -> None:
 )
 @click.option(
     "--templates",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Folder of templates that override the packaged ones by name.",
 )
 def render(specs, style, out, force, check, diff, templates) -> None:
     """Render SPECS into Python modules, printing each path."""
-    planned = writing.plan(out, _render_all(specs, style, templates))
+    if templates is not None:
+        try:
+            templates = api.template_folder(templates)
+        except TemplateProblem as exc:
+            raise Failed([str(exc)]) from None
+    planned = _plan(out, _render_all(specs, style, templates))
     if check or diff:
         stale = [item for item in planned if item.stale]
         for item in stale:
@@ -106,12 +147,14 @@ def render(specs, style, out, force, check, diff, templates) -> None:
         writing.write_all(planned, force=force)
     except OutputConflict as exc:
         raise Failed(exc.messages) from None
+    except writing.OutputProblem as exc:
+        raise Failed([str(exc)]) from None
     for item in planned:
         click.echo(str(item.path))
 
 
 @cli.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path())
 def validate(specs) -> None:
     """Check SPECS without writing anything."""
     errors = [e for spec in specs for e in api.validate(spec)]
@@ -125,23 +168,36 @@ def validate(specs) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Write the schema to this file (specgen's own: schemas/model-spec.schema.json).",
 )
-def schema(output) -> None:
-    """Print (or write) the JSON Schema of a spec, generated from the layer catalog."""
+@click.option("--force", is_flag=True, help="Replace a file that is not a specgen schema.")
+def schema(output, force) -> None:
+    """Print (or write) the JSON Schema of a spec, generated from the layer catalog.
+
+    -o replaces a file only when it is a specgen schema (same $id), or with --force."""
     from .schema import build_schema, dumps
 
-    text = dumps(build_schema())
+    built = build_schema()
+    text = dumps(built)
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+
+    def ours(existing: bytes) -> bool:
+        import json
+
+        try:
+            return json.loads(existing).get("$id") == built.get("$id")
+        except (ValueError, AttributeError, RecursionError):
+            return False
+
+    _write_one(output, text.encode("utf-8"), ours, force, "a specgen schema")
     click.echo(str(output))
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 def summary(spec) -> None:
     """Print layers, output shapes and parameter counts (no TensorFlow needed)."""
     from .summary import table
@@ -154,17 +210,20 @@ def summary(spec) -> None:
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 @click.option(
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Diagram file: .svg or .png (through Graphviz) or .dot.",
 )
-def plot(spec, output) -> None:
-    """Draw the model graph of SPEC (no TensorFlow needed)."""
-    from .plot import GraphvizMissing, render
+@click.option("--force", is_flag=True, help="Replace a file that is not a specgen plot.")
+def plot(spec, output, force) -> None:
+    """Draw the model graph of SPEC (no TensorFlow needed).
+
+    -o replaces a file only when it is a plot specgen wrote (.dot, .svg), or with --force."""
+    from .plot import GraphvizMissing, is_plot, render
 
     fmt = output.suffix.lstrip(".").lower()
     if fmt not in ("svg", "png", "dot"):
@@ -177,12 +236,12 @@ def plot(spec, output) -> None:
         data = render(model, fmt)
     except GraphvizMissing as exc:
         raise Failed([f"specgen: {exc}"]) from None
-    output.write_bytes(data)
+    _write_one(output, data, is_plot, force, "a specgen plot")
     click.echo(str(output))
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", type=click.Path())
 @click.option("--steps", default=3, show_default=True, help="Training steps to compare.")
 def verify(spec, steps) -> None:
     """Build every style SPEC allows and prove they are the same model (needs TensorFlow)."""
@@ -197,12 +256,12 @@ def verify(spec, steps) -> None:
 
 
 @cli.command(name="import")
-@click.argument("model", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("model", type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Where to write the spec (JSON).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing file.")
@@ -210,25 +269,21 @@ def verify(spec, steps) -> None:
     "--flat", is_flag=True, help="Keep every layer in the model; do not fold repeated units."
 )
 def import_(model, output, force, flat) -> None:
-    """Turn a saved Keras model (MODEL.keras or config.json) into a spec."""
+    """Turn a saved Keras model (MODEL.keras or config.json) into a spec.
+
+    -o never replaces an existing file (other than with identical text) without --force."""
     import json
 
-    from .importer import (
-        ImportProblem,
-        custom_modules,
-        read_config,
-        read_weight_sizes,
-        to_spec,
-    )
+    from .import_guard import read_and_convert
+    from .importer import ImportProblem, custom_modules
 
+    notes: list[str] = []
     try:
-        notes: list[str] = []
-        weights = read_weight_sizes(model)
-        spec = to_spec(read_config(model), notes, fold=not flat, weights=weights)
+        spec = read_and_convert(model, notes, fold=not flat)
     except ImportProblem as exc:
-        raise Failed([f"{model}: {problem}" for problem in exc.problems]) from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise Failed([f"{model}: not a readable Keras model or config ({exc})"]) from None
+        raise Failed(
+            [p if p.startswith(str(model)) else f"{model}: {p}" for p in exc.problems]
+        ) from None
     needs = custom_modules(spec)
     with custom.allowing(*needs):
         errors = api.validate(spec)
@@ -236,9 +291,8 @@ def import_(model, output, force, flat) -> None:
         raise Failed(
             [f"{model}: the imported spec is invalid: {e.pointer}: {e.message}" for e in errors]
         )
-    if output.exists() and not force:
-        raise Failed([f"{output}: exists; use --force to replace it"])
-    output.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(spec, indent=2) + "\n"
+    _write_one(output, text.encode("utf-8"), lambda _: False, force, "an imported spec")
     click.echo(str(output))
     for note in notes:
         click.echo(f"note: {note}", err=True)
@@ -266,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else OK
+    except (TemplateProblem, writing.OutputProblem) as exc:
+        click.echo(str(exc), err=True)
+        return INVALID
+    except OSError as exc:  # the environment (permissions, a full disk), not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"specgen: {where}{exc.strerror or exc}", err=True)
+        return INVALID
     except Exception as exc:  # noqa: BLE001 - the promise is: never a traceback
         click.echo(
             f"specgen: internal error: {type(exc).__name__}: {exc} (this is a bug; please report it"

@@ -39,3 +39,7 @@ def pointer_join(pointer: str, key: str | int) -> str:
     """RFC 6901: '~' and '/' in a key are escaped."""
     text = str(key).replace("~", "~0").replace("/", "~1")
     return f"{pointer}/{text}"
+
+
+class TemplateProblem(Exception):
+    """A --templates folder or template that cannot be used: `FILE:LINE: message`."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from keyword import iskeyword
 
-from . import catalog, custom, shapes
+from . import catalog, custom, naming, shapes
 from .errors import SpecError
 from .ir import (
     BlockDef,
@@ -258,6 +258,7 @@ class _Blocks:
                 )
                 for j, layer in enumerate(raw)
             )
+            naming.block_output_errors(name, spec, names, self.err)
             output = spec.get("outputs", [names[-1]])[0]
             self.defs[name] = BlockDef(
                 name,
@@ -371,7 +372,9 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         data["layers"],
         {e.name: e.dims for e in inputs},
         "/layers",
-        {e.name for e in inputs},
+        # Block names are taken too: an unnamed use of block `b` is `b_1`, never a local `b`
+        # that would shadow the helper function `b` in functional code.
+        {e.name for e in inputs} | set(data.get("blocks", {})),
         err,
         blocks,
     )
@@ -395,6 +398,7 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
     for name in data.get("blocks", {}):
         if name not in blocks.defs:
             err(f"/blocks/{name}", f"block {name!r} is never used")
+    naming.check(data, graph.nodes, [e.name for e in inputs], err)
     if err.found:
         return None, err.found
     model = Model(

@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from . import catalog, shapes
 from .errors import SpecError
+from .keras_order import functional_order
 from .load import SourceMap
 
 
@@ -60,10 +61,9 @@ def constructor(
     spelling: str,
     given: dict,
     name: str | None = None,
-    name_code: str | None = None,
 ) -> str:
     if kind.name == "CustomLayer":
-        return _custom_constructor(given, name, name_code)
+        return _custom_constructor(given, name)
     parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
     parts += [
         f"{a.name}={argument(a, given[a.name])}"
@@ -72,15 +72,13 @@ def constructor(
     ]
     if name is not None:
         parts.append(f"name={literal(name)}")
-    if name_code is not None:
-        parts.append(f"name={name_code}")
     return f"keras.layers.{spelling}({', '.join(parts)})"
 
 
 _PLAIN = catalog.Arg("config", {})  # a config value: a literal, or a block parameter
 
 
-def _custom_constructor(given: dict, name: str | None, name_code: str | None) -> str:
+def _custom_constructor(given: dict, name: str | None) -> str:
     """`mypkg.layers.Scale(factor=2.0, name=...)`: the path passed the schema's dotted-name
     pattern and the allowlist (graph.py); config keys are checked identifiers."""
     config = given.get("config") or {}
@@ -91,9 +89,14 @@ def _custom_constructor(given: dict, name: str | None, name_code: str | None) ->
     parts += [f"{key}={literal(given[key])}" for key in ("trainable", "dtype") if key in given]
     if name is not None:
         parts.append(f"name={literal(name)}")
-    if name_code is not None:
-        parts.append(f"name={name_code}")
     return f"{given['class']}({', '.join(parts)})"
+
+
+def private_attribute(name: str) -> str:
+    """`__name`: Python mangles it to `_<Class>__name`, so no layer name can shadow Keras's own
+    attributes, private ones included; Keras saves private layers under `layers/`, as in a
+    Functional model. A name ending in `__` would not be mangled, so it gets a suffix."""
+    return f"__{name}" + ("layer" if name.endswith("__") else "")
 
 
 def snake_case(name: str) -> str:
@@ -145,15 +148,6 @@ class LayerNode:
     def constructor(self) -> str:
         return constructor(self.kind, self.spelling, dict(self.args), self.name)
 
-    def prefixed_constructor(self, prefix_var: str) -> str:
-        """Inside a block helper: named `<usage name>_<layer name>` at run time."""
-        return constructor(
-            self.kind, self.spelling, dict(self.args), name_code=f'f"{{{prefix_var}}}_{self.name}"'
-        )
-
-    def renamed_constructor(self, name: str) -> str:
-        return constructor(self.kind, self.spelling, dict(self.args), name)
-
     def call_args(self, var=lambda name: name) -> str:
         names = [var(name) for name in self.inputs]
         return f"[{', '.join(names)}]" if self.kind.call == "list" else ", ".join(names)
@@ -181,12 +175,13 @@ class LayerNode:
         return f"{self.constructor}({self.call_args()})"
 
     @property
-    def sequential_constructors(self) -> list[str]:
-        return [self.constructor]
-
-    @property
     def takes_training(self) -> bool:
         return self.kind.training
+
+    @property
+    def attribute(self) -> str:
+        """The subclass model's private attribute (see private_attribute)."""
+        return private_attribute(self.name)
 
     @property
     def is_block(self) -> bool:
@@ -203,7 +198,7 @@ class LayerNode:
 
 @dataclass(frozen=True)
 class BlockDef:
-    """A block as written once: emitted as a Layer subclass or a helper function."""
+    """A block as written once: emitted as one registered Layer subclass in every style."""
 
     name: str
     description: str
@@ -227,7 +222,9 @@ class BlockDef:
 
     @property
     def config_update(self) -> str:
-        return "{" + ", ".join(f"{literal(name)}: self.{name}" for name, _ in self.params) + "}"
+        """The parameters, and the spec's hash that from_config checks."""
+        pairs = [f"{literal(name)}: self.{name}" for name, _ in self.params]
+        return "{" + ", ".join([*pairs, '"spec_sha256": SPEC_SHA256']) + "}"
 
     @property
     def build_symbolic(self) -> str:
@@ -239,15 +236,6 @@ class BlockDef:
     def unpack_inputs(self) -> str:
         """How call() / the helper names its inputs: `x = inputs` or `a, b = inputs`."""
         return f"{', '.join(self.inputs)} = inputs"
-
-    @property
-    def is_chain(self) -> bool:
-        previous = self.inputs[0] if len(self.inputs) == 1 else None
-        for node in self.layers:
-            if previous is None or node.inputs != (previous,):
-                return False
-            previous = node.name
-        return previous == self.output
 
 
 @dataclass(frozen=True)
@@ -276,11 +264,7 @@ class BlockNode:
 
     @property
     def functional_expr(self) -> str:
-        return f"{self.block.name}({self.call_args()}, {self.kwargs}name={literal(self.name)})"
-
-    @property
-    def sequential_constructors(self) -> list[str]:
-        return [node.renamed_constructor(f"{self.name}_{node.name}") for node in self.inner]
+        return f"{self.constructor}({self.call_args()})"
 
     @property
     def takes_training(self) -> bool:
@@ -289,6 +273,11 @@ class BlockNode:
     @property
     def is_op(self) -> bool:
         return False
+
+    @property
+    def attribute(self) -> str:
+        """The subclass model's private attribute (see private_attribute)."""
+        return private_attribute(self.name)
 
     @property
     def is_block(self) -> bool:
@@ -360,9 +349,46 @@ class Model:
         return tuple(e.name for e in self.inputs)
 
     @property
-    def build_shapes(self) -> str:
-        shapes_by_name = {e.name: e.batch_shape for e in self.inputs}
-        return self.structure(self.input_names, shapes_by_name.__getitem__)
+    def keras_layers(self) -> tuple[LayerNode | BlockNode, ...]:
+        """The layers in the order Keras's Functional model lists them (see keras_order).
+
+        Every style creates, calls and tracks its layers in this order, so `get_weights()`,
+        `.weights.h5` paths and the seeds each layer draws agree between the styles.
+        """
+        parents = {node.name: node.inputs for node in self.layers}
+        flat_outputs = sorted(self.outputs) if len(self.outputs) > 1 else self.outputs
+        order = functional_order(parents, self.input_names, flat_outputs)
+        by_name = {node.name: node for node in self.layers}
+        return tuple(by_name[name] for name in order if name in by_name)
+
+    @property
+    def input_structure(self) -> str:
+        """How every style takes several inputs: a list in spec order (or a dict by name)."""
+        names = self.input_names
+        return names[0] if len(names) == 1 else f"[{', '.join(names)}]"
+
+    @property
+    def symbolic_inputs(self) -> str:
+        """`keras.Input(...)` for each input, structured as the model is called."""
+        if self.single_input:
+            return self.inputs[0].constructor
+        return "[" + ", ".join(e.constructor for e in self.inputs) + "]"
+
+    @property
+    def export_needs_signature(self) -> bool:
+        """Keras exports a subclassed model with `model.input_dtype` (float32) for every
+        input, so a model with another input dtype passes its own signature."""
+        return any(e.dtype != "float32" for e in self.inputs)
+
+    @property
+    def build_inputs(self) -> str:
+        """Inside the subclass's build(): symbolic tensors from `input_shape`."""
+        if self.single_input:
+            return f"keras.KerasTensor(input_shape{self.inputs[0].dtype_arg})"
+        tensors = ", ".join(
+            f"keras.KerasTensor(shapes[{i}]{e.dtype_arg})" for i, e in enumerate(self.inputs)
+        )
+        return f"[{tensors}]"
 
     def chain_break(self) -> tuple[str, str] | None:
         """Why this graph is not a Sequential chain, as (pointer, message); None when it is."""
@@ -370,19 +396,6 @@ class Model:
             return "/inputs", f"a Sequential model has one input; this spec has {len(self.inputs)}"
         previous = self.inputs[0].name
         for node in self.layers:
-            if node.is_block and any(inner.is_op for inner in node.block.layers):
-                return (
-                    node.pointer,
-                    f"block {node.block.name!r} (used as {node.name!r}) holds operations, which"
-                    " a Sequential model cannot; use --style functional or subclass",
-                )
-            if node.is_block and not node.block.is_chain:
-                return (
-                    node.pointer,
-                    f"block {node.block.name!r} (used as {node.name!r}) is not a chain, so it"
-                    " cannot be inlined into a Sequential model; use --style functional or"
-                    " subclass",
-                )
             if node.is_op:
                 return (
                     node.pointer,

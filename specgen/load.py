@@ -14,18 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .errors import SpecError, pointer_join
 
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _LITERALS = {"true": True, "false": False, "null": None}
 _NON_JSON = ("NaN", "Infinity", "-Infinity")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Malformed(Exception):
-    def __init__(self, offset: int, message: str):
+    def __init__(self, offset: int, message: str, pointer: str = ""):
         self.offset = offset
         self.message = message
+        self.pointer = pointer
 
 
 @dataclass
@@ -67,10 +70,19 @@ class Loaded:
         return SpecError(self.file, line, column, pointer, message)
 
 
-def load_text(text: str, file: str = "<spec>") -> Loaded:
-    """Parse JSON text. Malformed JSON is an error at its position; duplicates are all reported."""
+def load_text(text: str, file: str = "<spec>", max_chars: int = limits.MAX_SPEC_BYTES) -> Loaded:
+    """Parse JSON text. Malformed JSON is an error at its position; duplicates are all reported.
+
+    Past any limit in `specgen.limits` (size, depth, digits, string length, items) the text is
+    refused with an error at the place where the limit was crossed.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"load_text() takes str, received {type(text).__name__}")
     if text.startswith("\ufeff"):
         text = text[1:]
+    if len(text) > max_chars:
+        message = f"the text is {len(text):,} characters; the limit is {max_chars:,}"
+        return Loaded(file, None, SourceMap(""), [SpecError(file, 1, 1, "", message)])
     source = SourceMap(text)
     parser = _Parser(text, source)
     try:
@@ -79,7 +91,7 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
         data = parser.parse()
     except _Malformed as exc:
         line, column = source.position(exc.offset)
-        return Loaded(file, None, source, [SpecError(file, line, column, "", exc.message)])
+        return Loaded(file, None, source, [SpecError(file, line, column, exc.pointer, exc.message)])
     errors = [
         SpecError(file, *source.position(offset), pointer, message)
         for offset, pointer, message in parser.problems
@@ -87,7 +99,7 @@ def load_text(text: str, file: str = "<spec>") -> Loaded:
     return Loaded(file, data, source, errors)
 
 
-def load_bytes(raw: bytes, file: str = "<spec>") -> Loaded:
+def load_bytes(raw: bytes, file: str = "<spec>", max_chars: int = limits.MAX_SPEC_BYTES) -> Loaded:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -96,16 +108,16 @@ def load_bytes(raw: bytes, file: str = "<spec>") -> Loaded:
         line, column = source.position(len(good))
         message = f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
         return Loaded(file, None, source, [SpecError(file, line, column, "", message)])
-    return load_text(text, file)
+    return load_text(text, file, max_chars)
 
 
 def load_path(path: str | Path) -> Loaded:
+    """Read a spec file: only a regular file of at most `limits.MAX_SPEC_BYTES` bytes."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        return Loaded(str(path), None, SourceMap(""), [SpecError(str(path), 1, 1, "", reason)])
+        raw = limits.read_regular(path, limits.MAX_SPEC_BYTES)
+    except limits.NotReadable as exc:
+        return Loaded(str(path), None, SourceMap(""), [SpecError(str(path), 1, 1, "", str(exc))])
     return load_bytes(raw, str(path))
 
 
@@ -116,25 +128,36 @@ class _Parser:
         self.problems: list[tuple[int, str, str]] = []
 
     def parse(self) -> Any:
-        value, end = self.value(_WS.match(self.text, 0).end(), "")
+        value, end = self.value(_WS.match(self.text, 0).end(), "", 0)
         end = _WS.match(self.text, end).end()
         if end != len(self.text):
             raise _Malformed(end, "unexpected text after the JSON value")
         return value
 
-    def value(self, i: int, pointer: str) -> tuple[Any, int]:
+    def value(self, i: int, pointer: str, depth: int) -> tuple[Any, int]:
         self.source.values[pointer] = i
         text = self.text
         char = text[i : i + 1]
+        if char in "{[" and char and depth >= limits.MAX_DEPTH:
+            raise _Malformed(i, f"nested deeper than {limits.MAX_DEPTH} levels", pointer)
         if char == "{":
-            return self.object(i + 1, pointer)
+            return self.object(i + 1, pointer, depth + 1)
         if char == "[":
-            return self.array(i + 1, pointer)
+            return self.array(i + 1, pointer, depth + 1)
         if char == '"':
-            return self.string(i)
+            return self.string(i, pointer)
         number = _NUMBER.match(text, i)
         if number:
             token = number.group()
+            digits = len(token.lstrip("-"))
+            if not (number.group(1) or number.group(2)) and digits > limits.MAX_INT_DIGITS:
+                raise _Malformed(
+                    i,
+                    f"integer of {digits} digits; the limit is {limits.MAX_INT_DIGITS} digits",
+                    pointer,
+                )
+            if len(token) > 1000:
+                raise _Malformed(i, f"number of {len(token)} characters is too long", pointer)
             if number.group(1) or number.group(2):
                 result = float(token)
                 if result in (float("inf"), float("-inf")):
@@ -151,13 +174,25 @@ class _Parser:
             raise _Malformed(i, "unexpected end of file; expected a value")
         raise _Malformed(i, f"expected a JSON value, received {char!r}")
 
-    def string(self, i: int) -> tuple[str, int]:
+    def string(self, i: int, pointer: str = "") -> tuple[str, int]:
         try:
-            return json.decoder.scanstring(self.text, i + 1, True)
+            value, end = json.decoder.scanstring(self.text, i + 1, True)
         except json.JSONDecodeError as exc:
             raise _Malformed(exc.pos, exc.msg.lower()) from None
+        if len(value) > limits.MAX_STRING_CHARS:
+            raise _Malformed(
+                i,
+                f"string of {len(value):,} characters; the limit is {limits.MAX_STRING_CHARS:,}",
+                pointer,
+            )
+        if _SURROGATE.search(value):
+            # Valid JSON escapes, but no UTF-8 file or Python source can hold a lone surrogate.
+            raise _Malformed(
+                i, "string holds a lone surrogate (\\ud800-\\udfff); not valid text", pointer
+            )
+        return value, end
 
-    def object(self, i: int, pointer: str) -> tuple[dict[str, Any], int]:
+    def object(self, i: int, pointer: str, depth: int) -> tuple[dict[str, Any], int]:
         result: dict[str, Any] = {}
         i = self.skip(i)
         if self.text.startswith("}", i):
@@ -166,25 +201,29 @@ class _Parser:
             if not self.text.startswith('"', i):
                 raise _Malformed(i, "expected a key in double quotes")
             key_at = i
-            key, i = self.string(i)
+            key, i = self.string(i, pointer)
             child = pointer_join(pointer, key)
             i = self.expect(i, ":")
             if key in result:
                 self.problems.append((key_at, child, f"duplicate key {key!r}"))
             self.source.keys[child] = key_at
-            result[key], i = self.value(self.skip(i), child)
+            if len(result) >= limits.MAX_ITEMS:
+                raise _Malformed(key_at, f"object of over {limits.MAX_ITEMS:,} keys", pointer)
+            result[key], i = self.value(self.skip(i), child, depth)
             i = self.skip(i)
             if self.text.startswith("}", i):
                 return result, i + 1
             i = self.skip(self.expect(i, ","))
 
-    def array(self, i: int, pointer: str) -> tuple[list[Any], int]:
+    def array(self, i: int, pointer: str, depth: int) -> tuple[list[Any], int]:
         result: list[Any] = []
         i = self.skip(i)
         if self.text.startswith("]", i):
             return result, i + 1
         while True:
-            item, i = self.value(i, pointer_join(pointer, len(result)))
+            if len(result) >= limits.MAX_ITEMS:
+                raise _Malformed(i, f"array of over {limits.MAX_ITEMS:,} items", pointer)
+            item, i = self.value(i, pointer_join(pointer, len(result)), depth)
             result.append(item)
             i = self.skip(i)
             if self.text.startswith("]", i):

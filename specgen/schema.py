@@ -28,13 +28,20 @@ METRICS = (
     " mean_squared_error mean_absolute_error root_mean_squared_error mae mse"
 ).split()
 
+# Every pattern matches the whole string: `^...(?!\n)$`. Python's `$` (used by jsonschema and
+# by schema_check) also matches before a trailing newline, so "m\n" would pass `^[a-z]+$` and
+# reach a file name; `(?!\n)$` means the end in both Python and ECMA-262 (editors) regexes.
 IDENTIFIER = {
     "title": "a Python identifier",
     "type": "string",
-    "pattern": "^[^\\W\\d_]\\w*$",
+    "pattern": "^[^\\W\\d_]\\w*(?!\\n)$",
     "maxLength": 64,
 }
-SNAKE_CASE = {"title": "a snake_case identifier", "type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
+SNAKE_CASE = {
+    "title": "a snake_case identifier",
+    "type": "string",
+    "pattern": "^[a-z][a-z0-9_]*(?!\\n)$",
+}
 NUMBER_ARRAY = {"type": "array", "minItems": 1}
 
 
@@ -67,7 +74,7 @@ def _training() -> dict:
         "title": "a built-in data set, an .npz path, synthetic_linear or inline arrays",
         "anyOf": [
             {"title": "data set", "enum": DATASETS},
-            {"type": "string", "pattern": "\\.npz$"},
+            {"type": "string", "pattern": "^[\\s\\S]*\\.npz(?!\\n)$"},
             {
                 "type": "object",
                 "properties": {
@@ -211,7 +218,7 @@ def build_schema() -> dict:
                         "title": "layer type (a keras.layers class) or block name (snake_case)",
                         "anyOf": [
                             {"title": "layer type", "enum": layer_types},
-                            {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                            {"type": "string", "pattern": "^[a-z][a-z0-9_]*(?!\\n)$"},
                         ],
                     },
                     "name": {"$ref": "#/$defs/identifier"},

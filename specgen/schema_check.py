@@ -138,7 +138,10 @@ class Validator:
     _maxItems = _bound("maxItems", lambda v, b: len(v) <= b, TYPES["array"])
     _minLength = _bound("minLength", lambda v, b: len(v) >= b, TYPES["string"])
     _maxLength = _bound("maxLength", lambda v, b: len(v) <= b, TYPES["string"])
-    _pattern = _bound("pattern", lambda v, b: _compiled(b).search(v) is not None, TYPES["string"])
+    # fullmatch: every schema pattern anchors the whole string (tests/test_safety.py checks).
+    _pattern = _bound(
+        "pattern", lambda v, b: _compiled(b).fullmatch(v) is not None, TYPES["string"]
+    )
     del _bound, _number
 
     def _anyOf(self, options, instance, schema, path):

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from functools import cache
 
-from . import catalog, resources
+from . import catalog, limits, resources
 from .errors import SpecError, pointer_join
 from .load import Loaded
 from .reserved import why_reserved
@@ -198,5 +198,25 @@ def check(loaded: Loaded) -> list[SpecError]:
                 "", f"expected a JSON object at the top level, received {received(loaded.data)}"
             ),
         ]
+    if too_big := _size_errors(loaded):
+        return [*loaded.errors, *too_big]  # not worth validating value by value
     errors = loaded.errors + schema_errors(loaded)
     return errors if errors else name_errors(loaded)
+
+
+def _size_errors(loaded: Loaded) -> list[SpecError]:
+    data, found = loaded.data, []
+    places = [("/layers", data.get("layers"))]
+    blocks = data.get("blocks")
+    if isinstance(blocks, dict):
+        places += [
+            (pointer_join(pointer_join("/blocks", b), "layers"), s.get("layers"))
+            for b, s in blocks.items()
+            if isinstance(s, dict)
+        ]
+    for pointer, layers in places:
+        if isinstance(layers, list) and len(layers) > limits.MAX_LAYERS:
+            found.append(
+                loaded.error(pointer, f"{len(layers):,} layers; the limit is {limits.MAX_LAYERS:,}")
+            )
+    return found

@@ -1,12 +1,16 @@
-"""`specgen verify`: build every style a spec allows and prove they are the same model.
+"""`specgen verify`: build every style a spec allows and prove they are one model.
 
-The user-facing form of the test suite's proof. This module imports Keras, so nothing else in
-specgen imports it; the CLI loads it only for `verify`.
+The user-facing form of the test suite's proof: the same weight list, the same outputs for
+every calling convention, .weights.h5 files that load across styles, .keras round trips,
+model.export(), seeding without side effects, and a refusal to load another spec version.
+This module imports Keras, so nothing else in specgen imports it; the CLI loads it only for
+`verify`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import random
 import sys
 import tempfile
 from collections.abc import Callable
@@ -14,6 +18,9 @@ from pathlib import Path
 
 from . import api
 from .ir import Model
+
+# A `null` (variable) dimension gets this length in the sample inputs.
+VARIABLE_LENGTH = 5
 
 
 def _import(path: Path):
@@ -25,23 +32,51 @@ def _import(path: Path):
     return module
 
 
-def _inputs(model: Model, rows: int, rng):
+def sample_inputs(model: Model, rows: int, seed: int = 0):
+    """Random inputs for `model`: one array, or a dict keyed by input name."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
     arrays = {}
     for node in model.inputs:
+        shape = (rows, *(VARIABLE_LENGTH if d is None else d for d in node.dims))
         if node.dtype.startswith("int"):
-            arrays[node.name] = rng.integers(0, 2, size=(rows, *node.dims)).astype(node.dtype)
+            arrays[node.name] = rng.integers(0, 2, size=shape).astype(node.dtype)
         else:
-            arrays[node.name] = rng.random((rows, *node.dims), dtype="float32")
+            arrays[node.name] = rng.random(shape, dtype="float32")
     return arrays[model.inputs[0].name] if len(arrays) == 1 else arrays
 
 
-def _same(a, b) -> bool:
+def calling_conventions(model: Model, x) -> dict:
+    """One tensor; or a dict keyed by input name, a list and a tuple in spec order."""
+    if not isinstance(x, dict):
+        return {"tensor": x}
+    ordered = [x[name] for name in model.input_names]
+    return {"dict": x, "list": ordered, "tuple": tuple(ordered)}
+
+
+def same_outputs(a, b, atol: float = 0.0) -> bool:
+    """Same structure (one tensor, or a dict in the same key order) and values within atol."""
     import keras
     import numpy as np
 
+    if isinstance(a, dict) != isinstance(b, dict) or (isinstance(a, dict) and list(a) != list(b)):
+        return False
     left, right = keras.tree.flatten(a), keras.tree.flatten(b)
     return len(left) == len(right) and all(
-        np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(left, right, strict=True)
+        np.allclose(np.asarray(x), np.asarray(y), rtol=0, atol=atol)
+        if atol
+        else np.array_equal(np.asarray(x), np.asarray(y))
+        for x, y in zip(left, right, strict=True)
+    )
+
+
+def same_weights(a, b) -> bool:
+    import numpy as np
+
+    left, right = a.get_weights(), b.get_weights()
+    return len(left) == len(right) and all(
+        x.shape == y.shape and np.array_equal(x, y) for x, y in zip(left, right, strict=True)
     )
 
 
@@ -61,13 +96,13 @@ def verify(spec, *, steps: int = 3, echo: Callable[[str], None] = print) -> bool
     width = max(len(label) for label, _ in rows)
     echo((f"{'check'.ljust(width)}  " + "  ".join(s.ljust(10) for s in styles)).rstrip())
     for label, results in rows:
-        echo(
-            (
-                f"{label.ljust(width)}  "
-                + "  ".join(("ok" if ok else "DIFFERS").ljust(10) for ok in results)
-            ).rstrip()
-        )
-    ok = all(all(results) for _, results in rows)
+        cells = "  ".join(_cell(result).ljust(10) for result in results)
+        echo(f"{label.ljust(width)}  {cells}".rstrip())
+    for label, results in rows:
+        for style, result in zip(styles, results, strict=True):
+            if isinstance(result, str):
+                echo(f"{label} ({style}): {result}")
+    ok = all(result is True for _, results in rows for result in results)
     echo(
         f"{'verified' if ok else 'NOT verified'}: {len(styles)} styles of {model.name}"
         + (" are the same model" if ok else " differ")
@@ -75,69 +110,148 @@ def verify(spec, *, steps: int = 3, echo: Callable[[str], None] = print) -> bool
     return ok
 
 
-def _checks(
-    model: Model, styles: tuple[str, ...], root: Path, steps: int
-) -> list[tuple[str, list[bool]]]:
+def _build(module):
+    """The module's default build (its SEED); a spec without a seed is seeded with 0 here."""
+    return module.build_model() if module.SEED is not None else module.build_model(seed=0)
+
+
+def _cell(result: bool | str) -> str:
+    return "ok" if result is True else "ERROR" if isinstance(result, str) else "DIFFERS"
+
+
+def _run(check: Callable[[str], bool], style: str) -> bool | str:
+    """A check's verdict, or the error it raised: one failing check must not hide the rest
+    (and a valid spec must never end `verify` with an internal error)."""
+    try:
+        return bool(check(style))
+    except Exception as error:  # noqa: BLE001 - reported in the table, then as text
+        return f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+
+
+def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> list:
+    import keras
+
+    seed = 0 if model.seed is None else model.seed
+    modules = {style: _import(root / f"{model.name}_{style}.py") for style in styles}
+    built = {style: _build(modules[style]) for style in styles}
+    reference = built[styles[0]]
+    x = sample_inputs(model, 4)
+    expected = reference(x, training=False)
+    trainable, frozen = model.params
+    # An exported artifact takes one tensor, or a list in the spec's input order.
+    served = list(calling_conventions(model, x).values())[-1]
+    served = list(served) if isinstance(served, tuple) else served
+    reloaded = {}
+
+    def reload(style):
+        built[style].save(root / f"{style}.keras")
+        reloaded[style] = keras.models.load_model(root / f"{style}.keras")
+        return same_outputs(expected, reloaded[style](x, training=False))
+
+    def loads_everywhere(style):
+        path = root / f"{style}.weights.h5"
+        built[style].save_weights(path)
+        for other in styles:
+            fresh = modules[other].build_model(seed=seed + 1)
+            fresh.load_weights(path)
+            if not same_weights(built[style], fresh):
+                return False
+        return True
+
+    checks = [
+        (
+            f"parameters ({trainable + frozen:,})",
+            lambda s: built[s].count_params() == trainable + frozen,
+        ),
+        ("initial weights", lambda s: same_weights(reference, built[s])),
+        (
+            "outputs (dict/list/tuple)",
+            lambda s: all(
+                same_outputs(expected, built[s](v, training=False))
+                for v in calling_conventions(model, x).values()
+            ),
+        ),
+        (".weights.h5 into every style", loads_everywhere),
+        (".keras round trip", reload),
+        ("export()", lambda s: _exports(built[s], root / s, served, expected)),
+        (
+            "export() after .keras reload",
+            lambda s: _exports(reloaded[s], root / f"{s}-reloaded", served, expected),
+        ),
+        ("refuses other spec versions", lambda s: _refuses(built[s])),
+        ("seeding side effects", lambda s: _seeding_ok(modules[s])),
+    ]
+    rows = [(label, [_run(check, s) for s in styles]) for label, check in checks]
+    if model.training is not None:
+        try:
+            trained = _training(model, modules, root, steps, seed)
+        except Exception as error:  # noqa: BLE001 - reported like any check
+            trained = [f"{type(error).__name__}: {error}"[:300]] * len(styles)
+        rows.append((f"{steps} training steps", trained))
+    return rows
+
+
+def _exports(m, folder: Path, x, expected) -> bool:
+    import keras
+    import tensorflow as tf
+
+    m.export(str(folder), verbose=False)
+    served = keras.layers.TFSMLayer(str(folder), call_endpoint="serve")
+    got = served(tf.nest.map_structure(tf.constant, x))
+    flat_expected, flat_got = keras.tree.flatten(expected), keras.tree.flatten(got)
+    return same_outputs(flat_expected, flat_got, atol=1e-6)
+
+
+def _refuses(m) -> bool:
+    """Every specgen class in the model refuses a config saved from another spec."""
+    other = "0" * 64
+    for layer in [m, *m._flatten_layers()]:
+        if not type(layer).__module__.startswith("_specgen_verify"):
+            continue  # a Keras class: its config rebuilds the saved architecture
+        mine = layer.get_config()["spec_sha256"]
+        try:
+            type(layer).from_config({**layer.get_config(), "spec_sha256": other})
+        except ValueError as error:
+            if other not in str(error) or mine not in str(error):
+                return False
+        else:
+            return False
+    return True
+
+
+def _seeding_ok(module) -> bool:
+    """build_model() leaves the caller's streams alone, a seed alone fixes the weights
+    (whatever the caller's state), and unseeded builds differ."""
     import keras
     import numpy as np
 
-    modules = {style: _import(root / f"{model.name}_{style}.py") for style in styles}
-    built = {style: modules[style].build_model() for style in styles}
-    trainable, frozen = model.params
-    rng = np.random.default_rng(0)
-    x = _inputs(model, 8, rng)
-    reference = built[styles[0]]
-    rows = [
-        (
-            f"parameters ({trainable + frozen:,})",
-            [m.count_params() == trainable + frozen for m in built.values()],
-        ),
-        (
-            "initial weights",
-            [
-                all(
-                    np.array_equal(a.numpy(), b.numpy())
-                    for a, b in zip(reference.weights, m.weights, strict=True)
-                )
-                for m in built.values()
-            ],
-        ),
-        (
-            "outputs",
-            [_same(reference(x, training=False), m(x, training=False)) for m in built.values()],
-        ),
-    ]
-    if model.training is not None:
-        trainer = _import(root / f"train_{model.name}_{styles[-1]}.py")
-        (tx, ty), _ = trainer.synthetic_data(16, 0)
-        fresh = {style: modules[style].build_model() for style in styles}
-        losses = {}
-        for style, m in fresh.items():
-            keras.utils.set_random_seed(1)
-            trainer.compile_model(m)
-            losses[style] = [
-                float(keras.tree.flatten(m.train_on_batch(tx, ty))[0]) for _ in range(steps)
-            ]
-        first = fresh[styles[0]]
-        rows.append(
-            (
-                f"{steps} training steps",
-                [
-                    losses[s] == losses[styles[0]]
-                    and all(
-                        np.array_equal(a.numpy(), b.numpy())
-                        for a, b in zip(first.weights, fresh[s].weights, strict=True)
-                    )
-                    for s in styles
-                ],
-            )
-        )
-    round_trip = []
-    for style, m in built.items():
-        path = root / f"{style}.keras"
-        m.save(path)
-        round_trip.append(
-            _same(keras.models.load_model(path)(x, training=False), m(x, training=False))
-        )
-    rows.append((".keras round trip", round_trip))
-    return rows
+    def streams():
+        return random.random(), float(np.random.random()), float(keras.random.uniform(()))
+
+    keras.utils.set_random_seed(123)
+    before = streams()
+    keras.utils.set_random_seed(123)
+    unseeded = module.build_model(seed=None)
+    seeded = module.build_model(seed=7)
+    untouched = streams() == before
+    keras.utils.set_random_seed(321)
+    same_seed_same_weights = same_weights(seeded, module.build_model(seed=7))
+    fresh = not unseeded.get_weights() or not same_weights(unseeded, module.build_model(seed=None))
+    return untouched and same_seed_same_weights and fresh
+
+
+def _training(model, modules, root, steps, seed) -> list[bool]:
+    import keras
+
+    trainer = _import(root / f"train_{model.name}_{next(iter(modules))}.py")
+    (tx, ty), _ = trainer.synthetic_data(16, 0)
+    fresh = {style: _build(module) for style, module in modules.items()}
+    losses = {}
+    for style, m in fresh.items():
+        keras.utils.set_random_seed(1)
+        trainer.compile_model(m)
+        losses[style] = [
+            float(keras.tree.flatten(m.train_on_batch(tx, ty))[0]) for _ in range(steps)
+        ]
+    first = next(iter(fresh))
+    return [losses[s] == losses[first] and same_weights(fresh[first], fresh[s]) for s in fresh]

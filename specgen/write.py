@@ -1,59 +1,113 @@
-"""Stage 6: write rendered files atomically, all or none, never over work that is not ours.
+"""Stage 6: write rendered files all or none, never over work that is not ours.
 
-A target that specgen did not write, or whose body no longer matches the hash in its header
-(edited by hand), is only replaced with `force`.
+The guarantee (README, "What a render may write"):
+- Only the named files in the output folder are written; a symbolic link at a target is never
+  followed (with --force the link itself is replaced by a file); a target that is not a regular
+  file (folder, FIFO, device) is refused; a file specgen did not write, or edited by hand since,
+  is replaced only with --force. A replaced file keeps its permission bits.
+- One render at a time per folder: an exclusive flock on the folder itself.
+- All or none: every new file is first written and fsynced as `.NAME.specgen-XXXX.tmp`; then,
+  with SIGINT and SIGTERM held back, a journal naming every (temp, target) pair is committed and
+  the temps are renamed over the targets. A failing rename puts back every file already
+  replaced (each is registered for rollback before its rename). A SIGKILL during the renames
+  leaves the journal: the next render in that folder finishes the renames (every temp is
+  complete), then removes the journal and any leftover temps of specgen's, before it plans.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
+import json
 import os
+import shutil
+import signal
+import stat
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import limits
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; renders into one folder are then not serialized
+    fcntl = None
 from .errors import OutputConflict
 from .render import body_is_intact, split_header
+
+TEMP_MARK = ".specgen-"
+JOURNAL = ".specgen-journal.json"
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+
+
+class OutputProblem(Exception):
+    """The output folder or a target cannot be used at all (not even with --force)."""
 
 
 @dataclass(frozen=True)
 class Planned:
     path: Path
     text: str
-    current: str | None  # what is on disk now; None when missing
+    current: str | None  # what is on disk now; None when missing (or a link, never read)
+    link: bool = False  # the target is a symbolic link
 
     @property
     def stale(self) -> bool:
-        return self.current != self.text
+        return self.link or self.current != self.text
 
 
 def _target(folder: Path, name: str) -> Path:
-    path = (folder / name).resolve()
-    if Path(name).name != name or path.parent != folder.resolve():
+    if Path(name).name != name or name in (".", "..") or name.startswith(".") or "\0" in name:
         raise ValueError(f"refusing to write {name!r} outside {folder}")
-    return path
+    return folder / name  # not resolved: a link at the target is never followed
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path) -> tuple[str | None, bool]:
+    """(text on disk or None when missing, is a symbolic link). Never follows a link."""
     try:
-        return path.read_text(encoding="utf-8")
+        info = path.lstat()
     except FileNotFoundError:
-        return None
+        return None, False
+    except OSError as exc:
+        raise OutputProblem(f"{path}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(info.st_mode):
+        return None, True
+    if not stat.S_ISREG(info.st_mode):
+        what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise OutputProblem(f"{path}: is {what}; refusing to replace it")
+    try:
+        raw = limits.read_regular(path, MAX_OUTPUT_BYTES)
+    except limits.NotReadable:
+        return "", False  # too big to be ours: a foreign file, replaced only with --force
+    try:
+        return raw.decode("utf-8"), False
     except UnicodeDecodeError:
-        return ""  # not text specgen could have written
+        return "", False  # not text specgen could have written
 
 
 def plan(folder: Path, files: dict[str, str]) -> list[Planned]:
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputProblem(f"{folder}: is not a folder")
     targets = {name: _target(folder, name) for name in sorted(files)}
-    return [Planned(path, files[name], _read(path)) for name, path in targets.items()]
+    return [Planned(path, files[name], *_read(path)) for name, path in targets.items()]
 
 
 def conflicts(planned: list[Planned]) -> list[str]:
     problems = []
     for item in planned:
-        if item.current is None or not item.stale:
+        if item.link:
+            problems.append(
+                f"{item.path}: is a symbolic link; specgen never writes through links;"
+                " use --force to replace the link itself with the file"
+            )
+        elif item.current is None or not item.stale:
             continue
-        if split_header(item.current) is None:
+        elif split_header(item.current) is None:
             problems.append(
                 f"{item.path}: exists and was not written by specgen; use --force to replace it"
             )
@@ -64,37 +118,180 @@ def conflicts(planned: list[Planned]) -> list[str]:
     return problems
 
 
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive flock on the folder itself (no lock file to leave behind)."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name == "nt":  # folders cannot be opened or fsynced there
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def recover(folder: Path) -> None:
+    """Finish a commit a SIGKILL interrupted, then remove specgen's leftover temps. Caller
+    holds the folder lock, so no other render is writing here."""
+    journal = folder / JOURNAL
+    if journal.is_file() and not journal.is_symlink():
+        try:
+            pairs = json.loads(journal.read_text("utf-8"))
+        except (OSError, ValueError):
+            pairs = []  # written by rename: only a foreign file can be unreadable
+        for temp, target in pairs if isinstance(pairs, list) else []:
+            temp_path, target_path = folder / Path(temp).name, folder / Path(target).name
+            if TEMP_MARK in temp_path.name and temp_path.is_file():
+                os.replace(temp_path, target_path)
+        _fsync_folder(folder)
+        journal.unlink()
+    for leftover in folder.glob(f".*{TEMP_MARK}*.tmp"):
+        if leftover.is_file() or leftover.is_symlink():
+            leftover.unlink(missing_ok=True)
+
+
+def _chmod(fd: int, path: str, mode: int) -> None:
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # Windows before Python 3.13
+        os.chmod(path, mode)
+
+
+def _mode_for(item: Planned) -> int:
+    try:
+        info = item.path.lstat()
+        if stat.S_ISREG(info.st_mode):
+            return stat.S_IMODE(info.st_mode)
+    except FileNotFoundError:
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_all(planned: list[Planned], *, force: bool = False) -> list[Path]:
     """Write every stale file or none; returns the paths written."""
-    if not force and (problems := conflicts(planned)):
-        raise OutputConflict(problems)
-    todo = [item for item in planned if item.stale]
+    if not planned:
+        return []
+    folder = planned[0].path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputProblem(f"{folder}: cannot create the output folder ({exc.strerror})") from None
+    try:
+        with folder_lock(folder):
+            recover(folder)
+            # Re-read under the lock: another render may have written since `plan`.
+            planned = [Planned(i.path, i.text, *_read(i.path)) for i in planned]
+            if not force and (problems := conflicts(planned)):
+                raise OutputConflict(problems)
+            todo = [item for item in planned if item.stale]
+            _commit(folder, todo)
+    except OSError as exc:
+        where = exc.filename or folder
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise OutputProblem(f"{where}: not writable ({exc.strerror})") from None
+        raise OutputProblem(f"{where}: {exc.strerror or exc}") from None
+    return [item.path for item in todo]
+
+
+def _commit(folder: Path, todo: list[Planned]) -> None:
     temps: list[tuple[str, Planned]] = []
-    done: list[Planned] = []
     try:
         for item in todo:
-            item.path.parent.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(
-                dir=item.path.parent, prefix=f".{item.path.name}.", suffix=".tmp"
+                dir=folder, prefix=f".{item.path.name}{TEMP_MARK}", suffix=".tmp"
             )
             temps.append((temp, item))
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(item.text)
                 stream.flush()
+                _chmod(stream.fileno(), temp, _mode_for(item))
                 os.fsync(stream.fileno())
-        for temp, item in temps:
-            os.replace(temp, item.path)
-            done.append(item)
-    except BaseException:
+        with signals_held():
+            _rename_all(folder, temps)
+    finally:
         for temp, _ in temps:
             Path(temp).unlink(missing_ok=True)
-        for item in done:  # put back what this render had already replaced
-            if item.current is None:
-                item.path.unlink(missing_ok=True)
-            else:
-                item.path.write_text(item.current, encoding="utf-8", newline="\n")
+
+
+def _backup(folder: Path, item: Planned) -> tuple[str, str] | None:
+    """('file', backup path) for a regular file (a hard link, else a copy), ('link', its target)
+    for a link, None for a new file: enough to put the target back exactly as it was."""
+    if item.link:
+        return "link", os.readlink(item.path)
+    if item.current is None:
+        return None
+    backup = folder / f".{item.path.name}{TEMP_MARK}{os.getpid()}.old.tmp"
+    backup.unlink(missing_ok=True)
+    try:
+        os.link(item.path, backup, follow_symlinks=False)
+    except OSError:  # a file system without hard links
+        shutil.copy2(item.path, backup, follow_symlinks=False)
+    return "file", str(backup)
+
+
+def _restore(item: Planned, saved: tuple[str, str] | None) -> None:
+    if saved is None:
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            item.path.unlink()
+    elif saved[0] == "file":
+        os.replace(saved[1], item.path)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            item.path.unlink()
+        os.symlink(saved[1], item.path)
+
+
+def _rename_all(folder: Path, temps: list[tuple[str, Planned]]) -> None:
+    saved = [_backup(folder, item) for _, item in temps]
+    journal_temp = folder / f".journal{TEMP_MARK}commit.tmp"
+    journal_temp.write_text(json.dumps([[t, str(i.path)] for t, i in temps]), encoding="utf-8")
+    os.replace(journal_temp, folder / JOURNAL)
+    _fsync_folder(folder)
+    done: list[tuple[Planned, tuple[str, str] | None]] = []
+    try:
+        for (temp, item), backup in zip(temps, saved, strict=True):
+            done.append((item, backup))  # registered first: a failed rename is put back too
+            os.replace(temp, item.path)
+        _fsync_folder(folder)
+    except BaseException:
+        for item, backup in reversed(done):
+            _restore(item, backup)
         raise
-    return [item.path for item in todo]
+    finally:
+        (folder / JOURNAL).unlink(missing_ok=True)
+        for backup in saved:
+            if backup and backup[0] == "file":
+                Path(backup[1]).unlink(missing_ok=True)
 
 
 def unified_diff(item: Planned) -> str:

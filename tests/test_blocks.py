@@ -1,4 +1,4 @@
-"""Reusable blocks: a chain block inlines into Sequential; block mistakes are named precisely."""
+"""Reusable blocks: one registered layer class in every style; mistakes named precisely."""
 
 from __future__ import annotations
 
@@ -46,10 +46,7 @@ def test_chain_block_renders_in_all_three_styles_and_they_agree(tmp_path):
     ]
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    assert (
-        'keras.layers.Dense(4, activation="relu", name="second_dense")'
-        in files["chain_blocks_sequential.py"]
-    )
+    assert 'Mlp(rate=0.1, width=4, name="second")' in files["chain_blocks_sequential.py"]
     models = {
         s: import_file(tmp_path / f"chain_blocks_{s}.py").build_model()
         for s in ("sequential", "functional", "subclass")
@@ -117,8 +114,16 @@ def test_unused_block_is_an_error():
     assert "/blocks/spare: block 'spare' is never used" in _messages(spec)
 
 
-def test_graph_block_is_refused_for_sequential():
+def test_graph_block_is_one_layer_in_sequential():
+    """A block with one input is a layer of its registered class, so Sequential takes it even
+    when its inside is a graph; the name matches the Functional and subclass styles."""
     model = specgen.compile(ROOT / "specs" / "resnet_blocks.json")
+    text = specgen.render(model, "sequential")["resnet_blocks_sequential.py"]
+    assert 'ResBlock(dropout=0.2, width=16, name="res2")' in text
+
+
+def test_multi_input_block_is_refused_for_sequential():
+    model = specgen.compile(ROOT / "specs" / "multi_io.json")
     with pytest.raises(specgen.SpecInvalid) as info:
         specgen.render(model, "sequential")
-    assert "block 'res_block' (used as 'res1') is not a chain" in str(info.value)
+    assert "a Sequential model has one input" in str(info.value)

@@ -32,8 +32,8 @@ def test_check_and_diff(tmp_path, capsys):
     assert main([*args, "--diff"]) == 1
     diff = capsys.readouterr().out
     assert (
-        "-    conv1 = keras.layers.Conv2D(32" in diff
-        and "+    conv1 = keras.layers.Conv2D(16" in diff
+        "-        conv1 = keras.layers.Conv2D(32" in diff
+        and "+        conv1 = keras.layers.Conv2D(16" in diff
     )
 
 

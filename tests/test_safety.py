@@ -128,7 +128,7 @@ def test_a_failed_render_restores_every_file_and_leaves_no_temporary(tmp_path, m
 
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(writing.OutputProblem, match="disk full"):
         writing.write_all(writing.plan(tmp_path, changed))
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 

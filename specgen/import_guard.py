@@ -1,0 +1,101 @@
+"""`specgen import` input limits: what may be read from a .keras file or a config.json.
+
+A .keras file is a zip: config.json's declared size, its actual size (read in bounded chunks,
+so a lying header cannot make it larger) and its compression ratio are all checked before it
+is parsed. The config is parsed by specgen's own loader, so a malformed one is an error at its
+line and column; a config whose structure is not a Keras model's is an error at its pointer.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from . import limits
+from .errors import SpecError, pointer_join
+from .importer import ImportProblem, read_weight_sizes, to_spec
+from .load import Loaded, load_bytes
+
+
+def _config_bytes(path: Path) -> tuple[bytes, str]:
+    try:
+        raw = limits.read_regular(path, limits.MAX_IMPORT_BYTES)
+    except limits.NotReadable as exc:
+        raise ImportProblem([f"{path}: {exc}"]) from None
+    if not raw.startswith(b"PK"):
+        return raw, str(path)
+    where = f"{path}:config.json"
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        info = archive.getinfo("config.json")
+    except KeyError:
+        raise ImportProblem([f"{path}: the archive holds no config.json"]) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+        raise ImportProblem([f"{path}: not a readable .keras archive ({exc})"]) from None
+    limit = limits.MAX_CONFIG_BYTES
+    if info.file_size > limit:
+        raise ImportProblem(
+            [f"{where}: declares {info.file_size:,} bytes uncompressed; the limit is {limit:,}"]
+        )
+    if info.file_size > 1 << 20 and info.file_size > limits.MAX_ZIP_RATIO * info.compress_size:
+        raise ImportProblem(
+            [
+                f"{where}: compressed {info.file_size // max(info.compress_size, 1):,} to 1,"
+                f" past the limit of {limits.MAX_ZIP_RATIO} to 1 (a zip bomb?)"
+            ]
+        )
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(limit + 1)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportProblem([f"{where}: cannot be extracted ({exc})"]) from None
+    if len(data) > limit:
+        raise ImportProblem([f"{where}: larger than the {limit:,} bytes allowed"])
+    return data, where
+
+
+def _shape_problems(loaded: Loaded) -> list[SpecError]:
+    """The structure to_spec relies on; each mismatch at its pointer."""
+    data, found = loaded.data, []
+
+    def need(value, kind, pointer, what):
+        if not isinstance(value, kind):
+            got = "nothing" if value is None else type(value).__name__
+            found.append(loaded.error(pointer, f"expected {what}, received {got}"))
+            return False
+        return True
+
+    if not need(data, dict, "", "a JSON object (a Keras model config)"):
+        return found
+    if not need(data.get("config"), dict, "/config", "an object"):
+        return found
+    layers = data["config"].get("layers")
+    if not need(layers, list, "/config/layers", "a list of layers"):
+        return found
+    for i, layer in enumerate(layers):
+        where = pointer_join("/config/layers", i)
+        if need(layer, dict, where, "a layer object"):
+            need(layer.get("class_name"), str, f"{where}/class_name", "a class name")
+            need(layer.get("config"), dict, f"{where}/config", "an object")
+    return found
+
+
+def read_and_convert(path: Path, notes: list[str] | None = None, *, fold: bool = True) -> dict:
+    """The spec for a .keras file or config.json, or ImportProblem with located messages.
+    `notes` collects what the spec keeps only in part; `fold` turns repeated units into blocks."""
+    data, where = _config_bytes(path)
+    loaded = load_bytes(data, where, max_chars=limits.MAX_CONFIG_BYTES)
+    problems = loaded.errors or _shape_problems(loaded)
+    if problems:
+        raise ImportProblem([str(e) for e in problems])
+    try:
+        weights = read_weight_sizes(path) if data is not None and where != str(path) else {}
+        return to_spec(loaded.data, notes, fold=fold, weights=weights)
+    except ImportProblem:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        raise ImportProblem(
+            [f"{where}: not a Keras model config specgen can read ({detail[:200]})"]
+        ) from None
