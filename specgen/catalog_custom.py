@@ -15,7 +15,7 @@ from .catalog_base import Arg, LayerKind
 CLASS_PATH = {
     "title": "a dotted path module.Class",
     "type": "string",
-    "pattern": "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+$",
+    "pattern": "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+(?!\\n)$",
     "maxLength": 200,
 }
 
