@@ -8,162 +8,38 @@ adding a layer is one entry here, one rule in `shapes.py`, and its test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
-from . import shapes
+from . import catalog_activations, catalog_custom, catalog_ops, catalog_preprocessing, shapes
+from .catalog_base import *  # noqa: F403 - the catalog's public names live on
+from .catalog_base import (
+    ACTIVATION,
+    ACTIVATIONS,
+    BOOL,
+    CONSTRAINT,
+    FLOAT,
+    INITIALIZER,
+    PADDING,
+    POS_INT,
+    RATE,
+    REGULARIZER,
+    SEED,
+    Arg,
+    LayerKind,
+    _named,
+    _weights,
+    int_tuple,
+)
 
-# Closed allowlists: spec text selects among these names and nothing else.
-ACTIVATIONS = (
-    "celu elu exponential gelu glu hard_sigmoid hard_silu hard_swish leaky_relu linear"
-    " log_softmax mish relu relu6 selu sigmoid silu softmax softplus softsign swish tanh"
-).split()
-INITIALIZERS = (
-    "glorot_normal glorot_uniform he_normal he_uniform identity lecun_normal"
-    " lecun_uniform ones orthogonal random_normal random_uniform truncated_normal"
-    " variance_scaling zeros"
-).split()
-REGULARIZERS = ["l1", "l2", "orthogonal_regularizer"]
-CONSTRAINTS = ["max_norm", "min_max_norm", "non_neg", "unit_norm"]
-
-
-INITIALIZER_CLASSES = {
-    "Constant": ("value",),
-    "GlorotNormal": ("seed",),
-    "GlorotUniform": ("seed",),
-    "HeNormal": ("seed",),
-    "HeUniform": ("seed",),
-    "Identity": ("gain",),
-    "LecunNormal": ("seed",),
-    "LecunUniform": ("seed",),
-    "Ones": (),
-    "Orthogonal": ("gain", "seed"),
-    "RandomNormal": ("mean", "stddev", "seed"),
-    "RandomUniform": ("minval", "maxval", "seed"),
-    "TruncatedNormal": ("mean", "stddev", "seed"),
-    "VarianceScaling": ("scale", "mode", "distribution", "seed"),
-    "Zeros": (),
+AXES = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]}
+NOISE_SHAPE = {
+    "title": "the dropout mask's shape, batch axis first (null: the input's size)",
+    "type": "array",
+    "items": {"anyOf": [POS_INT, {"type": "null"}]},
+    "minItems": 2,
 }
-REGULARIZER_CLASSES = {
-    "L1": ("l1",),
-    "L2": ("l2",),
-    "L1L2": ("l1", "l2"),
-    "OrthogonalRegularizer": ("factor", "mode"),
-}
-CONSTRAINT_CLASSES = {
-    "MaxNorm": ("max_value", "axis"),
-    "MinMaxNorm": ("min_value", "max_value", "rate", "axis"),
-    "NonNeg": (),
-    "UnitNorm": ("axis",),
-}
-# Keras modules that the object forms name: {"type": "GlorotUniform", "seed": 1}.
-OBJECT_MODULES = {
-    "initializer": "initializers",
-    "regularizer": "regularizers",
-    "constraint": "constraints",
-}
-_OBJECT_ARG_SCHEMAS = {
-    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-    "mode": {"enum": ["fan_in", "fan_out", "fan_avg", "rows", "columns"]},
-    "distribution": {"enum": ["truncated_normal", "untruncated_normal", "uniform"]},
-    "axis": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
-}
-
-
-def _named(title: str, names: list[str], *, nullable: bool = False) -> dict:
-    return {"title": title, "enum": [*names, None] if nullable else list(names)}
-
-
-def _object_form(title: str, classes: dict[str, tuple[str, ...]]) -> dict:
-    """`{"type": Class, args}`: each class takes only its own arguments."""
-    return {
-        "type": "object",
-        "properties": {"type": {"title": f"{title} class", "enum": sorted(classes)}},
-        "required": ["type"],
-        "allOf": [
-            {
-                "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-                "then": {
-                    "properties": {"type": {"const": name}}
-                    | {arg: _OBJECT_ARG_SCHEMAS.get(arg, {"type": "number"}) for arg in args},
-                    "additionalProperties": False,
-                },
-            }
-            for name, args in sorted(classes.items())
-        ],
-    }
-
-
-def _name_or_object(title: str, names: list[str], classes: dict, *, nullable: bool = False) -> dict:
-    return {
-        "title": f'{title} name or {{"type": ..., arguments}}',
-        "anyOf": [_named(title, names, nullable=nullable), _object_form(title, classes)],
-    }
-
-
-ACTIVATION = _named("activation", ACTIVATIONS, nullable=True)
-BOOL = {"type": "boolean"}
-POS_INT = {"type": "integer", "minimum": 1}
-FLOAT = {"type": "number"}
-SEED = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
-PADDING = _named("padding", ["valid", "same"])
-RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
-
-
-def int_tuple(rank: int) -> dict:
-    return {
-        "title": f"a positive integer or a list of {rank}",
-        "anyOf": [POS_INT, {"type": "array", "items": POS_INT, "minItems": rank, "maxItems": rank}],
-    }
-
-
-@dataclass(frozen=True)
-class Arg:
-    name: str
-    schema: Mapping
-    required: bool = False
-    positional: bool = False  # passed positionally, as the Keras docs write it
-    # "initializer", "regularizer", "constraint": an object form becomes a constructor call;
-    # "layer": a nested layer spec (Bidirectional's `layer`).
-    kind: str | None = None
-
-
-@dataclass(frozen=True)
-class LayerKind:
-    name: str
-    args: tuple[Arg, ...]
-    shape: Callable[[dict, list[shapes.Dims]], shapes.Shape]
-    aliases: tuple[str, ...] = ()
-    # "one": layer(x); "list": layer([a, b]) for merges; "positional": layer(query, value).
-    call: str = "one"
-    min_inputs: int = 1
-    max_inputs: int | None = 1
-    # Passed `training=` in subclassed call(): behaves differently in training.
-    training: bool = False
-    defaults: Mapping = field(default_factory=dict)
-
-    @property
-    def spellings(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
-
-
-INITIALIZER = _name_or_object("initializer", INITIALIZERS, INITIALIZER_CLASSES)
-REGULARIZER = _name_or_object("regularizer", REGULARIZERS, REGULARIZER_CLASSES, nullable=True)
-CONSTRAINT = _name_or_object("constraint", CONSTRAINTS, CONSTRAINT_CLASSES, nullable=True)
-
-
-def _weights(*prefixes: str) -> tuple[Arg, ...]:
-    args = []
-    for prefix in prefixes:
-        args += [
-            Arg(f"{prefix}_initializer", INITIALIZER, kind="initializer"),
-            Arg(f"{prefix}_regularizer", REGULARIZER, kind="regularizer"),
-            Arg(f"{prefix}_constraint", CONSTRAINT, kind="constraint"),
-        ]
-    return tuple(args)
-
-
 _BIASED = (Arg("activation", ACTIVATION), Arg("use_bias", BOOL), *_weights("kernel", "bias"))
 _ACTIVITY = (Arg("activity_regularizer", REGULARIZER, kind="regularizer"),)
 
@@ -212,8 +88,12 @@ LAYERS: tuple[LayerKind, ...] = (
     ),
     LayerKind(
         "Dropout",
-        (Arg("rate", RATE, required=True, positional=True), Arg("seed", SEED)),
-        shapes.identity,
+        (
+            Arg("rate", RATE, required=True, positional=True),
+            Arg("noise_shape", NOISE_SHAPE),
+            Arg("seed", SEED),
+        ),
+        shapes.dropout,
         training=True,
     ),
     LayerKind("Flatten", (), shapes.flatten),
@@ -396,9 +276,7 @@ LAYERS += (
     _global_pool("Max", 2),
     _global_pool("Average", 1),
     _global_pool("Average", 2),
-    LayerKind(
-        "LayerNormalization", (Arg("axis", {"const": -1}), *_NORM), shapes.layer_normalization
-    ),
+    LayerKind("LayerNormalization", (Arg("axis", AXES), *_NORM), shapes.layer_normalization),
     LayerKind(
         "GroupNormalization",
         (Arg("groups", POS_INT), Arg("axis", {"const": -1}), *_NORM),
@@ -433,6 +311,7 @@ LAYERS += (
                 kind="layer",
             ),
             Arg("merge_mode", _named("merge mode", ["concat", "sum", "mul", "ave"])),
+            Arg("backward_layer", {"$ref": "#/$defs/recurrent_layer"}, kind="layer"),
         ),
         shapes.bidirectional,
         training=True,
@@ -446,13 +325,18 @@ LAYERS += (
             Arg("dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
             Arg("use_bias", BOOL),
             Arg("output_shape", POS_INT),
+            Arg(
+                "attention_axes",
+                {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
+            ),
             *_weights("kernel", "bias"),
+            Arg("use_gate", BOOL),
             Arg("seed", SEED),
         ),
         shapes.multi_head_attention,
         call="positional",
         min_inputs=2,
-        max_inputs=2,
+        max_inputs=3,
         training=True,
     ),
     LayerKind(
@@ -537,6 +421,43 @@ LAYERS += (
         rule=shapes.dot,
     ),
 )
+
+
+def _time_distributed(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
+    """The wrapped layer's rule on each time step (the axis after the batch)."""
+    x = shapes.single(dims)
+    if len(x) < 2:
+        raise shapes.ShapeError(f"expected (batch, time, ...), received {shapes.show(x)}")
+    inner = args["layer"]
+    out = BY_SPELLING[inner["type"]].shape(dict(inner), [x[1:]])
+    return shapes.Shape((x[0], *out.dims), out.trainable, out.non_trainable)
+
+
+LAYERS += (
+    LayerKind(
+        "TimeDistributed",
+        (
+            Arg(
+                "layer",
+                {"$ref": "#/$defs/wrapped_layer"},
+                required=True,
+                positional=True,
+                kind="layer",
+            ),
+        ),
+        _time_distributed,
+        training=True,
+    ),
+)
+LAYERS += catalog_activations.LAYERS + catalog_preprocessing.LAYERS + catalog_custom.LAYERS
+
+# Every layer (not an operation) takes Keras's base-layer `trainable` and `dtype`: a frozen
+# pretrained Embedding stays frozen, a float32 output layer stays float32 under mixed precision.
+DTYPES = ["float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16"]
+COMMON = (Arg("trainable", BOOL), Arg("dtype", _named("dtype policy", DTYPES)))
+LAYERS = tuple(replace(kind, args=kind.args + COMMON) for kind in LAYERS)
+LAYERS += catalog_ops.LAYERS
+OPS = tuple(kind for kind in LAYERS if kind.op)
 
 BY_SPELLING: Mapping[str, LayerKind] = MappingProxyType(
     {spelling: kind for kind in LAYERS for spelling in kind.spellings}

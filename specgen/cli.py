@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, api
+from . import __version__, api, custom
 from . import write as writing
 from .errors import OutputConflict, SpecError, SpecInvalid, TemplateProblem
 
@@ -48,8 +48,16 @@ def _write_one(path: Path, data: bytes, ours, force: bool, what: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="specgen")
-def cli() -> None:
+@click.option(
+    "--allow-import",
+    "allow",
+    multiple=True,
+    metavar="MODULE",
+    help="Allow CustomLayer classes from MODULE (also: [tool.specgen] allow-import).",
+)
+def cli(allow) -> None:
     """Compile JSON model specs into Keras modules (Sequential, Functional, subclassed)."""
+    custom.allow_import(*allow)
 
 
 @cli.command()
@@ -256,22 +264,28 @@ def verify(spec, steps) -> None:
     help="Where to write the spec (JSON).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing file.")
-def import_(model, output, force) -> None:
+@click.option(
+    "--flat", is_flag=True, help="Keep every layer in the model; do not fold repeated units."
+)
+def import_(model, output, force, flat) -> None:
     """Turn a saved Keras model (MODEL.keras or config.json) into a spec.
 
     -o never replaces an existing file (other than with identical text) without --force."""
     import json
 
     from .import_guard import read_and_convert
-    from .importer import ImportProblem
+    from .importer import ImportProblem, custom_modules
 
+    notes: list[str] = []
     try:
-        spec = read_and_convert(model)
+        spec = read_and_convert(model, notes, fold=not flat)
     except ImportProblem as exc:
         raise Failed(
             [p if p.startswith(str(model)) else f"{model}: {p}" for p in exc.problems]
         ) from None
-    errors = api.validate(spec)
+    needs = custom_modules(spec)
+    with custom.allowing(*needs):
+        errors = api.validate(spec)
     if errors:
         raise Failed(
             [f"{model}: the imported spec is invalid: {e.pointer}: {e.message}" for e in errors]
@@ -279,6 +293,15 @@ def import_(model, output, force) -> None:
     text = json.dumps(spec, indent=2) + "\n"
     _write_one(output, text.encode("utf-8"), lambda _: False, force, "an imported spec")
     click.echo(str(output))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if needs:
+        click.echo(
+            "note: the spec uses custom layer classes; render or verify it with "
+            + " ".join(f"--allow-import {m}" for m in needs)
+            + " (or list them in [tool.specgen] allow-import in pyproject.toml)",
+            err=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

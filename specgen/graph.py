@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from keyword import iskeyword
 
-from . import catalog, naming, shapes
+from . import catalog, custom, naming, shapes
 from .errors import SpecError
 from .ir import (
     BlockDef,
@@ -29,6 +30,22 @@ from .validate import layer_problems, nearest
 Report = Callable[[str, str], None]
 
 
+def custom_problem(layer: dict) -> str | None:
+    """Why a CustomLayer may not be emitted: its module is not allowed, or a config key is
+    not a keyword argument name."""
+    module = custom.module_of(layer["class"])
+    if not custom.is_allowed(module):
+        return (
+            f"custom layer class {layer['class']!r}: module {module!r} is not allowed to be"
+            f" imported; allow it with `specgen --allow-import {module} ...` or"
+            f' `[tool.specgen] allow-import = ["{module}"]` in pyproject.toml'
+        )
+    bad = [k for k in layer.get("config", {}) if not k.isidentifier() or iskeyword(k)]
+    if bad:
+        return f"config keys must be Python identifiers, received {bad}"
+    return None
+
+
 def _auto_names(layers: list[dict], taken: set[str]) -> list[str]:
     """Explicit names, else Keras's defaults (dense, dense_1, ...) skipping names in use."""
     counters: dict[str, int] = {}
@@ -38,7 +55,10 @@ def _auto_names(layers: list[dict], taken: set[str]) -> list[str]:
             names.append(layer["name"])
             continue
         kind = catalog.BY_SPELLING.get(layer["type"])
-        base = snake_case(kind.name) if kind else layer["type"]
+        if kind and kind.op:
+            base = kind.name.removeprefix("ops.")  # Keras names `x + 3.0` "add", "add_1", ...
+        else:
+            base = snake_case(kind.name) if kind else layer["type"]
         while True:
             count = counters.get(base, 0)
             counters[base] = count + 1
@@ -142,12 +162,17 @@ def _layer_node(
         err(f"{pointer}/inputs" if "inputs" in layer else pointer, message)
         ok = False
     args = tuple((a.name, freeze(layer[a.name])) for a in kind.args if a.name in layer)
+    if kind.name == "CustomLayer" and (problem := custom_problem(layer)):
+        err(pointer, f"layer {name!r}: {problem}")
+        ok = False
     out = shapes.Shape(())
     if not all(graph.dims.get(r) is not None for r in graph.refs[name]):
         ok = False  # an input failed and said so: no second error about its missing shape
     elif ok:
         try:
             out = kind.shape(dict(args), [graph.dims[r] for r in graph.refs[name]])
+            if layer.get("trainable") is False:  # a frozen layer: every weight non-trainable
+                out = shapes.Shape(out.dims, 0, out.trainable + out.non_trainable)
         except shapes.ShapeError as exc:
             err(pointer, f"layer {name!r} ({kind.name}): {exc}")
             ok = False
@@ -190,6 +215,8 @@ def _substitute(layer: dict, params: dict, pointer: str, err: Report, resolved: 
                 )
                 continue
             value = params[ref] if resolved else ParamRef(ref)
+        elif key == "config" and isinstance(value, dict):  # a CustomLayer's config values
+            value = _substitute(value, params, f"{pointer}/config", err, resolved)
         out[key] = value
     return out
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import limits
 from .errors import SpecError, pointer_join
-from .importer import ImportProblem, to_spec
+from .importer import ImportProblem, read_weight_sizes, to_spec
 from .load import Loaded, load_bytes
 
 
@@ -81,15 +81,17 @@ def _shape_problems(loaded: Loaded) -> list[SpecError]:
     return found
 
 
-def read_and_convert(path: Path) -> dict:
-    """The spec for a .keras file or config.json, or ImportProblem with located messages."""
+def read_and_convert(path: Path, notes: list[str] | None = None, *, fold: bool = True) -> dict:
+    """The spec for a .keras file or config.json, or ImportProblem with located messages.
+    `notes` collects what the spec keeps only in part; `fold` turns repeated units into blocks."""
     data, where = _config_bytes(path)
     loaded = load_bytes(data, where, max_chars=limits.MAX_CONFIG_BYTES)
     problems = loaded.errors or _shape_problems(loaded)
     if problems:
         raise ImportProblem([str(e) for e in problems])
     try:
-        return to_spec(loaded.data)
+        weights = read_weight_sizes(path) if data is not None and where != str(path) else {}
+        return to_spec(loaded.data, notes, fold=fold, weights=weights)
     except ImportProblem:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:

@@ -62,6 +62,8 @@ def constructor(
     given: dict,
     name: str | None = None,
 ) -> str:
+    if kind.name == "CustomLayer":
+        return _custom_constructor(given, name)
     parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
     parts += [
         f"{a.name}={argument(a, given[a.name])}"
@@ -71,6 +73,23 @@ def constructor(
     if name is not None:
         parts.append(f"name={literal(name)}")
     return f"keras.layers.{spelling}({', '.join(parts)})"
+
+
+_PLAIN = catalog.Arg("config", {})  # a config value: a literal, or a block parameter
+
+
+def _custom_constructor(given: dict, name: str | None) -> str:
+    """`mypkg.layers.Scale(factor=2.0, name=...)`: the path passed the schema's dotted-name
+    pattern and the allowlist (graph.py); config keys are checked identifiers."""
+    config = given.get("config") or {}
+    if isinstance(config, ParamRef):  # a block parameter holding the whole config
+        parts = [f"**{config.name}"]
+    else:
+        parts = [f"{key}={argument(_PLAIN, value)}" for key, value in sorted(config.items())]
+    parts += [f"{key}={literal(given[key])}" for key in ("trainable", "dtype") if key in given]
+    if name is not None:
+        parts.append(f"name={literal(name)}")
+    return f"{given['class']}({', '.join(parts)})"
 
 
 def private_attribute(name: str) -> str:
@@ -134,7 +153,25 @@ class LayerNode:
         return f"[{', '.join(names)}]" if self.kind.call == "list" else ", ".join(names)
 
     @property
+    def is_op(self) -> bool:
+        return self.kind.op
+
+    def op_expr(self, var=lambda name: name, params: str = "") -> str:
+        """`keras.ops.add(x, 3.0)`: tensors from inputs, a literal operand in its place.
+        In a block layer's call(), a parameter is an attribute: `params="self."`."""
+        given = dict(self.args)
+        operands = [var(name) for name in self.inputs]
+        for key, at in (("x1", 0), ("x2", len(operands) + 1)):
+            if key in given:
+                value = given[key]
+                code = params + value.name if isinstance(value, ParamRef) else literal(value)
+                operands.insert(at, code)
+        return f"keras.{self.kind.name}({', '.join(operands)})"
+
+    @property
     def functional_expr(self) -> str:
+        if self.is_op:
+            return self.op_expr()
         return f"{self.constructor}({self.call_args()})"
 
     @property
@@ -234,6 +271,10 @@ class BlockNode:
         return self.block.takes_training
 
     @property
+    def is_op(self) -> bool:
+        return False
+
+    @property
     def attribute(self) -> str:
         """The subclass model's private attribute (see private_attribute)."""
         return private_attribute(self.name)
@@ -271,6 +312,20 @@ class Model:
     @property
     def class_name(self) -> str:
         return pascal_case(self.name)
+
+    @property
+    def imports(self) -> tuple[str, ...]:
+        """Modules of allowed custom layers, imported after `import keras`."""
+        nodes = [*self.layers, *(n for b in self.blocks for n in b.layers)]
+        return tuple(
+            sorted(
+                {
+                    dict(n.args)["class"].rpartition(".")[0]
+                    for n in nodes
+                    if not n.is_block and n.kind.name == "CustomLayer"
+                }
+            )
+        )
 
     @property
     def params(self) -> tuple[int, int]:
@@ -341,6 +396,12 @@ class Model:
             return "/inputs", f"a Sequential model has one input; this spec has {len(self.inputs)}"
         previous = self.inputs[0].name
         for node in self.layers:
+            if node.is_op:
+                return (
+                    node.pointer,
+                    f"{node.name!r} is an operation ({node.kind.name}), not a layer; a"
+                    " Sequential model holds layers only: use --style functional or subclass",
+                )
             if node.inputs != (previous,):
                 got = ", ".join(node.inputs)
                 return (

@@ -62,6 +62,13 @@ def build_schema() -> dict:
 
 def _full_schema() -> dict:
     layer_types = sorted(s for kind in catalog.LAYERS for s in kind.spellings)
+    # TimeDistributed wraps a layer with weights or a shape rule of its own, never an op.
+    wrapped = sorted(
+        s
+        for kind in catalog.LAYERS
+        if not kind.op and kind.call == "one" and not any(a.kind == "layer" for a in kind.args)
+        for s in kind.spellings
+    )
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -163,6 +170,19 @@ def _full_schema() -> dict:
                     for name in catalog.RECURRENT_TYPES
                 ],
             },
+            "wrapped_layer": {
+                "type": "object",
+                "properties": {"type": {"title": "layer type", "enum": wrapped}},
+                "required": ["type"],
+                "allOf": [
+                    {
+                        "if": {"properties": {"type": {"enum": list(kind.spellings)}}},
+                        "then": {"$ref": f"#/$defs/{kind.name}"},
+                    }
+                    for kind in catalog.LAYERS
+                    if set(kind.spellings) & set(wrapped)
+                ],
+            },
             "training": training_catalog.schema(),
             **{kind.name: _layer_def(kind) for kind in catalog.LAYERS},
         },
@@ -229,8 +249,8 @@ def share_definitions(schema: dict, min_size: int = 200) -> dict:
 
 
 def dumps(schema: dict) -> str:
-    """Indented JSON with every object or array that fits in 100 columns on one line: as
-    readable as `indent=2` and half its size (editors load the schema on every keystroke)."""
+    """JSON indented one space a level, with every object or array that fits in 100 columns
+    on one line: readable, and under 150 KB (editors load the schema on every keystroke)."""
     return _dumps(schema, 0) + "\n"
 
 
@@ -238,12 +258,12 @@ def _dumps(value: object, indent: int) -> str:
     flat = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     if indent + len(flat) <= 100 or not isinstance(value, dict | list) or not value:
         return flat
-    pad = " " * (indent + 2)
+    pad = " " * (indent + 1)
     if isinstance(value, dict):
         items = [
-            f"{pad}{json.dumps(k, ensure_ascii=False)}: {_dumps(v, indent + 2)}"
+            f"{pad}{json.dumps(k, ensure_ascii=False)}: {_dumps(v, indent + 1)}"
             for k, v in value.items()
         ]
         return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
-    items = [pad + _dumps(v, indent + 2) for v in value]
+    items = [pad + _dumps(v, indent + 1) for v in value]
     return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"

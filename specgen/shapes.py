@@ -38,6 +38,9 @@ def _known(dim: int | None, what: str, dims: Dims) -> int:
     return dim
 
 
+known = _known  # for the family modules beside their entries
+
+
 def _rank(dims: Dims, rank: int, what: str) -> None:
     if len(dims) != rank:
         raise ShapeError(f"expected a rank-{rank + 1} input ({what}), received shape {show(dims)}")
@@ -226,7 +229,13 @@ def global_pool(rank: int):
 
 def layer_normalization(args: dict, shapes: list[Dims]) -> Shape:
     dims = single(shapes)
-    size = _known(dims[-1], "the last axis", dims)
+    axis = args.get("axis", -1)
+    size = 1
+    for a in _tuple(axis, 1):
+        index = a - 1 if a > 0 else len(dims) + a
+        if a == 0 or not 0 <= index < len(dims):
+            raise ShapeError(f"axis {a} is out of range for input shape {show(dims)}")
+        size *= _known(dims[index], f"axis {a}", dims)
     return Shape(dims, (args.get("center", True) + args.get("scale", True)) * size)
 
 
@@ -267,29 +276,55 @@ def recurrent(kind: str):
 def bidirectional(args: dict, shapes: list[Dims]) -> Shape:
     inner = args["layer"]
     forward = recurrent(inner["type"])(inner, shapes)
+    backward_args = args.get("backward_layer") or inner
+    backward = recurrent(backward_args["type"])(backward_args, shapes)
+    if "backward_layer" in args:
+        if forward.dims[:-1] != backward.dims[:-1]:
+            raise ShapeError("layer and backward_layer must agree on return_sequences")
+        if not backward_args.get("go_backwards"):
+            raise ShapeError("backward_layer must set go_backwards: true")
     mode = args.get("merge_mode", "concat")
-    units = forward.dims[-1] * (2 if mode == "concat" else 1)
-    return Shape((*forward.dims[:-1], units), 2 * forward.trainable)
+    if mode != "concat" and forward.dims != backward.dims:
+        raise ShapeError(f"merge_mode {mode!r} needs layers of equal units")
+    units = forward.dims[-1] + backward.dims[-1] if mode == "concat" else forward.dims[-1]
+    return Shape((*forward.dims[:-1], units), forward.trainable + backward.trainable)
+
+
+def dropout(args: dict, shapes: list[Dims]) -> Shape:
+    dims = single(shapes)
+    noise = args.get("noise_shape")
+    if noise is not None:
+        if len(noise) != len(dims) + 1:
+            raise ShapeError(
+                f"noise_shape {list(noise)} must have one size per axis of {show(dims)}"
+            )
+        for size, axis_size in zip(noise[1:], dims, strict=True):
+            if size not in (None, 1, axis_size):
+                raise ShapeError(f"noise_shape {list(noise)} does not broadcast to {show(dims)}")
+    return Shape(dims)
 
 
 def multi_head_attention(args: dict, shapes: list[Dims]) -> Shape:
-    if len(shapes) != 2:
-        raise ShapeError(f"expected two inputs (query, value), received {len(shapes)}")
-    query, value = shapes
-    if not query or not value:
+    if len(shapes) not in (2, 3):
+        raise ShapeError(f"expected inputs (query, value[, key]), received {len(shapes)}")
+    query, value, key = (*shapes, shapes[1])[:3]
+    if not query or not value or not key:
         raise ShapeError(
-            f"query and value need a feature axis, received {show(query)} and {show(value)}"
+            f"query, value and key need a feature axis, received {', '.join(map(show, shapes))}"
         )
-    q_dim, v_dim = (
+    q_dim, v_dim, k_dim = (
         _known(query[-1], "the query's last axis", query),
         _known(value[-1], "the value's last axis", value),
+        _known(key[-1], "the key's last axis", key),
     )
     heads, key_dim = args["num_heads"], args["key_dim"]
     value_dim = args.get("value_dim") or key_dim
     out_dim = args.get("output_shape") or q_dim
     bias = args.get("use_bias", True)
-    params = (q_dim + bias) * heads * key_dim + (v_dim + bias) * heads * key_dim
+    params = (q_dim + bias) * heads * key_dim + (k_dim + bias) * heads * key_dim
     params += (v_dim + bias) * heads * value_dim + heads * value_dim * out_dim + bias * out_dim
+    if args.get("use_gate"):
+        params += (q_dim + bias) * heads * value_dim
     return Shape((*query[:-1], out_dim), params)
 
 
@@ -335,7 +370,33 @@ def upsampling(args: dict, shapes: list[Dims]) -> Shape:
     )
 
 
+def broadcast(a: Dims, b: Dims) -> Dims:
+    """Broadcasting of two shapes (Keras merge layers and ops broadcast); None is unknown."""
+    out = []
+    for x, y in zip((1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b, strict=True):
+        if x == 1 or x is None:
+            out.append(x if y == 1 else y)
+        elif y in (1, None, x):
+            out.append(x)
+        else:
+            raise ShapeError(f"shapes {show(a)} and {show(b)} do not broadcast")
+    return tuple(out)
+
+
 def elementwise(args: dict, shapes: list[Dims]) -> Shape:
+    dims = shapes[0]
+    try:
+        for other in shapes[1:]:
+            dims = broadcast(dims, other)
+    except ShapeError:
+        listed = ", ".join(show(s) for s in shapes)
+        raise ShapeError(
+            f"inputs must have equal or broadcastable shapes, received {listed}"
+        ) from None
+    return Shape(dims)
+
+
+def _equal(shapes: list[Dims]) -> Dims:
     first = shapes[0]
     for other in shapes[1:]:
         if len(other) != len(first) or any(
@@ -343,8 +404,8 @@ def elementwise(args: dict, shapes: list[Dims]) -> Shape:
         ):
             listed = ", ".join(show(s) for s in shapes)
             raise ShapeError(f"inputs must have equal shapes, received {listed}")
-    return Shape(
-        tuple(next((d for d in dims if d is not None), None) for dims in zip(*shapes, strict=True))
+    return tuple(
+        next((d for d in dims if d is not None), None) for dims in zip(*shapes, strict=True)
     )
 
 
@@ -355,10 +416,9 @@ def concatenate(args: dict, shapes: list[Dims]) -> Shape:
     if not 0 <= index < rank or any(len(s) != rank for s in shapes):
         raise ShapeError(f"axis {axis} does not fit inputs {', '.join(show(s) for s in shapes)}")
     rest = [tuple(d for i, d in enumerate(s) if i != index) for s in shapes]
-    elementwise({}, rest)
     sizes = [s[index] for s in shapes]
     total = None if None in sizes else sum(sizes)
-    dims = list(elementwise({}, rest).dims)
+    dims = list(_equal(rest))
     dims.insert(index, total)
     return Shape(tuple(dims))
 

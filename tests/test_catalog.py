@@ -7,7 +7,7 @@ import pytest
 from conftest import import_file
 
 import specgen
-from specgen import catalog
+from specgen import catalog, catalog_ops, custom
 
 keras = pytest.importorskip("keras")
 
@@ -126,6 +126,64 @@ CASES = [
     ("Concatenate", {"axis": 1}, [(2, 4), (3, 4)]),
     ("Dot", {"axes": 1}, [(5,), (5,)]),
     ("Dot", {"axes": [2, 2]}, [(3, 4), (6, 4)]),
+    ("Dropout", {"rate": 0.2, "noise_shape": [None, 1, 3]}, [(4, 3)]),
+    ("Dense", {"units": 3, "trainable": False, "dtype": "float16"}, [(4,)]),
+    ("LayerNormalization", {"axis": [1, 2]}, [(3, 4)]),
+    ("Multiply", {}, [(4, 4, 3), (1, 1, 3)]),
+    (
+        "Bidirectional",
+        {
+            "layer": {"type": "LSTM", "units": 3, "return_sequences": True},
+            "backward_layer": {
+                "type": "GRU",
+                "units": 3,
+                "return_sequences": True,
+                "go_backwards": True,
+            },
+        },
+        [(5, 2)],
+    ),
+    (
+        "MultiHeadAttention",
+        {"num_heads": 2, "key_dim": 3, "attention_axes": [1]},
+        [(4, 6), (5, 7), (5, 2)],
+    ),
+    ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3, "use_gate": True}, [(4, 6), (5, 6)]),
+    # activations
+    ("ReLU", {"max_value": 6.0, "negative_slope": 0.1, "threshold": 0.5}, [(4,)]),
+    ("LeakyReLU", {"negative_slope": 0.2}, [(3, 4)]),
+    ("PReLU", {}, [(3, 4)]),
+    ("PReLU", {"shared_axes": [1, 2]}, [(3, 4, 5)]),
+    ("ELU", {"alpha": 0.5}, [(4,)]),
+    ("Softmax", {"axis": 1}, [(3, 4)]),
+    # preprocessing and augmentation
+    ("Normalization", {}, [(4, 4, 3)]),
+    ("Normalization", {"axis": [1, 3]}, [(2, 4, 3)]),
+    ("Normalization", {"axis": None}, [(5,)]),
+    ("Normalization", {"mean": [1.0, 2.0], "variance": [2.0, 3.0], "invert": True}, [(3, 2)]),
+    ("RandomFlip", {"mode": "horizontal", "seed": 1}, [(6, 6, 3)]),
+    ("RandomRotation", {"factor": 0.2, "fill_mode": "constant", "seed": 2}, [(6, 6, 3)]),
+    ("RandomZoom", {"height_factor": [-0.2, 0.1], "seed": 3}, [(6, 6, 3)]),
+    ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.2}, [(6, 6, 1)]),
+    ("RandomContrast", {"factor": 0.3, "value_range": [0, 1]}, [(6, 6, 3)]),
+    ("RandomCrop", {"height": 4, "width": 3, "seed": 1}, [(6, 6, 3)]),
+    ("TimeDistributed", {"layer": {"type": "Dense", "units": 4}}, [(5, 3)]),
+    (
+        "TimeDistributed",
+        {"layer": {"type": "Conv2D", "filters": 2, "kernel_size": 3}},
+        [(3, 6, 6, 1)],
+    ),
+    # operation nodes
+    *[(f"ops.{name}", {"x2": 2.0}, [(3, 4)]) for name in catalog_ops.BINARY],
+    ("ops.subtract", {"x1": 1.0}, [(3,)]),
+    ("ops.multiply", {}, [(3, 1), (1, 4)]),
+    *[(f"ops.{name}", {}, [(3, 4)]) for name in catalog_ops.UNARY],
+    # a user's own layer (here one of Keras's, through the same opt-in)
+    (
+        "CustomLayer",
+        {"class": "keras.layers.Dense", "config": {"units": 3}, "output_shape": [3], "params": 15},
+        [(4,)],
+    ),
 ]
 
 
@@ -151,11 +209,15 @@ def test_catalog_has_40_layers_and_every_one_is_covered():
 def test_inferred_shape_and_params_match_keras(index, tmp_path):
     layer_type, args, inputs = CASES[index]
     spec = _spec(index, layer_type, args, inputs)
-    model = specgen.compile(spec)
+    with custom.allowing("keras.layers"):
+        model = specgen.compile(spec)
     for name, text in specgen.render(model, "functional").items():
         (tmp_path / name).write_text(text)
     built = import_file(tmp_path / f"case_{index}_functional.py").build_model()
     (node,) = model.layers
+    assert tuple(built.outputs[0].shape[1:]) == node.out.dims
+    if node.is_op:  # an operation has no layer and no weights
+        return
     layer = built.get_layer("probe")
     assert tuple(built.outputs[0].shape[1:]) == node.out.dims
     assert layer.count_params() == node.params

@@ -1,0 +1,119 @@
+"""Preprocessing layers: Normalization with stored statistics and the image augmentation
+layers (active only in training; each draws from its own `seed`, so every style augments
+identically under one seed). Each entry sits beside its shape rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import shapes
+from .catalog_base import BOOL, FLOAT, POS_INT, SEED, Arg, LayerKind, _named
+
+NUMBERS = {
+    "title": "a number or a (nested) list of numbers",
+    "anyOf": [
+        FLOAT,
+        {"type": "array", "items": {"anyOf": [FLOAT, {"type": "array", "items": FLOAT}]}},
+    ],
+}
+FACTOR = {
+    "title": "a factor f (meaning [-f, f]) or [lower, upper]",
+    "anyOf": [FLOAT, {"type": "array", "items": FLOAT, "minItems": 2, "maxItems": 2}],
+}
+FILL = (
+    Arg("fill_mode", _named("fill mode", ["reflect", "wrap", "constant", "nearest", "crop"])),
+    Arg("interpolation", _named("interpolation", ["nearest", "bilinear"])),
+    Arg("seed", SEED),
+    Arg("fill_value", FLOAT),
+)
+
+
+def _normalization(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
+    x = shapes.single(dims)
+    axis = args.get("axis", -1)
+    axes = [] if axis is None else [axis] if isinstance(axis, int) else list(axis)
+    kept = []
+    for a in axes:
+        index = a - 1 if a > 0 else len(x) + a
+        if a == 0 or not 0 <= index < len(x):
+            raise shapes.ShapeError(f"axis {a} is out of range for input shape {shapes.show(x)}")
+        kept.append(shapes.known(x[index], f"axis {a}", x))
+    if ("mean" in args) != ("variance" in args):
+        raise shapes.ShapeError("give both mean and variance, or neither (adapt() fills them)")
+    if "mean" in args:
+        return shapes.Shape(x)
+    # Unadapted: mean, variance and a count are non-trainable weights that adapt() fills.
+    return shapes.Shape(x, non_trainable=2 * math.prod(kept) + 1)
+
+
+def _image(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
+    x = shapes.single(dims)
+    if len(x) != 3:
+        raise shapes.ShapeError(
+            f"expected a rank-4 input (batch, height, width, channels), received {shapes.show(x)}"
+        )
+    return shapes.Shape(x)
+
+
+def _crop(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
+    x = _image(args, dims).dims
+    return shapes.Shape((args["height"], args["width"], x[-1]))
+
+
+def _augment(name: str, *args: Arg, rule=_image) -> LayerKind:
+    return LayerKind(name, args, rule, training=True)
+
+
+LAYERS: tuple[LayerKind, ...] = (
+    LayerKind(
+        "Normalization",
+        (
+            Arg(
+                "axis",
+                {
+                    "anyOf": [
+                        {"type": "integer"},
+                        {"type": "array", "items": {"type": "integer"}},
+                        {"type": "null"},
+                    ]
+                },
+            ),
+            Arg("mean", NUMBERS),
+            Arg("variance", NUMBERS),
+            Arg("invert", BOOL),
+        ),
+        _normalization,
+    ),
+    _augment(
+        "RandomFlip",
+        Arg("mode", _named("flip mode", ["horizontal", "vertical", "horizontal_and_vertical"])),
+        Arg("seed", SEED),
+    ),
+    _augment("RandomRotation", Arg("factor", FACTOR, required=True, positional=True), *FILL),
+    _augment(
+        "RandomZoom",
+        Arg("height_factor", FACTOR, required=True, positional=True),
+        Arg("width_factor", {"anyOf": [FACTOR, {"type": "null"}]}),
+        *FILL,
+    ),
+    _augment(
+        "RandomTranslation",
+        Arg("height_factor", FACTOR, required=True, positional=True),
+        Arg("width_factor", FACTOR, required=True, positional=True),
+        *FILL,
+    ),
+    _augment(
+        "RandomContrast",
+        Arg("factor", FACTOR, required=True, positional=True),
+        Arg("value_range", {"type": "array", "items": FLOAT, "minItems": 2, "maxItems": 2}),
+        Arg("seed", SEED),
+    ),
+    _augment(
+        "RandomCrop",
+        Arg("height", POS_INT, required=True, positional=True),
+        Arg("width", POS_INT, required=True, positional=True),
+        Arg("seed", SEED),
+        rule=_crop,
+    ),
+)

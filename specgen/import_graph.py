@@ -1,0 +1,209 @@
+"""`specgen import`: the walk over a saved graph, nested models and custom classes.
+
+`importer.to_spec` runs one `Walk` over the model's config. A nested Sequential/Functional
+model becomes a block or is inlined; InceptionResNetV2's private scale layer is lowered to
+allowlisted ops; any other registered class becomes a `CustomLayer` the user must allow.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import catalog
+from .importer import NESTED, _arguments, _inbound, _op, _pairs, _policy
+from .ir import snake_case
+
+
+class Walk:
+    """One pass over a model config. A nested Sequential/Functional model used as a layer
+    becomes a block (a sub-graph written once, used by name) when it sits in the top graph and
+    holds plain layers; deeper or op-holding ones are inlined, layer by layer."""
+
+    def __init__(self, problems: list[str], blocks: dict[str, dict], names=None, weights=None):
+        self.problems, self.blocks = problems, blocks
+        # Weight counts by the .keras file's key (`layer_scale_3`), for top-level custom layers.
+        self.weights: dict[str, int] = weights or {}
+        self.seen: dict[str, int] = {}
+        self.names: set[str] = names if names is not None else set()
+        self.shapes: dict[str, list] = {}
+
+    def _record_shapes(self, body: dict) -> None:
+        """Output shapes as the saved graph's consumers recorded them (for custom layers)."""
+        for layer in body["layers"]:
+            for node in layer.get("inbound_nodes") or []:
+                for tensor in _tensors(node):
+                    history = tensor["config"]["keras_history"]
+                    self.shapes.setdefault(history[0], tensor["config"].get("shape"))
+
+    def graph(self, kind: str, body: dict, top: bool = False, feeds=None):
+        """(inputs, layers with explicit `inputs`, output names) of one (sub-)graph; `feeds`
+        maps an inlined sub-graph's input names to the outer tensors that feed it."""
+        if top:
+            self.names |= _all_names(body)
+        inputs, layers, alias = [], [], dict(feeds or {})
+        previous = None
+        self._record_shapes(body)
+        for layer in body["layers"]:
+            cls, lconfig = layer["class_name"], layer["config"]
+            name = lconfig.get("name") or layer.get("name")
+            if cls == "InputLayer":
+                inputs.append(_input(name, lconfig))
+                previous = alias.get(name, name)
+                continue
+            refs = _inbound(layer) if kind != "Sequential" else [previous]
+            if kind == "Sequential" and previous is None:  # no InputLayer: build_input_shape
+                first = f"{snake_case(body.get('name') or 'model')}_input"
+                shape = body.get("build_input_shape") or [None]
+                inputs.append({"name": first, "shape": list(shape[1:])})
+                refs = [alias.get(first, first)]
+            refs = [alias.get(r, r) for r in refs]
+            if cls in NESTED and str(layer.get("module", "keras")).startswith("keras"):
+                previous = self.nested(layer, name, refs, top, layers, alias)
+                continue
+            if str(layer.get("module", "")).startswith("keras.src.ops"):
+                entry = _op(layer, name, self.problems)
+                if entry:
+                    entry["inputs"] = [alias.get(r, r) for r in entry["inputs"]]
+            elif lowered := _lowered(layer, name, refs):
+                layers.extend(lowered)
+                previous = name
+                continue
+            elif cls not in catalog.BY_SPELLING and layer.get("registered_name"):
+                entry = _custom(layer, name, refs, self.shapes)
+                if top:  # Keras keys a layer's weights by class name and occurrence
+                    key, count = snake_case(cls), self.seen.get(snake_case(cls), 0)
+                    self.seen[key] = count + 1
+                    saved = f"{key}_{count}" if count else key
+                    if saved in self.weights:
+                        entry["params"] = self.weights[saved]
+            elif cls not in catalog.BY_SPELLING:
+                self.problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
+                entry = None
+            else:
+                kind_ = catalog.BY_SPELLING[cls]
+                args = _arguments(kind_, lconfig, self.problems, f"layer {name!r}: ")
+                entry = {"name": name, "type": cls, **args, "inputs": refs}
+            if entry:
+                layers.append(entry)
+            previous = name
+        order = {pair[0]: i for i, pair in enumerate(_pairs(body.get("input_layers")))}
+        inputs.sort(key=lambda entry: order.get(entry["name"], len(order)))
+        found = [pair[0] for pair in _pairs(body.get("output_layers"))]
+        outputs = [alias.get(n, n) for n in found] if kind != "Sequential" else [previous]
+        return inputs, layers, outputs
+
+    def nested(self, layer, name, refs, top, layers, alias) -> str:
+        sub_kind, body = layer["class_name"], layer["config"]
+        sub_inputs, sub_layers, sub_outputs = Walk(self.problems, self.blocks, self.names).graph(
+            sub_kind, body
+        )
+        if len(sub_inputs) != len(refs) or len(sub_outputs) != 1:
+            self.problems.append(
+                f"layer {name!r}: a nested {sub_kind} with {len(sub_inputs)} input(s) and"
+                f" {len(sub_outputs)} output(s) called on {len(refs)} tensor(s) is not supported"
+            )
+            return name
+        plain = all(
+            e["type"] in catalog.BY_SPELLING and not catalog.BY_SPELLING[e["type"]].op
+            for e in sub_layers
+        )
+        if top and plain and sub_layers:
+            block = _block_name(name, {*self.blocks, *self.names})
+            self.blocks[block] = {
+                "description": f"The nested {sub_kind} model {name!r}, as saved.",
+                "inputs": [i["name"] for i in sub_inputs],
+                "layers": sub_layers,
+                "outputs": sub_outputs,
+            }
+            layers.append({"name": name, "type": block, "inputs": refs})
+            return name
+        # Inline: the sub-graph's layers join this graph, fed by the outer tensors.
+        feeds = {i["name"]: ref for i, ref in zip(sub_inputs, refs, strict=True)}
+        _, inner, inner_out = Walk(self.problems, self.blocks, self.names).graph(
+            sub_kind, body, feeds=feeds
+        )
+        layers.extend(inner)
+        alias[name] = inner_out[0]
+        return inner_out[0]
+
+
+def _tensors(value):
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _tensors(item)
+
+
+# keras.applications' InceptionResNetV2 scales its residual with a private layer whose call is
+# `inputs[0] + inputs[1] * scale`: the same arithmetic as two allowlisted ops, in the same
+# order, so the import is exact and needs no custom code.
+SCALE_LAYER = ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer")
+
+
+def _lowered(layer: dict, name: str, refs: list[str]) -> list[dict] | None:
+    if (layer.get("module"), layer["class_name"]) != SCALE_LAYER or len(refs) != 2:
+        return None
+    scale = float(layer["config"]["scale"])
+    residual = f"{name}_residual"
+    return [
+        {"name": residual, "type": "ops.multiply", "inputs": [refs[1]], "x2": scale},
+        {"name": name, "type": "ops.add", "inputs": [refs[0], residual]},
+    ]
+
+
+BASE_KEYS = {"name", "trainable", "dtype", "autocast", "build_config", "input_shape"}
+
+
+def _custom(layer: dict, name: str, refs: list[str], shapes: dict) -> dict:
+    """A registered class specgen does not know -> a CustomLayer the user must allow."""
+    config = layer["config"]
+    entry = {
+        "name": name,
+        "type": "CustomLayer",
+        "class": f"{layer.get('module')}.{layer['class_name']}",
+        "config": {k: v for k, v in config.items() if k not in BASE_KEYS},
+        "inputs": refs,
+    }
+    if config.get("trainable") is False:
+        entry["trainable"] = False
+    if _policy(config.get("dtype")) not in (None, "float32"):
+        entry["dtype"] = _policy(config["dtype"])
+    if shapes.get(name) and shapes.get(name) != shapes.get(refs[0]):
+        entry["output_shape"] = list(shapes[name][1:])
+    return entry
+
+
+def _all_names(body: dict) -> set[str]:
+    """Every layer name in a (nested) config: a block's name must not shadow one in code."""
+    names = set()
+    for layer in body.get("layers", []):
+        names.add(layer["config"].get("name") or layer.get("name"))
+        if layer["class_name"] in NESTED:
+            names |= _all_names(layer["config"])
+    return names
+
+
+def _block_name(name: str, taken: set) -> str:
+    """`convnext_tiny_downsampling_block_0` -> `convnext_tiny_downsampling_block`, then `_2`..."""
+    base = re.sub(r"\W", "_", snake_case(name)).strip("_") or "nested"
+    base = re.sub(r"(_\d+)+$", "", base)
+    base = base if base[0].isalpha() else f"m_{base}"
+    base = base if base.endswith("_block") else f"{base}_block"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    return candidate
+
+
+def _input(name: str, config: dict) -> dict:
+    shape = config.get("batch_shape") or config.get("batch_input_shape")
+    entry = {"name": name, "shape": list(shape[1:])}
+    dtype = config.get("dtype")
+    if isinstance(dtype, str) and dtype != "float32":
+        entry["dtype"] = dtype
+    return entry

@@ -1,0 +1,82 @@
+"""`specgen import`: a saved model's `compile_config` -> the spec's `training` section.
+
+What the spec can say is kept; what it cannot (a loss's from_logits, a custom optimizer, ...)
+is named in a note, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from . import schema
+from .ir import snake_case
+
+# Optimizer settings the spec's schema has a place for.
+OPTIMIZER_KEYS = (
+    "learning_rate momentum weight_decay rho clipnorm clipvalue beta_1 beta_2 epsilon"
+    " nesterov amsgrad"
+).split()
+# Keras's loss aliases as the spec spells them.
+LOSS_NAMES = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
+
+
+def _round(value):
+    # Keras stores float32 hyperparameters: 0.003 comes back as 0.003000000026077032.
+    return float(f"{value:.7g}") if isinstance(value, float) else value
+
+
+def _optimizer(saved, notes: list[str]) -> dict | None:
+    import keras
+
+    if isinstance(saved, str):
+        saved = {"class_name": saved, "config": {}}
+    cls = saved.get("class_name", "")
+    match = next((name for name in schema.OPTIMIZERS if name.lower() == cls.lower()), None)
+    if match is None:
+        notes.append(f"optimizer {cls!r} is not one the spec can name; training not imported")
+        return None
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(getattr(keras.optimizers, match).__init__).parameters.items()
+    }
+    out: dict = {"type": match}
+    for key, value in (saved.get("config") or {}).items():
+        value = _round(value)
+        if key in OPTIMIZER_KEYS and value is not None and value != defaults.get(key):
+            out[key] = value
+        elif key not in OPTIMIZER_KEYS and key != "name" and value not in (None, False):
+            if value != defaults.get(key):
+                notes.append(f"optimizer setting {key}={value!r} has no place in the spec")
+    return out
+
+
+def _loss(saved, notes: list[str]) -> str | None:
+    if isinstance(saved, dict) and "class_name" in saved:
+        config = saved.get("config") or {}
+        for key, value in config.items():
+            if key not in ("name", "reduction") and value not in (None, False):
+                notes.append(f"loss setting {key}={value!r} has no place in the spec")
+        saved = snake_case(saved["class_name"])
+    if isinstance(saved, str):
+        name = LOSS_NAMES.get(saved, saved)
+        if name in schema.LOSSES:
+            return name
+    notes.append(f"loss {saved!r} is not one the spec can name; training not imported")
+    return None
+
+
+def training(compile_config: dict | None, notes: list[str]) -> dict | None:
+    if not compile_config:
+        return None
+    optimizer = _optimizer(compile_config.get("optimizer") or "rmsprop", notes)
+    loss = _loss(compile_config.get("loss"), notes)
+    if optimizer is None or loss is None:
+        return None
+    out: dict = {"optimizer": optimizer, "loss": loss}
+    metrics = [m for m in compile_config.get("metrics") or [] if m in schema.METRICS]
+    dropped = [m for m in compile_config.get("metrics") or [] if m not in schema.METRICS]
+    if dropped:
+        notes.append(f"metrics {dropped!r} are not ones the spec can name")
+    if metrics:
+        out["metrics"] = metrics
+    return out
