@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 
-from . import schema
+from . import training_catalog
 from .ir import snake_case
 
 # Optimizer settings the spec's schema has a place for.
@@ -31,7 +31,9 @@ def _optimizer(saved, notes: list[str]) -> dict | None:
     if isinstance(saved, str):
         saved = {"class_name": saved, "config": {}}
     cls = saved.get("class_name", "")
-    match = next((name for name in schema.OPTIMIZERS if name.lower() == cls.lower()), None)
+    match = next(
+        (name for name in training_catalog.OPTIMIZERS if name.lower() == cls.lower()), None
+    )
     if match is None:
         notes.append(f"optimizer {cls!r} is not one the spec can name; training not imported")
         return None
@@ -50,16 +52,36 @@ def _optimizer(saved, notes: list[str]) -> dict | None:
     return out
 
 
-def _loss(saved, notes: list[str]) -> str | None:
+def _loss(saved, notes: list[str]) -> str | dict | None:
+    """A loss name, or `{"type": Class, args}` when its settings differ from the defaults."""
     if isinstance(saved, dict) and "class_name" in saved:
+        cls = saved["class_name"]
         config = saved.get("config") or {}
-        for key, value in config.items():
-            if key not in ("name", "reduction") and value not in (None, False):
-                notes.append(f"loss setting {key}={value!r} has no place in the spec")
-        saved = snake_case(saved["class_name"])
+        if cls in training_catalog.LOSSES:
+            import keras
+
+            allowed = training_catalog.LOSSES[cls][1]
+            defaults = inspect.signature(getattr(keras.losses, cls).__init__).parameters
+            args = {}
+            for key, value in sorted(config.items()):
+                value = _round(value)
+                default = defaults[key].default if key in defaults else None
+                if key == "name" or value == default:
+                    continue
+                if key in allowed:
+                    args[key] = value
+                else:
+                    notes.append(f"loss setting {key}={value!r} has no place in the spec")
+            if args:
+                return {"type": cls, **args}
+        else:
+            for key, value in config.items():
+                if key not in ("name", "reduction") and value not in (None, False):
+                    notes.append(f"loss setting {key}={value!r} has no place in the spec")
+        saved = snake_case(cls)
     if isinstance(saved, str):
         name = LOSS_NAMES.get(saved, saved)
-        if name in schema.LOSSES:
+        if name in training_catalog.LOSS_NAMES:
             return name
     notes.append(f"loss {saved!r} is not one the spec can name; training not imported")
     return None
@@ -73,8 +95,9 @@ def training(compile_config: dict | None, notes: list[str]) -> dict | None:
     if optimizer is None or loss is None:
         return None
     out: dict = {"optimizer": optimizer, "loss": loss}
-    metrics = [m for m in compile_config.get("metrics") or [] if m in schema.METRICS]
-    dropped = [m for m in compile_config.get("metrics") or [] if m not in schema.METRICS]
+    known = {"accuracy", *training_catalog.METRIC_NAMES}
+    metrics = [m for m in compile_config.get("metrics") or [] if m in known]
+    dropped = [m for m in compile_config.get("metrics") or [] if m not in known]
     if dropped:
         notes.append(f"metrics {dropped!r} are not ones the spec can name")
     if metrics:
