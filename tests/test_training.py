@@ -150,15 +150,20 @@ def test_offline_builtin_dataset_is_one_line_error(rendered, monkeypatch, capsys
     assert err.count("\n") == 1 and "--data synthetic" in err and "Traceback" not in err
 
 
+def _mnist_arrays(train: int, test: int) -> dict[str, np.ndarray]:
+    """Random MNIST-shaped splits for the mnist_cnn spec's .npz source."""
+    rng = np.random.default_rng(0)
+    return {
+        "x_train": rng.random((train, 28, 28, 1), dtype=np.float32),
+        "y_train": rng.integers(0, 10, train),
+        "x_test": rng.random((test, 28, 28, 1), dtype=np.float32),
+        "y_test": rng.integers(0, 10, test),
+    }
+
+
 def test_npz_data_save_plot_and_json_last_line(rendered, tmp_path, capsys):
     script = _script(rendered, "mnist_cnn")
-    rng = np.random.default_rng(0)
-    arrays = {
-        "x_train": rng.random((64, 28, 28, 1), dtype=np.float32),
-        "y_train": rng.integers(0, 10, 64),
-        "x_test": rng.random((16, 28, 28, 1), dtype=np.float32),
-        "y_test": rng.integers(0, 10, 16),
-    }
+    arrays = _mnist_arrays(train=64, test=16)
     np.savez(tmp_path / "data.npz", **arrays)
     saved, plot = tmp_path / "m.keras", tmp_path / "curves.png"
     argv = [
@@ -476,13 +481,7 @@ def _one_line_error(out):
 
 def test_bad_npz_files_are_one_line_errors(rendered, tmp_path, capsys):
     script = _script(rendered, "mnist_cnn")
-    rng = np.random.default_rng(0)
-    good = {
-        "x_train": rng.random((8, 28, 28, 1), dtype=np.float32),
-        "y_train": rng.integers(0, 10, 8),
-        "x_test": rng.random((4, 28, 28, 1), dtype=np.float32),
-        "y_test": rng.integers(0, 10, 4),
-    }
+    good = _mnist_arrays(train=8, test=4)
     cases = {
         "shape": (
             {"x_train": good["x_train"][..., 0]},
