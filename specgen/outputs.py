@@ -9,11 +9,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import api
+from . import api, limits
 from .errors import SpecError, SpecInvalid
 from .header import HEADER_PREFIX, HEADER_SUFFIX
 from .header import split as split_header
-from .render import SHARED, STYLES
+from .render import SHARED
 from .schema import SCHEMA_FILE, SCHEMA_ID
 
 
@@ -26,28 +26,40 @@ class Rendered:
     models: set[str] = field(default_factory=set)  # names of the given specs' models
 
 
-def _is_spec(path: Path) -> str | None:
-    """None when a JSON file in a spec folder is a spec (its `$schema` is a path to specgen's
-    schema file or its $id); else why it is skipped."""
+def _read_json(path: Path) -> tuple[object, str | None]:
+    """(data, None), or (None, why not): only regular files, through the loader's limits, so
+    a FIFO or a huge file in a spec folder is skipped instead of hanging the render."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return f"not readable JSON: {exc}"
+        return json.loads(limits.read_regular(path, limits.MAX_SPEC_BYTES)), None
+    except limits.NotReadable as exc:
+        return None, f"not readable: {exc}"
+    except (ValueError, RecursionError) as exc:
+        return None, f"not readable JSON: {exc}"
+
+
+def _why_not_spec(data: object) -> str | None:
+    """None when parsed JSON is a spec (its `$schema` is a path to specgen's schema file or its
+    $id); else why it is skipped."""
     schema = data.get("$schema") if isinstance(data, dict) else None
     if not isinstance(schema, str) or not (schema.endswith(SCHEMA_FILE) or schema == SCHEMA_ID):
         return f"not a spec: its $schema names neither {SCHEMA_FILE} nor {SCHEMA_ID}"
     return None
 
 
+def _is_spec(path: Path) -> str | None:
+    """None when a JSON file in a spec folder is a spec; else why it is skipped."""
+    data, why = _read_json(path)
+    return why or _why_not_spec(data)
+
+
 def _may_be_spec(path: Path) -> bool:
     """A spec by its $schema, or one without it (a dict with layers): when in doubt, a spec, so
     that a spec left out is never taken for a deleted one."""
-    if _is_spec(path) is None:
-        return True
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    data, why = _read_json(path)
+    if why is not None:
         return False
+    if _why_not_spec(data) is None:
+        return True
     return isinstance(data, dict) and "$schema" not in data and "layers" in data
 
 
@@ -97,25 +109,24 @@ def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -
             out.errors += exc.errors
             continue
         out.models.add(model.name)
-        for each in STYLES if style == "all" else (style,):
-            reason = model.chain_break() if each == "sequential" else None
-            if reason is not None and style == "all":
-                out.skipped.append(f"{spec} --style {each} ({reason[1]})")
-                continue
-            try:
-                files = api.render(model, each, templates=templates)
-            except SpecInvalid as exc:
-                out.errors += exc.errors
-                continue
-            for name, text in files.items():
-                # The training runtime modules are shared: every spec renders the same text.
-                if owners.setdefault(name, spec) != spec and name not in SHARED:
-                    out.clashes.append(
-                        f"{spec}: would write {name}, which {owners[name]} also writes;"
-                        " rename one of the models"
-                    )
-                else:
-                    out.files[name] = text
+        # One render per spec: the shared training modules are made once, not once a style.
+        reason = model.chain_break() if style == "all" else None
+        if reason is not None:
+            out.skipped.append(f"{spec} --style sequential ({reason[1]})")
+        try:
+            files = api.render(model, style, templates=templates)
+        except SpecInvalid as exc:
+            out.errors += exc.errors
+            continue
+        for name, text in files.items():
+            # The training runtime modules are shared: every spec renders the same text.
+            if owners.setdefault(name, spec) != spec and name not in SHARED:
+                out.clashes.append(
+                    f"{spec}: would write {name}, which {owners[name]} also writes;"
+                    " rename one of the models"
+                )
+            else:
+                out.files[name] = text
     return out
 
 

@@ -199,6 +199,8 @@ def render_model(
         for style in styles:
             module = module_name(model, style)
             for file_name, template in outputs_for(model, style).items():
+                if file_name in raw:  # a shared module: the same text for every style
+                    continue
                 raw[file_name] = env.get_template(template).render(
                     model=model,
                     style=style,

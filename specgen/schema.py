@@ -34,7 +34,6 @@ SNAKE_CASE = {
     "type": "string",
     "pattern": "^[a-z][a-z0-9_]*(?!\\n)$",
 }
-NUMBER_ARRAY = {"type": "array", "minItems": 1}
 
 
 def _layer_def(kind: catalog.LayerKind) -> dict:

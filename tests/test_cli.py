@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -89,9 +90,11 @@ def test_a_folder_means_its_specs(tmp_path, capsys):
     folder.mkdir()
     (folder / "cifar.json").write_text((ROOT / "specs" / "cifar100.json").read_text())
     (folder / "tsconfig.json").write_text("{}")
+    os.mkfifo(folder / "pipe.json")  # read blindly, a FIFO would hang the render
     assert main(["render", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert f"skipped: {folder / 'tsconfig.json'} (not a spec: its $schema names neither" in out
+    assert f"skipped: {folder / 'pipe.json'} (not readable: is not a regular file" in out
     assert out.count("written: ") == 5  # model, training script, three shared modules
 
 
