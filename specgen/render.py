@@ -148,15 +148,36 @@ def _sources_digest(templates: Path | None) -> str | None:
     """Everything besides the spec that decides the output: specgen's code, the templates, the
     ruff and Jinja2 that run, the Python version. None (do not cache) when a template folder
     holds anything but regular files: a FIFO would hang the read, and the loader reports it."""
+    installed = _installed_digest()
+    overrides = _files_digest(sorted(Path(templates).glob("*"))) if templates else ""
+    if installed is None or overrides is None:
+        return None
+    return cache.key(installed, overrides)
+
+
+@memoize
+def _installed_digest() -> str | None:
+    """The part that cannot change while this process runs: read once, not once a spec."""
     import importlib.util
-    import stat
     import sys
 
     files = sorted(Path(__file__).parent.glob("*.py"))
-    for folder in (resources.data_dir("templates"), templates):
-        if folder is not None:
-            files += sorted(Path(folder).glob("*"))
-    parts = [sys.version]
+    files += sorted(resources.data_dir("templates").glob("*"))
+    sources = _files_digest(files)
+    if sources is None:
+        return None
+    parts = [sys.version, sources, formatting.ruff_identity()]
+    jinja = importlib.util.find_spec("jinja2")
+    if jinja and jinja.origin:
+        info = Path(jinja.origin).stat()
+        parts += [jinja.origin, f"{info.st_size}:{info.st_mtime_ns}"]
+    return cache.key(*parts)
+
+
+def _files_digest(files: list[Path]) -> str | None:
+    import stat
+
+    parts = []
     for path in files:
         try:
             if not stat.S_ISREG(path.stat().st_mode):
@@ -164,11 +185,6 @@ def _sources_digest(templates: Path | None) -> str | None:
             parts += [str(path), path.read_text(encoding="utf-8")]
         except (OSError, UnicodeDecodeError):
             parts += [str(path), "?"]
-    jinja = importlib.util.find_spec("jinja2")
-    parts += [formatting.ruff_identity(), str(jinja and jinja.origin)]
-    if jinja and jinja.origin:
-        stat = Path(jinja.origin).stat()
-        parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
     return cache.key(*parts)
 
 
