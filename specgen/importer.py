@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import io
-import json
 import re
 import zipfile
 from pathlib import Path
@@ -40,13 +39,6 @@ class ImportProblem(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
-
-
-def read_config(path: Path) -> dict:
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read("config.json"))
-    return json.loads(path.read_text("utf-8"))
 
 
 def _object(value: dict, kind: str):

@@ -16,7 +16,7 @@ import pytest
 from conftest import import_file
 
 import specgen
-from specgen import custom, importer
+from specgen import custom, import_guard, importer
 from specgen.format import _ruff
 
 keras = pytest.importorskip("keras")
@@ -152,7 +152,7 @@ def _run(name: str, tmp_path):
     rng = np.random.default_rng(0)
     _perturb(original, rng)
     original.save(tmp_path / "orig.keras")
-    spec = importer.to_spec(importer.read_config(tmp_path / "orig.keras"))
+    spec = import_guard.read_and_convert(tmp_path / "orig.keras")  # as `specgen import`
     started = time.perf_counter()
     # ConvNeXt's LayerScale is imported as a CustomLayer: the test allows what a user would.
     with custom.allowing(*importer.custom_modules(spec)):
