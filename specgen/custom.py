@@ -13,7 +13,6 @@ submodules too.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -41,6 +40,8 @@ def allowing(*modules: str) -> Iterator[None]:
 
 @cache
 def _pyproject(folder: Path) -> tuple[str, ...]:
+    import tomllib  # ~5 ms, paid only when a spec names a custom layer
+
     for place in (folder, *folder.parents):
         path = place / "pyproject.toml"
         if path.is_file():

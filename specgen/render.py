@@ -11,7 +11,7 @@ from functools import cache as memoize
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cache, resources, training
+from . import cache, resources, shared, training
 from . import format as formatting
 from . import header as headers
 from .ir import Model, literal
@@ -72,22 +72,34 @@ FILTERS = {"literal": literal, "docstring": docstring_text}
 
 @memoize
 def environment(templates: Path | None = None) -> jinja2.Environment:
-    """The one Environment; `templates` overrides packaged templates by file name."""
+    """The one Environment; `templates` overrides packaged templates by file name. Packaged
+    templates come compiled from the wheel (prebuilt.py) when they can be trusted."""
     import jinja2  # ~40 ms: `validate`, `summary` and `plot` never need it
 
+    from . import prebuilt
     from .template_errors import SafeLoader
 
-    folders = [str(resources.data_dir("templates"))]
-    if templates is not None:
-        folders.insert(0, str(templates))
+    loaders = [] if templates is None else [SafeLoader([str(templates)])]
+    compiled = prebuilt.loader(jinja2)
+    if compiled is not None:
+        loaders.append(compiled)
+    loaders.append(SafeLoader([str(resources.data_dir("templates"))]))
+    env = new_environment(loaders[0] if len(loaders) == 1 else jinja2.ChoiceLoader(loaders))
+    env.bytecode_cache = _bytecode_cache(jinja2)
+    return env
+
+
+def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """specgen's Environment settings, in one place: prebuilt.build compiles with them too."""
+    import jinja2
+
     env = jinja2.Environment(
-        loader=SafeLoader(folders),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
-        bytecode_cache=_bytecode_cache(jinja2),
     )
     env.filters.update(FILTERS)
     return env
@@ -125,8 +137,8 @@ def header(model: Model, body: str) -> str:
     return headers.make(model.name, model.spec_sha256, body)
 
 
-# Rendered once per output folder: the same text from every spec that trains.
-SHARED = {f"specgen_{name}.py": f"specgen_{name}.py.jinja" for name in ("cli", "data", "runtime")}
+# Written once per output folder: the same text from every spec that trains (shared.py).
+SHARED = shared.NAMES
 
 
 def shared_header(body: str) -> str:
@@ -135,12 +147,13 @@ def shared_header(body: str) -> str:
 
 def outputs_for(model: Model, style: str) -> dict[str, str]:
     """{file name: template name} for one style: the model module and, when the spec has a
-    training block, its training script and the shared modules the script imports."""
+    training block, its training script (and the shared modules it imports, which are copied,
+    not rendered: their template is the file itself)."""
     module = module_name(model, style)
     files = {f"{module}.py": f"{style}.py.jinja"}
     if model.training is not None:
         files[f"train_{module}.py"] = "train.py.jinja"
-        files.update(SHARED)
+        files.update({name: name for name in SHARED})
     return files
 
 
@@ -210,12 +223,16 @@ def render_model(
 
     env = environment(templates)
     train = training.build(model)
-    raw = {}
+    raw, ready = {}, {}
     with located(templates):
         for style in styles:
             module = module_name(model, style)
             for file_name, template in outputs_for(model, style).items():
-                if file_name in raw:  # a shared module: the same text for every style
+                if file_name in raw or file_name in ready:  # a shared module, seen already
+                    continue
+                if file_name in SHARED:
+                    text, packaged = shared.source(file_name, templates)
+                    (ready if packaged else raw)[file_name] = text  # packaged: formatted
                     continue
                 raw[file_name] = env.get_template(template).render(
                     model=model,
@@ -232,9 +249,9 @@ def render_model(
         # ruff runs (tests/test_golden.py checks every header against the formatted body).
         heads = {
             name: shared_header(body) if name in SHARED else header(model, body)
-            for name, body in raw.items()
+            for name, body in {**raw, **ready}.items()
         }
-        formatted = wait()
+        formatted = {**wait(), **ready}
     files = {name: heads[name] + body for name, body in sorted(formatted.items())}
     if entry is not None:
         cache.put("outputs", entry, json.dumps(files, ensure_ascii=False))

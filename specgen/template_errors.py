@@ -7,7 +7,6 @@ undefined names and its run-time errors become `FILE:LINE: message` (exit 1), ne
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +48,8 @@ def _uptodate(path: Path, mtime: float):
 
 def _template_line(exc: BaseException) -> tuple[str, int] | None:
     """Jinja rewrites tracebacks so that template frames carry the template's file and line."""
+    import traceback  # only on a failure
+
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.endswith(".jinja"):
             return frame.filename, frame.lineno or 0

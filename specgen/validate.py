@@ -8,7 +8,6 @@ misspelt name, the nearest valid one.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import unicodedata
@@ -73,6 +72,8 @@ def nearest(word: object, choices: list) -> str | None:
     edits = [name for fold, name in folded.items() if _one_edit(key, fold)]
     if edits:
         return edits[0]
+    import difflib  # only when suggesting a name
+
     close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
     return folded[close[0]] if close else None
 

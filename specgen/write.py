@@ -17,7 +17,6 @@ The guarantee (README, "What a render may write"):
 from __future__ import annotations
 
 import contextlib
-import difflib
 import errno
 import json
 import os
@@ -297,6 +296,8 @@ def _rename_all(folder: Path, temps: list[tuple[str, Planned]]) -> None:
 
 
 def unified_diff(item: Planned) -> str:
+    import difflib  # only for --diff
+
     before = (item.current or "").splitlines(keepends=True)
     after = item.text.splitlines(keepends=True)
     label = str(item.path)

@@ -143,6 +143,21 @@ def test_rerender_of_a_renamed_spec_is_the_only_change(tmp_path):
 def test_usage_error_is_exit_2(capsys):
     assert main(["render"]) == 2
     assert main(["render", CIFAR, "--style", "nope"]) == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    assert main(["nope"]) == 2
+    assert main(["plot", CIFAR, "-o", "model.pdf"]) == 2
+    assert "--output must end in .svg, .png or .dot" in capsys.readouterr().err
+
+
+def test_help_exits_0_and_options_mix_with_specs(capsys, tmp_path):
+    assert main(["--help"]) == 0
+    assert "render" in capsys.readouterr().out
+    assert main(["render", "-h"]) == 0
+    assert "--prune" in capsys.readouterr().out
+    # Options before, between and after the specs, as the pre-commit hook passes them.
+    args = ["render", "--style", "all", CIFAR, "--out", str(tmp_path), "--check", CIFAR]
+    assert main(args) == 1  # nothing rendered yet: missing files
+    assert "missing: " in capsys.readouterr().out
 
 
 def test_validate_ok(capsys):

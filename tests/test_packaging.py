@@ -3,6 +3,7 @@ the wheel, and nothing reaches back into the source checkout."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import zipfile
 
 import pytest
 from conftest import ROOT
+
+import specgen
 
 pytest.importorskip("hatchling")
 
@@ -34,16 +37,12 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
     assert build.returncode == 0, build.stderr
     (wheel,) = (tmp_path / "dist").glob("specgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for template in (
-        "sequential",
-        "functional",
-        "subclass",
-        "train",
-        "specgen_runtime",
-        "specgen_cli",
-        "specgen_data",
-    ):
+    for template in ("sequential", "functional", "subclass", "train"):
         assert f"specgen/templates/{template}.py.jinja" in names
+    for copied in ("specgen_runtime.py", "specgen_cli.py", "specgen_data.py"):
+        assert f"specgen/templates/{copied}" in names
+    assert "specgen/prebuilt/manifest.json" in names  # hatch_build.py, specgen/prebuilt.py
+    assert sum(name.startswith("specgen/prebuilt/tmpl_") for name in names) == 5
     assert "specgen/schemas/model-spec.schema.json" in names
     assert "specgen/py.typed" in names
 
@@ -68,9 +67,14 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
     elsewhere.mkdir()
     code = (
         "import specgen, sys; assert specgen.__file__.startswith(sys.argv[2]), specgen.__file__;"
-        "files = specgen.render(sys.argv[1], 'all'); print(len(files))"
+        "import json; files = specgen.render(sys.argv[1], 'all'); print(json.dumps(files));"
+        # The installed copy trusts what the build compiled and fingerprinted.
+        "import jinja2; from specgen import prebuilt, shared;"
+        "assert prebuilt.loader(jinja2) is not None;"
+        "assert all(prebuilt.fingerprint(shared.source(n)[0]) for n in shared.NAMES)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env |= {"PYTHONPATH": str(site), "SPECGEN_CACHE_DIR": ""}  # render, not a cache hit
     run = subprocess.run(
         [sys.executable, "-c", code, str(ROOT / "specs" / "cifar100.json"), str(site)],
         capture_output=True,
@@ -79,4 +83,7 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
         env=env,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "9"  # 3 styles x (model, train script) + 3 shared modules
+    installed = json.loads(run.stdout)
+    assert len(installed) == 9  # 3 styles x (model, train script) + 3 shared modules
+    # Compiled at build time or from source here, with the cache on or off: the same text.
+    assert installed == specgen.render(ROOT / "specs" / "cifar100.json", "all")

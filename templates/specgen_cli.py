@@ -55,34 +55,79 @@ def _writable_file(parser, option, path, suffix=None):
 def parse_args(settings, argv=None, description=None):
     seed = settings.seed if settings.seed is not None else 0
     parser = argparse.ArgumentParser(
-        description=(description or f"Train the {settings.name} model.").strip().splitlines()[0],
+        description=(description or f"Train the {settings.name} model.")
+        .strip()
+        .splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add("--loop", choices=["fit", "tape"], default="fit",
-        help="model.fit, or a custom tf.GradientTape loop with the same semantics")
+    add(
+        "--loop",
+        choices=["fit", "tape"],
+        default="fit",
+        help="model.fit, or a custom tf.GradientTape loop with the same semantics",
+    )
     add("--epochs", type=int, default=settings.epochs, help="training epochs")
-    add("--batch-size", type=int, default=settings.batch_size,
-        help="global batch size (split across replicas)")
-    add("--data", default="spec",
+    add(
+        "--batch-size",
+        type=int,
+        default=settings.batch_size,
+        help="global batch size (split across replicas)",
+    )
+    add(
+        "--data",
+        default="spec",
         help="'spec' (the spec's data set), 'synthetic', or a path to an .npz with"
-        " x_train, y_train, x_test, y_test")
-    add("--samples", type=int, default=1024, help="training samples for --data synthetic")
-    add("--seed", type=int, default=seed, help="seed for weights, shuffling and synthetic data")
-    add("--run-dir", default=settings.name,
+        " x_train, y_train, x_test, y_test",
+    )
+    add(
+        "--samples",
+        type=int,
+        default=1024,
+        help="training samples for --data synthetic",
+    )
+    add(
+        "--seed",
+        type=int,
+        default=seed,
+        help="seed for weights, shuffling and synthetic data",
+    )
+    add(
+        "--run-dir",
+        default=settings.name,
         help="folder for checkpoints, logs and the final model; the same command"
-        " again resumes the run it holds")
-    add("--fresh", action="store_true", help="discard the run in --run-dir and start over")
+        " again resumes the run it holds",
+    )
+    add(
+        "--fresh",
+        action="store_true",
+        help="discard the run in --run-dir and start over",
+    )
     add("--save", metavar="PATH.keras", help="also save the trained model here")
     add("--plot", metavar="PATH.png", help="plot loss and metrics per epoch")
-    add("--strategy", choices=["default", "mirrored", "multiworker"], default="default",
-        help="tf.distribute strategy")
-    add("--jit", action=argparse.BooleanOptionalAction, default=None,
-        help="XLA-compile the steps (default: on a GPU only; XLA is slower on CPUs)")
-    add("--mixed-precision", action="store_true",
-        help="compute in float16 with float32 variables and outputs (for GPUs)")
-    add("--logical-cpus", type=int, default=0,
-        help="split the CPU into N logical devices (try --strategy mirrored)")
+    add(
+        "--strategy",
+        choices=["default", "mirrored", "multiworker"],
+        default="default",
+        help="tf.distribute strategy",
+    )
+    add(
+        "--jit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="XLA-compile the steps (default: on a GPU only; XLA is slower on CPUs)",
+    )
+    add(
+        "--mixed-precision",
+        action="store_true",
+        help="compute in float16 with float32 variables and outputs (for GPUs)",
+    )
+    add(
+        "--logical-cpus",
+        type=int,
+        default=0,
+        help="split the CPU into N logical devices (try --strategy mirrored)",
+    )
     add("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.samples < 1:
@@ -91,7 +136,9 @@ def parse_args(settings, argv=None, description=None):
         # Keras 3.15's fit builds its metrics from a first batch of PerReplica values,
         # which MultiWorkerMirroredStrategy cannot convert; the tape loop has no such
         # step.
-        parser.error("--strategy multiworker needs --loop tape (Keras 3.15's fit fails there)")
+        parser.error(
+            "--strategy multiworker needs --loop tape (Keras 3.15's fit fails there)"
+        )
     _writable_file(parser, "--save", args.save, ".keras")
     _writable_file(parser, "--plot", args.plot, ".png")
     if os.path.exists(args.run_dir) and not os.path.isdir(args.run_dir):
@@ -100,7 +147,9 @@ def parse_args(settings, argv=None, description=None):
     while not os.path.exists(existing):  # the folders made for it go in the nearest one
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
-        parser.error(f"--run-dir {args.run_dir!r}: {existing!r} is not a writable folder")
+        parser.error(
+            f"--run-dir {args.run_dir!r}: {existing!r} is not a writable folder"
+        )
     if args.data not in ("spec", "synthetic") and not os.path.isfile(args.data):
         parser.error(f"--data {args.data!r}: no such file")
     return args

@@ -49,8 +49,13 @@ def synthetic_data(settings, samples, seed):
                 xs[name] = rng.integers(0, high, size=(rows, *shape)).astype(dtype)
             else:
                 xs[name] = rng.random((rows, *shape), dtype="float32")
-        ys = {n: labels(shape, kind, rows) for n, (shape, kind) in settings.outputs.items()}
-        return _structure(xs, list(settings.inputs)), _structure(ys, list(settings.outputs))
+        ys = {
+            n: labels(shape, kind, rows)
+            for n, (shape, kind) in settings.outputs.items()
+        }
+        return _structure(xs, list(settings.inputs)), _structure(
+            ys, list(settings.outputs)
+        )
 
     return split(samples), split(max(samples // 4, 1))
 
@@ -81,7 +86,10 @@ def _builtin(settings, name):
         x_train, x_test = x_train[..., np.newaxis], x_test[..., np.newaxis]
     x_train = x_train.astype("float32") / 255.0
     x_test = x_test.astype("float32") / 255.0
-    return (x_train, y_train.reshape(len(y_train))), (x_test, y_test.reshape(len(y_test)))
+    return (x_train, y_train.reshape(len(y_train))), (
+        x_test,
+        y_test.reshape(len(y_test)),
+    )
 
 
 def load_npz(settings, path):
@@ -90,7 +98,9 @@ def load_npz(settings, path):
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except Exception as error:  # zipfile, pickle and format errors alike: a bad file
-        raise DataError(f"cannot read {path}: {type(error).__name__}: {error}") from None
+        raise DataError(
+            f"cannot read {path}: {type(error).__name__}: {error}"
+        ) from None
 
     def pick(prefix, names):
         if len(names) == 1 and prefix in arrays:
@@ -122,7 +132,11 @@ def _linear(settings, data):
     linear.update(data["synthetic_linear"])
     rng = np.random.default_rng(settings.seed)
     x = rng.normal(0.0, 1.0, size=(linear["train"] + linear["test"], 1))
-    y = linear["slope"] * x + linear["intercept"] + rng.normal(0.0, linear["noise"], x.shape)
+    y = (
+        linear["slope"] * x
+        + linear["intercept"]
+        + rng.normal(0.0, linear["noise"], x.shape)
+    )
     x, y = x.astype("float32"), y.astype("float32")
     split = linear["train"]
     return (x[:split], y[:split]), (x[split:], y[split:])
@@ -158,9 +172,15 @@ def _folder(settings, data):
     if key == "image_folder":
         shape = next(iter(settings.inputs.values()))[0]
         train, test = keras.utils.image_dataset_from_directory(
-            path, image_size=tuple(data.get("image_size", shape[:2])),
-            color_mode=data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb")), label_mode=data.get("label_mode", "int"),
-            validation_split=fraction, subset="both", seed=seed, shuffle=True, verbose=False,
+            path,
+            image_size=tuple(data.get("image_size", shape[:2])),
+            color_mode=data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb")),
+            label_mode=data.get("label_mode", "int"),
+            validation_split=fraction,
+            subset="both",
+            seed=seed,
+            shuffle=True,
+            verbose=False,
         )
         (x_train, y_train), (x_test, y_test) = _from_dataset(train), _from_dataset(test)
         return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
@@ -191,7 +211,9 @@ def _csv(settings, data):
     features = data.get("features") or [c for c in rows[0] if c != label]
     for column in [*features, *([label] if label else [])]:
         if column not in rows[0]:
-            raise DataError(f"{path} has no column {column!r}; it has {', '.join(rows[0])}")
+            raise DataError(
+                f"{path} has no column {column!r}; it has {', '.join(rows[0])}"
+            )
     try:
         x = np.array([[float(r[c]) for c in features] for r in rows], dtype="float32")
         y = np.array([float(r[label]) for r in rows], dtype="float32") if label else x
@@ -213,7 +235,11 @@ def load_spec_data(settings):
     if data == "digits":
         return _digits()
     if isinstance(data, str):
-        return load_npz(settings, data) if data.endswith(".npz") else _builtin(settings, data)
+        return (
+            load_npz(settings, data)
+            if data.endswith(".npz")
+            else _builtin(settings, data)
+        )
     if "synthetic_linear" in data:
         return _linear(settings, data)
     if "image_folder" in data or "text_folder" in data:
@@ -236,17 +262,23 @@ def check_data(settings, source, split, x, y):
             d is None or d == a for d, a in zip(shape, array.shape[1:], strict=True)
         )
         if not fits:
-            raise DataError(f"{label} has shape {array.shape}; the model needs {expected}")
+            raise DataError(
+                f"{label} has shape {array.shape}; the model needs {expected}"
+            )
         if array.dtype.kind not in "biuf":
             raise DataError(f"{label} has dtype {array.dtype}; the model needs numbers")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise DataError(f"{label} holds NaN or infinite values")
         if dtype.startswith("int") and settings.vocabulary and array.size:
             if array.min() < 0 or array.max() >= settings.vocabulary:
-                raise DataError(f"{label} holds ids outside 0..{settings.vocabulary - 1}")
+                raise DataError(
+                    f"{label} holds ids outside 0..{settings.vocabulary - 1}"
+                )
         rows = len(array) if rows is None else rows
         if len(array) != rows:
-            raise DataError(f"{label} has {len(array)} rows; the other inputs have {rows}")
+            raise DataError(
+                f"{label} has {len(array)} rows; the other inputs have {rows}"
+            )
     if settings.targets == "inputs":
         return
     for name, array in _named(y, outputs).items():
@@ -268,14 +300,18 @@ def check_data(settings, source, split, x, y):
                 )
             integral = array.dtype.kind != "f" or not (array % 1).any()
             if array.size and (array.min() < 0 or array.max() >= units or not integral):
-                raise DataError(f"{label} holds labels outside the class ids 0..{units - 1}")
+                raise DataError(
+                    f"{label} holds labels outside the class ids 0..{units - 1}"
+                )
             continue
         fits = array.ndim == len(shape) + 1 and all(
             d is None or d == a for d, a in zip(shape, array.shape[1:], strict=True)
         )
         if not fits and not (shape == (1,) and array.ndim == 1):
             needed = ", ".join("any" if d is None else str(d) for d in shape)
-            raise DataError(f"{label} has shape {array.shape}; the model needs (rows, {needed})")
+            raise DataError(
+                f"{label} has shape {array.shape}; the model needs (rows, {needed})"
+            )
 
 
 def load_data(settings, args):
@@ -308,23 +344,33 @@ class Batches:
 
     def __init__(self, train, batch_size, seed, class_weight=None):
         if class_weight:  # as sample weights in the data, the same in both loops
-            weights = np.asarray([class_weight.get(int(c), 1.0) for c in np.ravel(train[1])])
+            weights = np.asarray(
+                [class_weight.get(int(c), 1.0) for c in np.ravel(train[1])]
+            )
             train = (*train, weights.astype("float32"))
         self.rows = len(tf.nest.flatten(train[0])[0])
         self.steps = -(-self.rows // batch_size)
         self.epoch = tf.Variable(0, dtype="int64", trainable=False)
-        tensors = tf.nest.map_structure(tf.convert_to_tensor, train)  # captured, not copied
+        tensors = tf.nest.map_structure(
+            tf.convert_to_tensor, train
+        )  # captured, not copied
         seed = tf.constant(seed, dtype="int64")
 
         def order(_):
-            keys = tf.random.stateless_uniform([self.rows], seed=tf.stack([seed, self.epoch]))
+            keys = tf.random.stateless_uniform(
+                [self.rows], seed=tf.stack([seed, self.epoch])
+            )
             return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
         self.dataset = (
             tf.data.Dataset.range(1)
             .flat_map(order)
             .batch(batch_size)
-            .map(lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), tensors))
+            .map(
+                lambda index: tf.nest.map_structure(
+                    lambda t: tf.gather(t, index), tensors
+                )
+            )
             .apply(tf.data.experimental.assert_cardinality(self.steps))
             .prefetch(tf.data.AUTOTUNE)
         )
@@ -334,4 +380,8 @@ class Batches:
 
 
 def evaluation_dataset(pair, batch_size):
-    return tf.data.Dataset.from_tensor_slices(pair).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return (
+        tf.data.Dataset.from_tensor_slices(pair)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )

@@ -19,11 +19,21 @@ import tensorflow as tf
 
 if __package__:  # this folder is a package
     from .specgen_data import (
-        Batches, DataError, evaluation_dataset, load_data, load_spec_data, synthetic_data,
+        Batches,
+        DataError,
+        evaluation_dataset,
+        load_data,
+        load_spec_data,
+        synthetic_data,
     )
 else:
     from specgen_data import (
-        Batches, DataError, evaluation_dataset, load_data, load_spec_data, synthetic_data,
+        Batches,
+        DataError,
+        evaluation_dataset,
+        load_data,
+        load_spec_data,
+        synthetic_data,
     )
 
 __all__ = ["DataError", "load_spec_data", "main", "synthetic_data", "train"]
@@ -98,9 +108,17 @@ class Recorder(keras.callbacks.Callback):
 CALLBACK_STATE = {
     "EarlyStopping": ("wait", "stopped_epoch", "best", "best_weights", "best_epoch"),
     "ReduceLROnPlateau": ("wait", "cooldown_counter", "best"),
-    "ModelCheckpoint": ("best", "_current_epoch", "_last_batch_seen",
-                        "_batches_seen_since_last_saving"),
-    "TensorBoard": ("_global_train_batch", "_global_test_batch", "_previous_epoch_iterations"),
+    "ModelCheckpoint": (
+        "best",
+        "_current_epoch",
+        "_last_batch_seen",
+        "_batches_seen_since_last_saving",
+    ),
+    "TensorBoard": (
+        "_global_train_batch",
+        "_global_test_batch",
+        "_previous_epoch_iterations",
+    ),
 }
 
 
@@ -143,7 +161,9 @@ class Checkpoint(keras.callbacks.Callback):
                 self.arrays = {key: data[key] for key in data.files}
             self.meta = json.loads(str(self.arrays.pop("meta")))
         except Exception as error:
-            raise DataError(f"cannot read {self.path} ({error}); rerun with --fresh") from None
+            raise DataError(
+                f"cannot read {self.path} ({error}); rerun with --fresh"
+            ) from None
         if self.meta["fingerprint"] != self.fingerprint:
             raise DataError(
                 f"{self.path.parent} holds a run with other settings"
@@ -166,7 +186,10 @@ class Checkpoint(keras.callbacks.Callback):
         if self.meta is None:
             return
         model.optimizer.build(model.trainable_variables)
-        for prefix, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
+        for prefix, variables in (
+            ("model", model.variables),
+            ("optimizer", model.optimizer.variables),
+        ):
             for index, variable in enumerate(variables):
                 variable.assign(self.arrays[f"{prefix}/{index}"])
 
@@ -178,7 +201,11 @@ class Checkpoint(keras.callbacks.Callback):
                 setattr(callback, key, value)
             count = self.meta["callback_arrays"][index]
             for key, size in count.items():
-                setattr(callback, key, [self.arrays[f"callback/{index}/{key}/{i}"] for i in range(size)])
+                setattr(
+                    callback,
+                    key,
+                    [self.arrays[f"callback/{index}/{key}/{i}"] for i in range(size)],
+                )
 
     def on_epoch_end(self, epoch, logs=None):
         self.save(epoch + 1, finished=False)
@@ -191,7 +218,10 @@ class Checkpoint(keras.callbacks.Callback):
         value = keras.ops.convert_to_numpy
         arrays = {f"model/{i}": value(v) for i, v in enumerate(model.variables)}
         arrays.update(
-            {f"optimizer/{i}": value(v) for i, v in enumerate(model.optimizer.variables)}
+            {
+                f"optimizer/{i}": value(v)
+                for i, v in enumerate(model.optimizer.variables)
+            }
         )
         states, counts = [], []
         for index, callback in enumerate(self.callbacks):
@@ -199,7 +229,9 @@ class Checkpoint(keras.callbacks.Callback):
             states.append(scalars)
             counts.append({key: len(value) for key, value in lists.items()})
             for key, value in lists.items():
-                arrays.update({f"callback/{index}/{key}/{i}": v for i, v in enumerate(value)})
+                arrays.update(
+                    {f"callback/{index}/{key}/{i}": v for i, v in enumerate(value)}
+                )
         if epoch is None:
             epoch = self.meta["epoch"] if self.meta else 0
         meta = {
@@ -218,7 +250,9 @@ class Checkpoint(keras.callbacks.Callback):
             np.savez(stream, **arrays)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temp, self.path)  # a kill leaves the old checkpoint or the new, never half
+        os.replace(
+            temp, self.path
+        )  # a kill leaves the old checkpoint or the new, never half
 
 
 def _trim_log(path, epochs):
@@ -230,7 +264,11 @@ def _trim_log(path, epochs):
 
 
 def _differences(old, new):
-    return ", ".join(f"{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in new if old.get(k) != new.get(k))
+    return ", ".join(
+        f"{k}: {old.get(k)!r} then, {new.get(k)!r} now"
+        for k in new
+        if old.get(k) != new.get(k)
+    )
 
 
 # ---------------------------------------------------------------------------- loops
@@ -262,7 +300,11 @@ class TapeTrainer:
             weights = getattr(script, "LOSS_WEIGHTS", None) or {}
             self.weights = {name: weights.get(name, 1.0) for name in self.outputs}
         else:
-            self.losses, self.metrics, self.weights = {None: losses}, {None: metrics}, {None: 1.0}
+            self.losses, self.metrics, self.weights = (
+                {None: losses},
+                {None: metrics},
+                {None: 1.0},
+            )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         # fit reports each output's own loss when there are several; so does this loop.
         self.output_loss_trackers = {}
@@ -331,7 +373,9 @@ class TapeTrainer:
         def one(iterator):
             x, y, *weight = next(iterator)
             weight = weight[0] if weight else None
-            self._update(y, weight, *self.strategy.run(replica_step, args=(x, y, weight)))
+            self._update(
+                y, weight, *self.strategy.run(replica_step, args=(x, y, weight))
+            )
 
         def run(iterator, steps):
             if self.steps_per_execution == 1:
@@ -389,7 +433,9 @@ class TapeTrainer:
                 break
             callbacks.on_epoch_begin(epoch)
             iterator = iter(distribute(batches.dataset))
-            logs = self.run_epoch(iterator, batches.steps, train=True, callbacks=callbacks)
+            logs = self.run_epoch(
+                iterator, batches.steps, train=True, callbacks=callbacks
+            )
             callbacks.on_test_begin()
             self.run_epoch(iter(validation), validation_steps, train=False)
             validation_logs = self.results(prefix="val_")
@@ -400,7 +446,9 @@ class TapeTrainer:
 
     def evaluate(self, dataset):
         steps = int(dataset.cardinality())
-        self.run_epoch(iter(self.strategy.experimental_distribute_dataset(dataset)), steps, False)
+        self.run_epoch(
+            iter(self.strategy.experimental_distribute_dataset(dataset)), steps, False
+        )
         return self.results()
 
 
@@ -435,7 +483,9 @@ def plot_history(history, path):
     except ImportError:
         raise DataError("--plot needs matplotlib: pip install matplotlib") from None
     names = [key for key in history if not key.startswith("val_")]
-    figure, axes = pyplot.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    figure, axes = pyplot.subplots(
+        1, len(names), figsize=(5 * len(names), 4), squeeze=False
+    )
     for axis, name in zip(axes[0], names, strict=True):
         epochs = range(1, len(history[name]) + 1)
         axis.plot(epochs, history[name], label="train")
@@ -489,7 +539,9 @@ def train(script, args):
     if strategy.num_replicas_in_sync > 1:
         jit = False  # cross-replica gradient sums cannot run inside XLA clusters
     train_pair, validation_pair, test_pair = load_data(settings, args)
-    batches = Batches(train_pair, args.batch_size, args.seed, getattr(script, "CLASS_WEIGHT", None))
+    batches = Batches(
+        train_pair, args.batch_size, args.seed, getattr(script, "CLASS_WEIGHT", None)
+    )
     validation = evaluation_dataset(validation_pair, args.batch_size)
     test = evaluation_dataset(test_pair, args.batch_size)
     run_dir = Path(args.run_dir)
@@ -499,19 +551,25 @@ def train(script, args):
     # TF 2.21 cannot loop over a distributed iterator inside one tf.function ("You must
     # feed a value for placeholder tensor"), in fit or here: several replicas run a step
     # per call.
-    steps_per_execution = STEPS_PER_EXECUTION if strategy.num_replicas_in_sync == 1 else 1
+    steps_per_execution = (
+        STEPS_PER_EXECUTION if strategy.num_replicas_in_sync == 1 else 1
+    )
     with strategy.scope():
         model = script.build_model(seed=args.seed)
         if args.mixed_precision:
             float32_outputs(model, list(settings.outputs))
-        script.compile_model(model, steps_per_execution=steps_per_execution, jit_compile=jit)
+        script.compile_model(
+            model, steps_per_execution=steps_per_execution, jit_compile=jit
+        )
         trainer = None
         if args.loop == "tape":
             trainer = TapeTrainer(model, strategy, jit, steps_per_execution, script)
         recorder, throughput = Recorder(), Throughput(batches.rows, args.batch_size)
         spec_callbacks = script.make_callbacks(run_dir)
         _check_tensorboard(spec_callbacks)
-        checkpoint = Checkpoint(run_dir, _fingerprint(settings, args), spec_callbacks, recorder)
+        checkpoint = Checkpoint(
+            run_dir, _fingerprint(settings, args), spec_callbacks, recorder
+        )
         start = checkpoint.load()
         if checkpoint.meta is None:
             _start_fresh(run_dir)  # a log left by an earlier, unfinished run
@@ -536,8 +594,13 @@ def train(script, args):
         )
     elif not checkpoint.finished:
         hooks = keras.callbacks.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=model,
-            verbose=verbose, epochs=args.epochs, steps=batches.steps,
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=model,
+            verbose=verbose,
+            epochs=args.epochs,
+            steps=batches.steps,
         )
         trainer.fit(batches, validation, args.epochs, start, hooks)
     history = recorder.history
@@ -560,7 +623,9 @@ def train(script, args):
     summary.update({key: _finite(float(value)) for key, value in final.items()})
     summary["train_loss"] = history["loss"][-1] if history.get("loss") else None
     summary["samples_per_sec"] = _finite(throughput.result())
-    summary["history"] = {k: [_finite(v) for v in values] for k, values in history.items()}
+    summary["history"] = {
+        k: [_finite(v) for v in values] for k, values in history.items()
+    }
     return summary, model
 
 
