@@ -1,22 +1,30 @@
-"""The public Python API: load, validate, compile, render. Never imports TensorFlow or Keras."""
+"""The public Python API: load, validate, compile, render. Never imports TensorFlow or Keras.
+
+The compiler's stages (loader, validation, graph, IR, training) are imported on first use: a
+CLI re-render served from the cache (outputs.py) never needs them. Their modules are not named
+like the functions here (`load`, `validate`, ...): importing a submodule binds its name on the
+package, which would replace `specgen.validate` the function with the module.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
-from . import graph, ir, training
-from . import validate as validation
 from .errors import SpecError, SpecInvalid, TemplateProblem
-from .load import Loaded, load_path, load_text
-from .pyvalue import dump_python
 from .render import STYLES, render_model
 
-Spec = dict[str, Any] | str | os.PathLike | Loaded
+if TYPE_CHECKING:
+    from . import ir
+    from .loader import Loaded
+
+Spec = Union[dict[str, Any], str, os.PathLike, "Loaded"]  # noqa: UP007 - "Loaded" is lazy
 
 
 def _refuse(where: str, message: str, pointer: str = "") -> Loaded:
+    from .loader import Loaded, load_text
+
     return Loaded(where, None, load_text("{}").source, [SpecError(where, 1, 1, pointer, message)])
 
 
@@ -24,6 +32,8 @@ def from_json(text: str, file: str = "<string>") -> Loaded:
     """A spec from JSON text (a str is otherwise always a path: `{x}.json` is a fine file name)."""
     if not isinstance(text, str):
         raise TypeError(f"from_json() takes JSON text as str, received {type(text).__name__}")
+    from .loader import load_text
+
     return load_text(text, file)
 
 
@@ -33,6 +43,9 @@ def load(spec: Spec) -> Loaded:
     A str is always a path, never JSON text: pass text through `from_json`. Anything else (None,
     bytes, a list) raises TypeError naming what was received.
     """
+    from .loader import Loaded, load_path, load_text
+    from .pyvalue import dump_python
+
     if isinstance(spec, Loaded):
         return spec
     if isinstance(spec, dict):
@@ -60,6 +73,8 @@ def load(spec: Spec) -> Loaded:
 
 
 def _check(loaded: Loaded) -> tuple[ir.Model | None, list[SpecError]]:
+    from . import graph, training, validation
+
     errors = validation.check(loaded)
     if errors:
         return None, errors
@@ -100,6 +115,8 @@ def render(
     spec: Spec | ir.Model, style: str = "functional", *, templates: str | os.PathLike | None = None
 ) -> dict[str, str]:
     """{file name: source} for the style ('sequential', 'functional', 'subclass' or 'all')."""
+    from . import ir
+
     model = spec if isinstance(spec, ir.Model) else compile(spec)
     return render_model(model, styles_for(model, style), template_folder(templates))
 

@@ -38,20 +38,35 @@ def allowing(*modules: str) -> Iterator[None]:
         _ALLOWED.intersection_update(before)
 
 
+def _nearest_pyproject(folder: Path) -> Path | None:
+    """The pyproject.toml that governs `folder`: its own or its nearest parent's."""
+    candidates = (place / "pyproject.toml" for place in (folder, *folder.parents))
+    return next((path for path in candidates if path.is_file()), None)
+
+
 @cache
 def _pyproject(folder: Path) -> tuple[str, ...]:
     import tomllib  # ~5 ms, paid only when a spec names a custom layer
 
-    for place in (folder, *folder.parents):
-        path = place / "pyproject.toml"
-        if path.is_file():
-            try:
-                data = tomllib.loads(path.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                return ()
-            found = data.get("tool", {}).get("specgen", {}).get("allow-import", [])
-            return tuple(m for m in found if isinstance(m, str))
-    return ()
+    path = _nearest_pyproject(folder)
+    if path is None:
+        return ()
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ()
+    found = data.get("tool", {}).get("specgen", {}).get("allow-import", [])
+    return tuple(m for m in found if isinstance(m, str))
+
+
+def allow_key() -> str:
+    """Everything `allowed()` depends on, without parsing TOML: part of a render cache key."""
+    path = _nearest_pyproject(Path.cwd())
+    try:
+        text = path.read_text("utf-8", "replace") if path else ""
+    except OSError:
+        text = "?"
+    return "\0".join([*sorted(_ALLOWED), str(path), text])
 
 
 def allowed() -> set[str]:

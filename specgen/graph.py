@@ -24,8 +24,8 @@ from .ir import (
     snake_case,
     spec_hash,
 )
-from .load import Loaded
-from .validate import layer_problems, nearest
+from .loader import Loaded
+from .validation import layer_problems, nearest
 
 Report = Callable[[str, str], None]
 

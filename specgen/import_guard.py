@@ -15,7 +15,7 @@ from pathlib import Path
 from . import limits
 from .errors import SpecError, pointer_join
 from .importer import ImportProblem, read_weight_sizes, to_spec
-from .load import Loaded, load_bytes
+from .loader import Loaded, load_bytes
 
 
 def _config_bytes(path: Path) -> tuple[bytes, str]:

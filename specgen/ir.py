@@ -16,7 +16,7 @@ from types import MappingProxyType
 from . import catalog, shapes
 from .errors import SpecError
 from .keras_order import functional_order
-from .load import SourceMap
+from .loader import SourceMap
 
 
 def literal(value: object) -> str:

@@ -5,25 +5,25 @@ Kept apart from cli.py so the command stays a thin layer: this module decides, t
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import api, limits
+from . import api, cache, custom, limits
 from .errors import SpecError, SpecInvalid
 from .header import HEADER_PREFIX, HEADER_SUFFIX
 from .header import split as split_header
-from .render import SHARED
-from .schema import SCHEMA_FILE, SCHEMA_ID
+from .resources import SCHEMA_FILE, SCHEMA_ID
+from .shared import NAMES as SHARED
 
 
-@dataclass
 class Rendered:
-    files: dict[str, str] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)  # "what (reason)" lines
-    errors: list[SpecError] = field(default_factory=list)
-    clashes: list[str] = field(default_factory=list)  # one output file claimed by two specs
-    models: set[str] = field(default_factory=set)  # names of the given specs' models
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+        self.skipped: list[str] = []  # "what (reason)" lines
+        self.errors: list[SpecError] = []
+        self.clashes: list[str] = []  # one output file claimed by two specs
+        self.models: set[str] = set()  # names of the given specs' models
 
 
 def _read_json(path: Path) -> tuple[object, str | None]:
@@ -103,21 +103,13 @@ def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -
         if key in seen:  # the same file named twice renders once
             continue
         seen.add(key)
-        try:
-            model = api.compile(spec)
-        except SpecInvalid as exc:
-            out.errors += exc.errors
+        rendered = _render_spec(spec, style, templates, out)
+        if rendered is None:
             continue
-        out.models.add(model.name)
-        # One render per spec: the shared training modules are made once, not once a style.
-        reason = model.chain_break() if style == "all" else None
-        if reason is not None:
-            out.skipped.append(f"{spec} --style sequential ({reason[1]})")
-        try:
-            files = api.render(model, style, templates=templates)
-        except SpecInvalid as exc:
-            out.errors += exc.errors
-            continue
+        model, skipped, files = rendered
+        out.models.add(model)
+        if skipped is not None:
+            out.skipped.append(f"{spec} --style sequential ({skipped})")
         for name, text in files.items():
             # The training runtime modules are shared: every spec renders the same text.
             if owners.setdefault(name, spec) != spec and name not in SHARED:
@@ -128,6 +120,56 @@ def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -
             else:
                 out.files[name] = text
     return out
+
+
+def _render_spec(
+    spec: str, style: str, templates: Path | None, out: Rendered
+) -> tuple[str, str | None, dict[str, str]] | None:
+    """(model name, why --style all skipped sequential or None, files); None after adding
+    the spec's errors to `out`.
+
+    A spec file that rendered before with the same bytes, style, templates, specgen, ruff and
+    allowed custom-layer modules is served from the cache without even loading the compiler
+    (load, validate, IR, Jinja2, ruff): a re-render, such as the pre-commit hook's, starts
+    in milliseconds. Only successes are cached; a spec with errors is always compiled.
+    """
+    entry = _cache_entry(spec, style, templates)
+    if entry is not None:
+        known = cache.get("spec-renders", entry)
+        try:
+            model, skipped, files = json.loads(known) if known is not None else (None,) * 3
+        except (ValueError, TypeError):
+            model = skipped = files = None
+        if isinstance(model, str) and isinstance(files, dict):
+            return model, skipped, files
+    try:
+        compiled = api.compile(spec)
+        files = api.render(compiled, style, templates=templates)
+    except SpecInvalid as exc:
+        out.errors += exc.errors
+        return None
+    # One render per spec: the shared training modules are made once, not once a style.
+    reason = compiled.chain_break() if style == "all" else None
+    result = (compiled.name, reason[1] if reason else None, files)
+    if entry is not None:
+        cache.put("spec-renders", entry, json.dumps(result, ensure_ascii=False))
+    return result
+
+
+def _cache_entry(spec: str, style: str, templates: Path | None) -> str | None:
+    from .render import sources_digest
+
+    if cache.folder("spec-renders") is None:
+        return None
+    try:
+        data = limits.read_regular(Path(spec), limits.MAX_SPEC_BYTES)
+    except (limits.NotReadable, OSError):
+        return None  # compiling it reports why
+    digest = sources_digest(templates)
+    if digest is None:
+        return None
+    spec_hash = hashlib.sha256(data).hexdigest()
+    return cache.key("spec-render-v1", spec_hash, style, digest, custom.allow_key())
 
 
 def _model_name(first_line: str) -> str:

@@ -11,13 +11,14 @@ from functools import cache as memoize
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cache, resources, shared, training
+from . import cache, resources, shared
 from . import format as formatting
 from . import header as headers
-from .ir import Model, literal
 
 if TYPE_CHECKING:
     import jinja2
+
+    from .ir import Model
 
 STYLES = ("sequential", "functional", "subclass")
 
@@ -67,7 +68,10 @@ def _wrap(escaped: str, width: int = 76) -> str:
     return "".join(lines) + " ".join(current)
 
 
-FILTERS = {"literal": literal, "docstring": docstring_text}
+def filters() -> dict:
+    from .ir import literal
+
+    return {"literal": literal, "docstring": docstring_text}
 
 
 @memoize
@@ -101,7 +105,7 @@ def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(FILTERS)
+    env.filters.update(filters())
     return env
 
 
@@ -157,12 +161,12 @@ def outputs_for(model: Model, style: str) -> dict[str, str]:
     return files
 
 
-def _sources_digest(templates: Path | None) -> str | None:
+def sources_digest(templates: Path | None) -> str | None:
     """Everything besides the spec that decides the output: specgen's code, the templates, the
     ruff and Jinja2 that run, the Python version. None (do not cache) when a template folder
     holds anything but regular files: a FIFO would hang the read, and the loader reports it."""
     installed = _installed_digest()
-    overrides = _files_digest(sorted(Path(templates).glob("*"))) if templates else ""
+    overrides = _files_digest(_entries(Path(templates))) if templates else ""
     if installed is None or overrides is None:
         return None
     return cache.key(installed, overrides)
@@ -175,7 +179,7 @@ def _installed_digest() -> str | None:
     import sys
 
     files = sorted(Path(__file__).parent.glob("*.py"))
-    files += sorted(resources.data_dir("templates").glob("*"))
+    files += _entries(resources.data_dir("templates"))
     sources = _files_digest(files)
     if sources is None:
         return None
@@ -185,6 +189,12 @@ def _installed_digest() -> str | None:
         info = Path(jinja.origin).stat()
         parts += [jinja.origin, f"{info.st_size}:{info.st_mtime_ns}"]
     return cache.key(*parts)
+
+
+def _entries(folder: Path) -> list[Path]:
+    """A template folder's entries, less its folders: pip compiles the packaged shared modules
+    into templates/__pycache__/, and a folder cannot be a template."""
+    return sorted(path for path in folder.glob("*") if not path.is_dir())
 
 
 def _files_digest(files: list[Path]) -> str | None:
@@ -208,7 +218,7 @@ def render_model(
     ruff is read from the cache (specgen/cache.py) without importing Jinja2 or running ruff:
     the output is a pure function of those."""
     entry = None
-    digest = _sources_digest(templates) if cache.folder("outputs") is not None else None
+    digest = sources_digest(templates) if cache.folder("outputs") is not None else None
     if digest is not None:
         entry = cache.key("render-v1", model.spec_sha256, *styles, digest)
         known = cache.get("outputs", entry)
@@ -219,6 +229,7 @@ def render_model(
                 files = None
             if isinstance(files, dict):
                 return files
+    from . import training
     from .template_errors import check_python, located  # imports Jinja2: after the cache
 
     env = environment(templates)

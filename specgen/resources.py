@@ -6,6 +6,8 @@ from functools import cache
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
+SCHEMA_ID = "urn:specgen:model-spec:v1"
+SCHEMA_FILE = "model-spec.schema.json"
 
 
 @cache

@@ -11,11 +11,10 @@ import re
 
 from . import catalog, training_catalog
 
-# A URN, not a URL: specgen owns no web address, and a URL it does not own would be a promise
-# (and a place for someone else to serve a schema). Editors get the schema from a file that
-# `specgen schema -o` writes, mapped by `$schema` or by their settings (README).
-SCHEMA_ID = "urn:specgen:model-spec:v1"
-SCHEMA_FILE = "model-spec.schema.json"
+# SCHEMA_ID is a URN, not a URL: specgen owns no web address, and a URL it does not own would be
+# a promise (and a place for someone else to serve a schema). Editors get the schema from a
+# file that `specgen schema -o` writes, mapped by `$schema` or by their settings (README).
+from .resources import SCHEMA_FILE, SCHEMA_ID  # noqa: F401 - re-exported
 
 # Kept for callers that list the allowlists; the tables live in training_catalog.
 OPTIMIZERS = sorted(training_catalog.OPTIMIZERS)

@@ -26,8 +26,8 @@ import stat
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import limits
 
@@ -48,8 +48,7 @@ class OutputProblem(Exception):
     """The output folder or a target cannot be used at all (not even with --force)."""
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(NamedTuple):  # not a dataclass: see errors.SpecError
     path: Path
     text: str
     current: str | None  # what is on disk now; None when missing (or a link, never read)

@@ -34,6 +34,18 @@ def import_file(path: Path, name: str | None = None):
     return module
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """specgen's render cache in a folder of this session's, never the user's ~/.cache: the
+    tests (and the specgen processes they start) neither read nor leave entries there."""
+    if "SPECGEN_CACHE_DIR" in os.environ:  # the caller chose one (or "" for none)
+        yield
+        return
+    os.environ["SPECGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("specgen-cache"))
+    yield
+    del os.environ["SPECGEN_CACHE_DIR"]
+
+
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory) -> Path:
     """Every spec in every style it allows, rendered into one temp folder."""

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -171,11 +172,15 @@ def test_schema_command_prints_the_committed_schema(capsys):
     assert printed == json.loads((ROOT / "schemas" / "model-spec.schema.json").read_text())
 
 
-def test_internal_error_is_one_line_exit_3(monkeypatch, capsys):
+def test_internal_error_is_one_line_exit_3(monkeypatch, capsys, tmp_path):
     import specgen.api
 
+    # Bytes no earlier render has cached: a cached spec would never reach api.render.
+    spec = json.loads(Path(CIFAR).read_text())
+    spec["description"] = f"rendered only here: {tmp_path}"
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
     monkeypatch.setattr(specgen.api, "render", lambda *a, **k: 1 / 0)
-    assert main(["render", CIFAR]) == 3
+    assert main(["render", str(tmp_path / "spec.json"), "--out", str(tmp_path)]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error" in err and "Traceback" not in err
 

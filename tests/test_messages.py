@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 import specgen
-from specgen.validate import nearest
+from specgen.validation import nearest
 
 CIFAR = json.loads((ROOT / "specs" / "cifar100.json").read_text())
 

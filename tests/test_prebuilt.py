@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 import specgen
-from specgen import header, prebuilt, shared
+from specgen import header, prebuilt, shared, training
 
 render_module = sys.modules["specgen.render"]  # `specgen.render` the attribute is the function
 SPECS = sorted((ROOT / "specs").glob("*.json"))
@@ -32,7 +32,7 @@ def test_compiled_templates_render_what_the_sources_render(built):
     source = _environment(jinja2.FileSystemLoader(str(ROOT / "templates")))
     for path in SPECS:
         model = specgen.compile(path)
-        train = render_module.training.build(model)
+        train = training.build(model)
         for style in specgen.api.styles_for(model, "all"):
             names = render_module.outputs_for(model, style).values()
             for name in (n for n in names if n.endswith(".jinja")):

@@ -15,7 +15,7 @@ from functools import cache
 
 from . import catalog, limits, resources
 from .errors import SpecError, pointer_join
-from .load import Loaded
+from .loader import Loaded
 from .reserved import why_reserved
 from .schema import SCHEMA_FILE
 from .schema_check import Problem, Validator
