@@ -17,6 +17,8 @@ from pathlib import Path
 from . import __version__, custom
 from . import write as writing
 from .commands import (
+    INVALID,
+    OK,
     Failed,
     Usage,
     echo,
@@ -30,7 +32,7 @@ from .commands import (
 )
 from .errors import TemplateProblem
 
-OK, INVALID, USAGE, INTERNAL = 0, 1, 2, 3
+USAGE, INTERNAL = 2, 3  # OK and INVALID: commands.py
 STYLE_CHOICES = ("sequential", "functional", "subclass", "all")
 DEFAULT_STYLE = "functional"
 

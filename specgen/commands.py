@@ -12,7 +12,7 @@ from . import api, custom
 from . import write as writing
 from .errors import OutputConflict, SpecError, SpecInvalid, TemplateProblem
 
-OK, INVALID = 0, 1
+OK, INVALID = 0, 1  # exit codes (cli.py has the rest)
 
 
 def echo(text: str, err: bool = False) -> None:
