@@ -48,10 +48,32 @@ def _equal(a: object, b: object) -> bool:
     return a == b
 
 
+def _type_names(part: object) -> list[str] | None:
+    """The type names an allOf part's `if` selects, when it has exactly the catalog's shape."""
+    if not isinstance(part, dict) or set(part) != {"if", "then"}:
+        return None
+    condition = part["if"]
+    if not isinstance(condition, dict) or set(condition) - {"properties", "required"}:
+        return None
+    if condition.get("required", ["type"]) != ["type"]:
+        return None
+    properties = condition.get("properties")
+    if not isinstance(properties, dict) or set(properties) != {"type"}:
+        return None
+    test = properties["type"]
+    if not isinstance(test, dict) or len(test) != 1:
+        return None
+    names = [test["const"]] if "const" in test else test.get("enum")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
 class Validator:
     def __init__(self, root: dict):
         self.root = root
         self._refs: dict[str, dict] = {}  # the schema shares its forms through $ref: resolve once
+        self._dispatch: dict[int, dict[str, list[dict]] | None] = {}  # id(allOf list) -> index
 
     def resolve(self, ref: str) -> dict:
         found = self._refs.get(ref)
@@ -159,8 +181,33 @@ class Validator:
         yield Problem(path, "anyOf", options, instance, schema, tuple(context))
 
     def _allOf(self, parts, instance, schema, path):
+        kind = instance.get("type") if isinstance(instance, dict) else None
+        index = self._type_index(parts) if isinstance(kind, str) else None
+        if index is not None:  # only the `then` of this type's `if` can apply
+            for part in index.get(kind, ()):
+                yield from self.problems(instance, part["then"], path)
+            return
         for part in parts:
             yield from self.problems(instance, part, path)
+
+    def _type_index(self, parts: list) -> dict[str, list[dict]] | None:
+        """{type name: parts} when every part of an allOf is `{"if": {"properties": {"type":
+        {"const" or "enum": names}}, "required"?: ["type"]}, "then": ...}`, the layer catalog's
+        shape; else None. For an object with a string "type", such an `if` holds exactly when
+        the name is listed, so the other ~80 conditions need not be evaluated one by one
+        (a 2,000-layer spec evaluated 166,000)."""
+        key = id(parts)
+        if key not in self._dispatch:
+            index: dict[str, list[dict]] | None = {}
+            for part in parts:
+                names = _type_names(part)
+                if names is None:
+                    index = None
+                    break
+                for name in names:
+                    index.setdefault(name, []).append(part)
+            self._dispatch[key] = index
+        return self._dispatch[key]
 
     def _if(self, condition, instance, schema, path):
         if "then" in schema and self.is_valid(instance, condition):
