@@ -227,28 +227,21 @@ def test_mirrored_strategy_on_two_logical_cpus(rendered):
     Keras 3.15's own fit under MirroredStrategy drifts from its single-device run, so for
     fit we assert that it trains, not that it matches (see the issue note)."""
     script = rendered / "train_mnist_cnn_functional.py"
-    common = ["--data", "synthetic", "--samples", "128", "--epochs", "3", "--quiet"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    common = ["--data", "synthetic", "--samples", "128", "--epochs", "3"]
 
-    def run(*extra):
-        run_dir = ["--run-dir", tempfile.mkdtemp()]
-        out = subprocess.run(
-            [sys.executable, str(script), *common, *run_dir, *extra],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=rendered,
-        )
-        assert out.returncode == 0, out.stderr[-2000:]
-        return json.loads(out.stdout.strip().splitlines()[-1])["history"]
+    def start(*extra):
+        return _start(script, *common, "--run-dir", tempfile.mkdtemp(), *extra)
 
     mirrored = ("--strategy", "mirrored", "--logical-cpus", "2")
-    tape_mirrored, tape_single = run("--loop", "tape", *mirrored), run("--loop", "tape")
+    started = [start("--loop", "tape", *mirrored), start("--loop", "tape")]
+    started.append(start("--loop", "fit", *mirrored))
+    tape_mirrored, tape_single, fit_mirrored = (
+        _run(script, started=process)["history"] for process in started
+    )
     for key in tape_single:
         np.testing.assert_allclose(
             tape_mirrored[key], tape_single[key], rtol=1e-4, atol=1e-6, err_msg=key
         )
-    fit_mirrored = run("--loop", "fit", *mirrored)
     assert (
         np.isfinite(fit_mirrored["loss"]).all()
         and fit_mirrored["loss"][-1] < fit_mirrored["loss"][0]
@@ -384,15 +377,24 @@ def _render(spec, folder, style="functional"):
     return folder / f"train_{spec['name']}_{style}.py"
 
 
-def _run(script, *argv, check=True):
+def _start(script, *argv):
+    """A training script started in its own process; `_run` waits for it. Independent runs
+    of one test overlap this way: each spends seconds importing TensorFlow on one core."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    out = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, str(script), "--quiet", *argv],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=script.parent,
     )
+
+
+def _run(script, *argv, check=True, started=None):
+    process = started or _start(script, *argv)
+    stdout, stderr = process.communicate()
+    out = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if check:
         assert out.returncode == 0, out.stderr[-3000:]
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -441,7 +443,7 @@ def test_kill_and_resume_equals_an_uninterrupted_run(loop, tmp_path):
 
     script = _render(RESUMABLE, tmp_path)
     argv = ["--loop", loop, *SMALL]
-    whole = _run(script, *argv, "--run-dir", "whole")
+    uninterrupted = _start(script, *argv, "--run-dir", "whole")  # runs beside the killed one
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, str(script), "--quiet", *argv, "--run-dir", "killed"]
     process = subprocess.Popen(
@@ -451,6 +453,7 @@ def test_kill_and_resume_equals_an_uninterrupted_run(loop, tmp_path):
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    whole = _run(script, started=uninterrupted)
     assert 2 <= _checkpoint_epoch(tmp_path / "killed") < len(whole["history"]["loss"])
     resumed = _run(script, *argv, "--run-dir", "killed")
     assert resumed["history"] == whole["history"]
