@@ -68,7 +68,9 @@ def expand(arguments: tuple[str, ...], out: Rendered) -> list[str]:
     specs: list[str] = []
     for argument in arguments:
         folder = Path(argument)
-        if not folder.is_dir():
+        # "" is not the current folder (Path("") is): an unset shell variable must not
+        # render whatever specs happen to be here; the loader calls it an empty path.
+        if not argument or "\0" in argument or not folder.is_dir():
             specs.append(argument)
             continue
         for path in sorted(folder.glob("*.json")):
@@ -99,7 +101,10 @@ def render_all(arguments: tuple[str, ...], style: str, templates: Path | None) -
     owners: dict[str, str] = {}
     seen: set[Path] = set()
     for spec in expand(arguments, out):
-        key = Path(spec).resolve()
+        try:
+            key = Path(spec).resolve()
+        except (OSError, ValueError):  # a NUL in the path: the loader reports it
+            key = Path(spec)
         if key in seen:  # the same file named twice renders once
             continue
         seen.add(key)
@@ -133,7 +138,11 @@ def _render_spec(
     (load, validate, IR, Jinja2, ruff): a re-render, such as the pre-commit hook's, starts
     in milliseconds. Only successes are cached; a spec with errors is always compiled.
     """
-    entry = _cache_entry(spec, style, templates)
+    try:
+        data = limits.read_regular(Path(spec), limits.MAX_SPEC_BYTES)
+    except (limits.NotReadable, ValueError):  # ValueError: a NUL in the path
+        data = None  # compiling it says why
+    entry = _cache_entry(data, style, templates) if data is not None else None
     if entry is not None:
         known = cache.get("spec-renders", entry)
         try:
@@ -142,8 +151,11 @@ def _render_spec(
             model = skipped = files = None
         if isinstance(model, str) and isinstance(files, dict):
             return model, skipped, files
+    from .loader import load_bytes
+
     try:
-        compiled = api.compile(spec)
+        # The very bytes the cache key hashed: a spec edited meanwhile is not cached as them.
+        compiled = api.compile(load_bytes(data, str(Path(spec))) if data is not None else spec)
         files = api.render(compiled, style, templates=templates)
     except SpecInvalid as exc:
         out.errors += exc.errors
@@ -156,15 +168,11 @@ def _render_spec(
     return result
 
 
-def _cache_entry(spec: str, style: str, templates: Path | None) -> str | None:
+def _cache_entry(data: bytes, style: str, templates: Path | None) -> str | None:
     from .render import sources_digest
 
     if cache.folder("spec-renders") is None:
         return None
-    try:
-        data = limits.read_regular(Path(spec), limits.MAX_SPEC_BYTES)
-    except (limits.NotReadable, OSError):
-        return None  # compiling it reports why
     digest = sources_digest(templates)
     if digest is None:
         return None

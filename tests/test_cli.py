@@ -196,3 +196,13 @@ def test_summary(capsys):
     assert main(["summary", CIFAR]) == 0
     text = capsys.readouterr().out
     assert "fc1 (Dense)" in text and "(None, 256)" in text and "Total params: 325,956" in text
+
+
+def test_an_empty_or_nul_spec_path_is_an_error_not_a_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a folder holding a spec: "" must not render it
+    (tmp_path / "cifar.json").write_text(Path(CIFAR).read_text())
+    assert main(["render", "", "--out", str(tmp_path / "out")]) == 1
+    assert "the spec path is empty" in capsys.readouterr().err
+    assert main(["render", "a\0b.json", "--out", str(tmp_path / "out")]) == 1
+    assert "NUL" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
