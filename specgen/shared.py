@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import limits, resources
+from . import resources
 from .errors import TemplateProblem
 
 NAMES = ("specgen_cli.py", "specgen_data.py", "specgen_runtime.py")
@@ -22,15 +22,8 @@ def source(name: str, templates: Path | None = None) -> tuple[str, bool]:
     folder's file of that name wins."""
     packaged = resources.data_dir("templates")
     folders = [packaged] if templates is None else [Path(templates), packaged]
-    for folder in folders:
-        path = folder / name
-        if not path.exists() and not path.is_symlink():
-            continue
-        try:
-            text = limits.read_regular(path, limits.MAX_TEMPLATE_BYTES).decode("utf-8")
-        except limits.NotReadable as exc:
-            raise TemplateProblem(f"{path}: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise TemplateProblem(f"{path}: not valid UTF-8 ({exc.reason})") from None
-        return text, folder == packaged
-    raise TemplateProblem(f"{folders[0]}: template {name!r} not found")
+    found = resources.find_template(folders, name)
+    if found is None:
+        raise TemplateProblem(f"{folders[0]}: template {name!r} not found")
+    text, path = found
+    return text, path.parent == packaged

@@ -14,8 +14,8 @@ from pathlib import Path
 import jinja2
 from jinja2.loaders import split_template_path
 
-from . import limits
 from .errors import TemplateProblem
+from .resources import find_template
 
 
 class SafeLoader(jinja2.BaseLoader):
@@ -26,20 +26,11 @@ class SafeLoader(jinja2.BaseLoader):
         self.folders = folders
 
     def get_source(self, environment, template):
-        parts = split_template_path(template)
-        for folder in self.folders:
-            path = Path(folder, *parts)
-            if not os.path.lexists(path):
-                continue
-            try:
-                raw = limits.read_regular(path, limits.MAX_TEMPLATE_BYTES)
-                text = raw.decode("utf-8")
-            except limits.NotReadable as exc:
-                raise TemplateProblem(f"{path}: {exc}") from None
-            except UnicodeDecodeError as exc:
-                raise TemplateProblem(f"{path}: not valid UTF-8 ({exc.reason})") from None
-            return text, str(path), _uptodate(path, path.stat().st_mtime)
-        raise jinja2.TemplateNotFound(template)
+        found = find_template(self.folders, *split_template_path(template))
+        if found is None:
+            raise jinja2.TemplateNotFound(template)
+        text, path = found
+        return text, str(path), _uptodate(path, path.stat().st_mtime)
 
 
 def _uptodate(path: Path, mtime: float):
