@@ -1,6 +1,6 @@
 """Wheel build step: ship specgen/prebuilt/ (compiled templates, shared-module fingerprints).
 
-See specgen/prebuilt.py for what it holds and why a render may ignore it.
+See specgen/emit/prebuilt.py for what it holds and why a render may ignore it.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ class CustomBuildHook(BuildHookInterface):
             return  # an editable install renders from the checkout, which has no prebuilt/
         sys.path.insert(0, self.root)
         try:
-            from specgen import prebuilt
+            from specgen.emit import prebuild
         finally:
             sys.path.remove(self.root)
-        if not Path(prebuilt.__file__).resolve().is_relative_to(Path(self.root).resolve()):
-            raise RuntimeError(f"imported {prebuilt.__file__}, not the specgen being built")
+        if not Path(prebuild.__file__).resolve().is_relative_to(Path(self.root).resolve()):
+            raise RuntimeError(f"imported {prebuild.__file__}, not the specgen being built")
         self._folder = tempfile.TemporaryDirectory(prefix="specgen-prebuilt-")
-        prebuilt.build(Path(self._folder.name))
+        prebuild.build(Path(self._folder.name))
         build_data["force_include"][self._folder.name] = "specgen/prebuilt"
 
     def finalize(self, version: str, build_data: dict, artifact_path: str) -> None:

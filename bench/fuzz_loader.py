@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from specgen.api import _check, render  # noqa: E402
-from specgen.loader import load_bytes  # noqa: E402
+from specgen.spec.loader import load_bytes  # noqa: E402
 
 SEEDS = [p.read_bytes() for p in sorted((ROOT / "specs").glob("*.json"))]
 SEEDS += [p.read_bytes() for p in sorted((ROOT / "tests" / "invalid").glob("*.json"))]

@@ -27,10 +27,15 @@ mark("import argparse")
 import specgen.cli  # noqa: E402, F401
 
 mark("import specgen (catalog, schema check, IR)")
-from specgen import api, header, shared, training  # noqa: E402
-from specgen import format as formatting  # noqa: E402
+from specgen import api  # noqa: E402
+from specgen.emit import format as formatting  # noqa: E402
+from specgen.emit import (  # noqa: E402
+    header,
+    render,  # noqa: E402
+    shared,
+)
+from specgen.model import training  # noqa: E402
 
-render = sys.modules["specgen.render"]  # `specgen.render` the attribute is the function
 model = api.compile(sys.argv[1])
 mark("load + validate + build the IR")
 import jinja2  # noqa: E402, F401

@@ -2,7 +2,7 @@
 
 1. `specgen render` of one spec as a whole process against `python -c "import tensorflow"`,
    interleaved, best of N, and the ratios (goal: >= 40x faster). specgen runs as users get it:
-   a wheel built from this checkout (with its prebuilt templates, specgen/prebuilt.py) and
+   a wheel built from this checkout (with its prebuilt templates, specgen/emit/prebuilt.py) and
    installed into a temporary folder, bytecode compiled as pip compiles it. Measured with
    specgen's cache warm (a re-render) and cold (the cache off, as on a fresh CI machine), and
    cold from the source checkout (no prebuilt templates). Then where one cold render's time

@@ -4,7 +4,7 @@ Importing specgen never imports TensorFlow or Keras.
 """
 
 from .api import compile, from_json, load, render, validate
-from .errors import SpecError, SpecInvalid
+from .spec.errors import SpecError, SpecInvalid
 
 __version__ = "0.1.0"
 __all__ = [

@@ -12,18 +12,18 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from .errors import SpecError, SpecInvalid, TemplateProblem
-from .render import STYLES, render_model
+from .emit.render import STYLES, render_model
+from .spec.errors import SpecError, SpecInvalid, TemplateProblem
 
 if TYPE_CHECKING:
-    from . import ir
-    from .loader import Loaded
+    from .model import ir
+    from .spec.loader import Loaded
 
 Spec = Union[dict[str, Any], str, os.PathLike, "Loaded"]  # noqa: UP007 - "Loaded" is lazy
 
 
 def _refuse(where: str, message: str, pointer: str = "") -> Loaded:
-    from .loader import Loaded, load_text
+    from .spec.loader import Loaded, load_text
 
     return Loaded(where, None, load_text("{}").source, [SpecError(where, 1, 1, pointer, message)])
 
@@ -32,7 +32,7 @@ def from_json(text: str, file: str = "<string>") -> Loaded:
     """A spec from JSON text (a str is otherwise always a path: `{x}.json` is a fine file name)."""
     if not isinstance(text, str):
         raise TypeError(f"from_json() takes JSON text as str, received {type(text).__name__}")
-    from .loader import load_text
+    from .spec.loader import load_text
 
     return load_text(text, file)
 
@@ -43,8 +43,8 @@ def load(spec: Spec) -> Loaded:
     A str is always a path, never JSON text: pass text through `from_json`. Anything else (None,
     bytes, a list) raises TypeError naming what was received.
     """
-    from .loader import Loaded, load_path, load_text
-    from .pyvalue import dump_python
+    from .emit.pyvalue import dump_python
+    from .spec.loader import Loaded, load_path, load_text
 
     if isinstance(spec, Loaded):
         return spec
@@ -73,7 +73,8 @@ def load(spec: Spec) -> Loaded:
 
 
 def _check(loaded: Loaded) -> tuple[ir.Model | None, list[SpecError]]:
-    from . import graph, training, validation
+    from .model import graph, training
+    from .spec import validation
 
     errors = validation.check(loaded)
     if errors:
@@ -115,7 +116,7 @@ def render(
     spec: Spec | ir.Model, style: str = "functional", *, templates: str | os.PathLike | None = None
 ) -> dict[str, str]:
     """{file name: source} for the style ('sequential', 'functional', 'subclass' or 'all')."""
-    from . import ir
+    from .model import ir
 
     model = spec if isinstance(spec, ir.Model) else compile(spec)
     return render_model(model, styles_for(model, style), template_folder(templates))

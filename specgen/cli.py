@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__, custom
-from . import write as writing
+from . import __version__
+from .catalog import allow_import as custom
 from .commands import (
     INVALID,
     OK,
@@ -30,7 +30,8 @@ from .commands import (
     validate,
     verify,
 )
-from .errors import TemplateProblem
+from .emit import write as writing
+from .spec.errors import TemplateProblem
 
 USAGE, INTERNAL = 2, 3  # OK and INVALID: commands.py
 STYLE_CHOICES = ("sequential", "functional", "subclass", "all")

@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import api, custom
-from . import write as writing
-from .errors import OutputConflict, SpecError, SpecInvalid, TemplateProblem
+from . import api
+from .catalog import allow_import as custom
+from .emit import write as writing
+from .spec.errors import OutputConflict, SpecError, SpecInvalid, TemplateProblem
 
 OK, INVALID = 0, 1  # exit codes (cli.py has the rest)
 
@@ -42,7 +43,7 @@ def _plan(out: Path, files: dict[str, str]) -> list[writing.Planned]:
 
 
 def _write_one(path: Path, data: bytes, ours, force: bool, what: str) -> None:
-    from .write_one import write_file
+    from .emit.write_one import write_file
 
     try:
         write_file(path, data, ours=ours, force=force, what=what)
@@ -60,8 +61,8 @@ def render(specs, style, out, force, check, diff, prune, templates) -> None:
     those of their folders (a folder, or specs/*.json; or with --prune), never when one is
     picked out.
     """
+    from .emit.render import STYLES
     from .outputs import complete, orphans, render_all
-    from .render import STYLES
 
     try:
         if templates is not None:
@@ -116,7 +117,7 @@ def schema(output, force) -> None:
     """Print (or write) the JSON Schema of a spec, generated from the layer catalog.
 
     -o replaces a file only when it is a specgen schema (same $id), or with --force."""
-    from .schema import build_schema, dumps
+    from .spec.schema import build_schema, dumps
 
     built = build_schema()
     text = dumps(built)
@@ -145,7 +146,7 @@ def _compiled(spec):
 
 def summary(spec) -> None:
     """Print layers, output shapes and parameter counts (no TensorFlow needed)."""
-    from .summary import table
+    from .model.summary import table
 
     echo(table(_compiled(spec)))
 
@@ -154,7 +155,7 @@ def plot(spec, output, force) -> None:
     """Draw the model graph of SPEC (no TensorFlow needed).
 
     -o replaces a file only when it is a plot specgen wrote (.dot, .svg), or with --force."""
-    from .plot import GraphvizMissing, is_plot, render
+    from .model.plot import GraphvizMissing, is_plot, render
 
     fmt = output.suffix.lstrip(".").lower()
     if fmt not in ("svg", "png", "dot"):
@@ -183,8 +184,8 @@ def import_(model, output, force, flat) -> None:
     -o never replaces an existing file (other than with identical text) without --force."""
     import json
 
-    from .import_guard import read_and_convert
-    from .importer import ImportProblem, custom_modules
+    from .importer.convert import ImportProblem, custom_modules
+    from .importer.guard import read_and_convert
 
     notes: list[str] = []
     try:

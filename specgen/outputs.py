@@ -9,12 +9,15 @@ import hashlib
 import json
 from pathlib import Path
 
-from . import api, cache, custom, limits
-from .errors import SpecError, SpecInvalid
-from .header import HEADER_PREFIX, HEADER_SUFFIX
-from .header import split as split_header
-from .resources import SCHEMA_FILE, SCHEMA_ID
-from .shared import NAMES as SHARED
+from . import api
+from .catalog import allow_import as custom
+from .emit import cache
+from .emit.header import HEADER_PREFIX, HEADER_SUFFIX
+from .emit.header import split as split_header
+from .emit.shared import NAMES as SHARED
+from .spec import limits
+from .spec.errors import SpecError, SpecInvalid
+from .spec.resources import SCHEMA_FILE, SCHEMA_ID
 
 
 class Rendered:
@@ -151,7 +154,7 @@ def _render_spec(
             model = skipped = files = None
         if isinstance(model, str) and isinstance(files, dict):
             return model, skipped, files
-    from .loader import load_bytes
+    from .spec.loader import load_bytes
 
     try:
         # The very bytes the cache key hashed: a spec edited meanwhile is not cached as them.
@@ -169,7 +172,7 @@ def _render_spec(
 
 
 def _cache_entry(data: bytes, style: str, templates: Path | None) -> str | None:
-    from .render import sources_digest
+    from .emit.render import sources_digest
 
     if cache.folder("spec-renders") is None:
         return None

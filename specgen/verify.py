@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import api
-from .ir import Model
+from .model.ir import Model
 
 # A `null` (variable) dimension gets this length in the sample inputs.
 VARIABLE_LENGTH = 5

@@ -1,4 +1,4 @@
-"""specgen's cache (specgen/cache.py) only ever returns what a cold render would produce."""
+"""specgen's cache (specgen/emit/cache.py) only ever returns what a cold render would produce."""
 
 from __future__ import annotations
 

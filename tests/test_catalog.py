@@ -7,7 +7,9 @@ import pytest
 from conftest import import_file
 
 import specgen
-from specgen import catalog, catalog_ops, custom
+from specgen import catalog
+from specgen.catalog import allow_import as custom
+from specgen.catalog import ops as catalog_ops
 
 keras = pytest.importorskip("keras")
 

@@ -311,8 +311,8 @@ def test_keras_limitation_subclass_export_keeps_integer_input_dtype(tmp_path):
     ],
 )
 def test_functional_order_matches_keras(parents, outputs):
-    """specgen.keras_order predicts `model.layers` of a real Functional model."""
-    from specgen.keras_order import functional_order
+    """specgen.model.keras_order predicts `model.layers` of a real Functional model."""
+    from specgen.model.keras_order import functional_order
 
     inputs = sorted({p for ps in parents.values() for p in ps if p.startswith("in_")})
     tensors = {name: keras.Input(shape=(2,), name=name) for name in inputs}

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 
 from specgen.api import _check
-from specgen.loader import load_bytes
+from specgen.spec.loader import load_bytes
 
 CASES = sorted((ROOT / "tests" / "fuzz_regressions").glob("*.json"))
 

@@ -12,15 +12,15 @@ import pytest
 from conftest import ROOT, SPECS, spec_id
 
 import specgen
-from specgen.format import _ruff
-from specgen.header import body_is_intact, same_output
+from specgen.emit.format import _ruff
+from specgen.emit.header import body_is_intact, same_output
 
 GENERATED = ROOT / "generated"
 REGENERATE = "specgen render specs --style all --out generated --force"
 
 
 def test_generated_is_current(rendered):
-    # Compared as `render --check` compares: up to formatting (specgen/header.py), because ruff
+    # Compared as `render --check` compares: up to formatting (specgen/emit/header.py), because ruff
     # is a version range, not a pin, and a newer ruff may lay the same code out differently.
     # Byte-identical output for one ruff version is test_byte_identical_across_hash_seeds.
     expected = {p.name: p.read_text("utf-8") for p in rendered.iterdir() if p.suffix == ".py"}

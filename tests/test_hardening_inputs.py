@@ -11,10 +11,10 @@ import zipfile
 import pytest
 
 import specgen
-from specgen import limits, schema
 from specgen.cli import main
-from specgen.errors import TemplateProblem
-from specgen.schema_check import Validator
+from specgen.spec import limits, schema
+from specgen.spec.errors import TemplateProblem
+from specgen.spec.schema_check import Validator
 
 SPEC = {
     "name": "m",

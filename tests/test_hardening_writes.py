@@ -14,8 +14,8 @@ import pytest
 from conftest import ROOT
 
 import specgen
-from specgen import write as writing
 from specgen.cli import main
+from specgen.emit import write as writing
 
 SPEC = {
     "name": "m",
@@ -109,7 +109,7 @@ CHILD = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 import specgen
-from specgen import write as w
+from specgen.emit import write as w
 spec = {spec!r}
 files = specgen.render(spec, "all")
 real = os.replace
@@ -157,7 +157,7 @@ def test_concurrent_renders_never_mix_their_files(tmp_path):
         import sys
         sys.path.insert(0, {root!r})
         import specgen
-        from specgen import write as w
+        from specgen.emit import write as w
         files = specgen.render({spec!r}, "all")
         for _ in range(4):
             w.write_all(w.plan(w.Path({folder!r}), files))

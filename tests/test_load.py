@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from specgen.loader import load_bytes, load_text
+from specgen.spec.loader import load_bytes, load_text
 
 
 def test_positions_of_values_and_keys():

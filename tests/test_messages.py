@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 import specgen
-from specgen.validation import nearest
+from specgen.spec.validation import nearest
 
 CIFAR = json.loads((ROOT / "specs" / "cifar100.json").read_text())
 

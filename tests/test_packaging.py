@@ -41,7 +41,7 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
         assert f"specgen/templates/{template}.py.jinja" in names
     for copied in ("specgen_runtime.py", "specgen_cli.py", "specgen_data.py"):
         assert f"specgen/templates/{copied}" in names
-    assert "specgen/prebuilt/manifest.json" in names  # hatch_build.py, specgen/prebuilt.py
+    assert "specgen/prebuilt/manifest.json" in names  # hatch_build.py, specgen/emit/prebuilt.py
     assert sum(name.startswith("specgen/prebuilt/tmpl_") for name in names) == 5
     assert "specgen/schemas/model-spec.schema.json" in names
     assert "specgen/py.typed" in names
@@ -69,7 +69,7 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
         "import specgen, sys; assert specgen.__file__.startswith(sys.argv[2]), specgen.__file__;"
         "import json; files = specgen.render(sys.argv[1], 'all'); print(json.dumps(files));"
         # The installed copy trusts what the build compiled and fingerprinted.
-        "import jinja2; from specgen import prebuilt, shared;"
+        "import jinja2; from specgen.emit import prebuilt, shared;"
         "assert prebuilt.loader(jinja2) is not None;"
         "assert all(prebuilt.fingerprint(shared.source(n)[0]) for n in shared.NAMES)"
     )

@@ -1,25 +1,25 @@
-"""specgen/prebuilt.py: templates compiled at wheel-build time give exactly the output of
+"""specgen/emit/prebuilt.py: templates compiled at wheel-build time give exactly the output of
 templates compiled at render time, and are ignored whenever they cannot be trusted."""
 
 from __future__ import annotations
 
 import json
-import sys
 
 import jinja2
 import pytest
 from conftest import ROOT
 
 import specgen
-from specgen import header, prebuilt, shared, training
+from specgen.emit import header, prebuild, prebuilt, shared
+from specgen.emit import render as render_module
+from specgen.model import training
 
-render_module = sys.modules["specgen.render"]  # `specgen.render` the attribute is the function
 SPECS = sorted((ROOT / "specs").glob("*.json"))
 
 
 @pytest.fixture
 def built(tmp_path):
-    prebuilt.build(tmp_path)
+    prebuild.build(tmp_path)
     return tmp_path
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import specgen
-from specgen.errors import SpecError
+from specgen.spec.errors import SpecError
 
 keras = pytest.importorskip("keras")
 

@@ -10,8 +10,8 @@ import shutil
 import pytest
 from conftest import ROOT
 
+from specgen.catalog.training import DATASETS
 from specgen.cli import DEFAULT_STYLE, main
-from specgen.training_catalog import DATASETS
 
 README = (ROOT / "README.md").read_text("utf-8")
 

@@ -7,11 +7,13 @@ import os
 
 import pytest
 from conftest import ROOT
+from specgen.render import docstring_text
 
 import specgen
-from specgen import catalog, reserved, schema, training
-from specgen import write as writing
-from specgen.render import docstring_text
+from specgen import catalog
+from specgen.emit import write as writing
+from specgen.model import training
+from specgen.spec import reserved, schema
 
 NASTY = [
     '"""; import os; os.system("touch canary"); """',
@@ -99,7 +101,7 @@ def test_reserved_list_covers_the_installed_keras():
         n for n in dir(keras.layers.Layer) if not n.startswith("_")
     }
     missing = sorted(public - reserved.KERAS_ATTRIBUTES)
-    assert not missing, f"add to specgen/reserved.py: {missing}"
+    assert not missing, f"add to specgen/spec/reserved.py: {missing}"
 
 
 def test_names_that_differ_only_after_nfkc_are_refused():

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, SPECS, spec_id
 
 import specgen
-from specgen.schema import SCHEMA_FILE, SCHEMA_ID, build_schema, dumps
+from specgen.spec.schema import SCHEMA_FILE, SCHEMA_ID, build_schema, dumps
 
 
 def test_committed_schema_is_current():

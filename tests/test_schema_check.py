@@ -10,8 +10,8 @@ from conftest import INVALID, ROOT, SPECS, spec_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from specgen.schema import SCHEMA_FILE
-from specgen.schema_check import Validator
+from specgen.spec.schema import SCHEMA_FILE
+from specgen.spec.schema_check import Validator
 
 SCHEMA = json.loads((ROOT / "schemas" / SCHEMA_FILE).read_text())
 OURS = Validator(SCHEMA)

@@ -1,4 +1,4 @@
-"""The shared training runtime (specgen/shared.py): copied as it is, already formatted."""
+"""The shared training runtime (specgen/emit/shared.py): copied as it is, already formatted."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import subprocess
 from conftest import ROOT
 
 import specgen
-from specgen import format as formatting
-from specgen import header, shared
+from specgen.emit import format as formatting
+from specgen.emit import header, shared
 
 SPEC = ROOT / "specs" / "digits_cnn.json"
 

@@ -19,7 +19,7 @@ CIFAR = ROOT / "specs" / "cifar100.json"
 # Runs the CLI in-process, then says which heavy modules that process loaded.
 PROBE = (
     "import sys; from specgen.cli import main; code = main(sys.argv[1:]);"
-    "heavy = ('jinja2', 'dataclasses', 'specgen.validation', 'specgen.ir', 'specgen.catalog');"
+    "heavy = ('jinja2', 'dataclasses', 'specgen.spec.validation', 'specgen.model.ir', 'specgen.catalog.layers');"
     "print(sorted(m for m in heavy if m in sys.modules)); sys.exit(code)"
 )
 
@@ -48,7 +48,7 @@ def test_the_public_functions_survive_every_submodule_import():
 
 def test_a_cached_rerender_loads_no_compiler_and_writes_the_same(tmp_path):
     first, loaded = _render(tmp_path / "cache", tmp_path / "a")
-    assert "jinja2" in loaded and "specgen.validation" in loaded
+    assert "jinja2" in loaded and "specgen.spec.validation" in loaded
     again, loaded = _render(tmp_path / "cache", tmp_path / "b")
     assert loaded == []  # not Jinja2, not the validator, not even dataclasses
     assert [line.split("/")[-1] for line in again] == [line.split("/")[-1] for line in first]
@@ -64,16 +64,16 @@ def test_the_cache_never_serves_a_changed_spec_or_a_changed_allow_list(tmp_path)
     spec["description"] = "changed"
     path.write_text(json.dumps(spec))
     _, loaded = _render(tmp_path / "cache", tmp_path / "out", path, tmp_path)
-    assert "specgen.validation" in loaded  # compiled again
+    assert "specgen.spec.validation" in loaded  # compiled again
     assert "changed" in (tmp_path / "out" / "cifar100_cnn_functional.py").read_text()
     # What a custom layer may import can change without the spec changing.
     (tmp_path / "pyproject.toml").write_text('[tool.specgen]\nallow-import = ["mylayers"]\n')
     _, loaded = _render(tmp_path / "cache", tmp_path / "out", path, tmp_path)
-    assert "specgen.validation" in loaded
+    assert "specgen.spec.validation" in loaded
     _, loaded = _render(
         tmp_path / "cache", tmp_path / "out", path, tmp_path, ["--allow-import", "x"]
     )
-    assert "specgen.validation" in loaded
+    assert "specgen.spec.validation" in loaded
     _, loaded = _render(
         tmp_path / "cache", tmp_path / "out", path, tmp_path, ["--allow-import", "x"]
     )

@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT
 
 import specgen
-from specgen import plot
 from specgen.cli import main
+from specgen.model import plot
 
 CIFAR = ROOT / "specs" / "cifar100.json"
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, SPECS, import_file, spec_id
 
 import specgen
-from specgen import training
+from specgen.model import training
 
 keras = pytest.importorskip("keras")
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT
 
 from specgen.cli import main
-from specgen.format import _ruff
+from specgen.emit.format import _ruff
 
 CIFAR = ROOT / "specs" / "cifar100.json"
 RESIDUAL = ROOT / "specs" / "residual_cnn.json"

@@ -16,8 +16,10 @@ import pytest
 from conftest import import_file
 
 import specgen
-from specgen import custom, import_guard, importer
-from specgen.format import _ruff
+from specgen.catalog import allow_import as custom
+from specgen.emit.format import _ruff
+from specgen.importer import convert as importer
+from specgen.importer import guard as import_guard
 
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
@@ -242,7 +244,7 @@ def test_custom_layer_needs_an_opt_in_outside_the_spec(tmp_path, monkeypatch, ca
 
 
 def test_pyproject_table_allows_a_module(tmp_path, monkeypatch):
-    from specgen import custom as custom_module
+    from specgen.catalog import allow_import as custom_module
 
     (tmp_path / "pyproject.toml").write_text(
         '[tool.specgen]\nallow-import = ["keras.src.applications"]\n'

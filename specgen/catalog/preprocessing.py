@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from . import shapes
-from .catalog_base import BOOL, FLOAT, POS_INT, SEED, Arg, LayerKind, _named
+from .base import BOOL, FLOAT, POS_INT, SEED, Arg, LayerKind, _named
 
 NUMBERS = {
     "title": "a number or a (nested) list of numbers",

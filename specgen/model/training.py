@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import training_catalog as cat
-from .errors import SpecError
+from ..catalog import training as cat
+from ..spec.errors import SpecError
 from .ir import Model, literal
 
 # Kept for callers that list the allowlists (tests/test_safety.py).

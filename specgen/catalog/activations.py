@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from . import shapes
-from .catalog_base import FLOAT, Arg, LayerKind, weights
+from .base import FLOAT, Arg, LayerKind, weights
 
 AXES = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]}
 NON_NEGATIVE = {"type": "number", "minimum": 0}

@@ -15,8 +15,8 @@ import keyword
 import os
 import re
 
-from . import catalog
-from .ir import snake_case
+from .. import catalog
+from ..model.ir import snake_case
 
 MIN_LAYERS = 3  # a shorter segment reads better inline
 # Keras's default layer names (snake_case class names): a prefix made of one names no unit.

@@ -3,7 +3,8 @@ compiled to Python by Jinja2, and the code fingerprints of the shared training m
 
 On a machine with no cache (a fresh CI runner, the first render after `pip install`),
 compiling the templates and parsing the shared modules were a third of a one-spec render.
-hatch_build.py calls `build()` while the wheel is made; the result ships as specgen/prebuilt/.
+hatch_build.py calls `prebuild.build()` while the wheel is made; the result ships as
+specgen/prebuilt/.
 Nothing here is trusted blindly: a compiled template is used only when its packaged source is
 byte for byte the one it was compiled from and the installed Jinja2 is the version that
 compiled it; otherwise it is compiled from source as in a source checkout, which has no
@@ -18,12 +19,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import resources
+from ..spec import resources
 
 if TYPE_CHECKING:
     import jinja2
 
-FOLDER = Path(__file__).resolve().parent / "prebuilt"
+FOLDER = Path(__file__).resolve().parent.parent / "prebuilt"
 MANIFEST = "manifest.json"
 
 
@@ -67,29 +68,3 @@ def loader(jinja2_module, folder: Path = FOLDER) -> jinja2.BaseLoader | None:
             return super().load(environment, name, globals)
 
     return CheckedModuleLoader(str(folder))
-
-
-def build(target: Path) -> None:
-    """Write prebuilt/ for the packaged templates into `target` (run by hatch_build.py)."""
-    import jinja2
-
-    from . import header, shared
-    from .render import new_environment
-
-    templates = resources.data_dir("templates")
-    env = new_environment(jinja2.FileSystemLoader(str(templates)))
-    target.mkdir(parents=True, exist_ok=True)
-    sources = {}
-    for path in sorted(templates.glob("*.jinja")):
-        text = path.read_text(encoding="utf-8")
-        code = env.compile(text, path.name, path.name, raw=True, defer_init=True)
-        (target / jinja2.ModuleLoader.get_module_filename(path.name)).write_text(
-            code, encoding="utf-8"
-        )
-        sources[path.name] = sha256(text)
-    fingerprints = {}
-    for name in shared.NAMES:
-        text, _ = shared.source(name)
-        fingerprints[sha256(text)] = header.parse_fingerprint(text)
-    data = {"jinja2": jinja2.__version__, "templates": sources, "fingerprints": fingerprints}
-    (target / MANIFEST).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

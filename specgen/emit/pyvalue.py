@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import math
 
-from . import limits
-from .errors import pointer_join
+from ..spec import limits
+from ..spec.errors import pointer_join
 
 Problem = tuple[str, str]  # (pointer, message)
 

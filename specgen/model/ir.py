@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from . import catalog, shapes
-from .errors import SpecError
+from .. import catalog
+from ..catalog import shapes
+from ..spec.errors import SpecError
+from ..spec.loader import SourceMap
 from .keras_order import functional_order
-from .loader import SourceMap
 
 
 def literal(value: object) -> str:

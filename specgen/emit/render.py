@@ -1,7 +1,7 @@
 """Stage 4: IR -> Python source through one strict Jinja2 environment, then ruff, then a header.
 
-The header (specgen/header.py) names the spec and its hash, and carries a formatter-proof hash of
-the body below it, so `write` can tell a file specgen wrote from one edited by hand.
+The header (specgen/emit/header.py) names the spec and its hash, and carries a formatter-proof
+hash of the body below it, so `write` can tell a file specgen wrote from one edited by hand.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from functools import cache as memoize
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cache, resources, shared
+from ..spec import resources
+from . import cache, shared
 from . import format as formatting
 from . import header as headers
 
 if TYPE_CHECKING:
     import jinja2
 
-    from .ir import Model
+    from ..model.ir import Model
 
 STYLES = ("sequential", "functional", "subclass")
 
@@ -69,7 +70,7 @@ def _wrap(escaped: str, width: int = 76) -> str:
 
 
 def filters() -> dict:
-    from .ir import literal
+    from ..model.ir import literal
 
     return {"literal": literal, "docstring": docstring_text}
 
@@ -94,7 +95,7 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
 
 
 def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
-    """specgen's Environment settings, in one place: prebuilt.build compiles with them too."""
+    """specgen's Environment settings, in one place: prebuild.build compiles with them too."""
     import jinja2
 
     env = jinja2.Environment(
@@ -110,7 +111,7 @@ def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
 
 
 def _bytecode_cache(jinja2):
-    """Compiled templates kept between runs (specgen/cache.py): compiling them was ~40% of a
+    """Compiled templates kept between runs (specgen/emit/cache.py): compiling them was ~40% of a
     one-spec render. Jinja checks each template's source checksum and the Python version, so
     edited templates and --templates overrides are recompiled."""
     where = cache.folder("templates")
@@ -178,7 +179,7 @@ def _installed_digest() -> str | None:
     import importlib.util
     import sys
 
-    files = sorted(Path(__file__).parent.glob("*.py"))
+    files = sorted(Path(__file__).parent.parent.rglob("*.py"))
     files += _entries(resources.data_dir("templates"))
     sources = _files_digest(files)
     if sources is None:
@@ -215,7 +216,7 @@ def render_model(
     model: Model, styles: tuple[str, ...], templates: Path | None = None
 ) -> dict[str, str]:
     """{file name: source}. A render of the same spec, styles, specgen code, templates and
-    ruff is read from the cache (specgen/cache.py) without importing Jinja2 or running ruff:
+    ruff is read from the cache (specgen/emit/cache.py) without importing Jinja2 or running ruff:
     the output is a pure function of those."""
     entry = None
     digest = sources_digest(templates) if cache.folder("outputs") is not None else None
@@ -229,7 +230,7 @@ def render_model(
                 files = None
             if isinstance(files, dict):
                 return files
-    from . import training
+    from ..model import training
     from .template_errors import check_python, located  # imports Jinja2: after the cache
 
     env = environment(templates)

@@ -29,13 +29,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from . import limits
+from ..spec import limits
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock; renders into one folder are then not serialized
     fcntl = None
-from .errors import OutputConflict
+from ..spec.errors import OutputConflict
 from .header import body_is_intact, same_output
 from .header import split as split_header
 

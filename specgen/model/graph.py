@@ -10,8 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from keyword import iskeyword
 
-from . import catalog, custom, naming, shapes
-from .errors import SpecError
+from .. import catalog
+from ..catalog import allow_import as custom
+from ..catalog import shapes
+from ..spec.errors import SpecError
+from ..spec.loader import Loaded
+from ..spec.validation import layer_problems, nearest
+from . import naming
 from .ir import (
     BlockDef,
     BlockNode,
@@ -24,8 +29,6 @@ from .ir import (
     snake_case,
     spec_hash,
 )
-from .loader import Loaded
-from .validation import layer_problems, nearest
 
 Report = Callable[[str, str], None]
 

@@ -49,7 +49,7 @@ def start(sources: dict[str, str]) -> Callable[[], dict[str, str]]:
     """Start formatting; the returned function waits for and returns the result, so the caller
     can work while ruff runs.
 
-    ruff's output for an exact input and ruff binary is cached (specgen/cache.py): starting
+    ruff's output for an exact input and ruff binary is cached (specgen/emit/cache.py): starting
     ruff is a sixth of a cold one-spec render, and a re-render of an unchanged spec skips it.
     """
     if not sources:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from ..catalog.shapes import show
 from .ir import Model
-from .shapes import show
 
 
 class GraphvizMissing(RuntimeError):

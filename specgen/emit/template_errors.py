@@ -14,8 +14,8 @@ from pathlib import Path
 import jinja2
 from jinja2.loaders import split_template_path
 
-from .errors import TemplateProblem
-from .resources import find_template
+from ..spec.errors import TemplateProblem
+from ..spec.resources import find_template
 
 
 class SafeLoader(jinja2.BaseLoader):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..catalog.shapes import show
 from .ir import Model
-from .shapes import show
 
 
 def table(model: Model) -> str:

@@ -10,7 +10,7 @@ absent) and so are its weights (`params`, counted as trainable).
 from __future__ import annotations
 
 from . import shapes
-from .catalog_base import Arg, LayerKind
+from .base import Arg, LayerKind
 
 CLASS_PATH = {
     "title": "a dotted path module.Class",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import resources
-from .errors import TemplateProblem
+from ..spec import resources
+from ..spec.errors import TemplateProblem
 
 NAMES = ("specgen_cli.py", "specgen_data.py", "specgen_runtime.py")
 

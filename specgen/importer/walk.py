@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from . import catalog
-from .importer import NESTED, _arguments, _inbound, _op, _pairs, _policy
-from .ir import snake_case
+from .. import catalog
+from ..model.ir import snake_case
+from .config import NESTED, arguments, inbound, op, pairs, policy
 
 
 class Walk:
@@ -50,7 +50,7 @@ class Walk:
                 inputs.append(_input(name, lconfig))
                 previous = alias.get(name, name)
                 continue
-            refs = _inbound(layer) if kind != "Sequential" else [previous]
+            refs = inbound(layer) if kind != "Sequential" else [previous]
             if kind == "Sequential" and previous is None:  # no InputLayer: build_input_shape
                 first = f"{snake_case(body.get('name') or 'model')}_input"
                 shape = body.get("build_input_shape") or [None]
@@ -61,7 +61,7 @@ class Walk:
                 previous = self.nested(layer, name, refs, top, layers, alias)
                 continue
             if str(layer.get("module", "")).startswith("keras.src.ops"):
-                entry = _op(layer, name, self.problems)
+                entry = op(layer, name, self.problems)
                 if entry:
                     entry["inputs"] = [alias.get(r, r) for r in entry["inputs"]]
             elif lowered := _lowered(layer, name, refs):
@@ -81,14 +81,14 @@ class Walk:
                 entry = None
             else:
                 kind_ = catalog.BY_SPELLING[cls]
-                args = _arguments(kind_, lconfig, self.problems, f"layer {name!r}: ")
+                args = arguments(kind_, lconfig, self.problems, f"layer {name!r}: ")
                 entry = {"name": name, "type": cls, **args, "inputs": refs}
             if entry:
                 layers.append(entry)
             previous = name
-        order = {pair[0]: i for i, pair in enumerate(_pairs(body.get("input_layers")))}
+        order = {pair[0]: i for i, pair in enumerate(pairs(body.get("input_layers")))}
         inputs.sort(key=lambda entry: order.get(entry["name"], len(order)))
-        found = [pair[0] for pair in _pairs(body.get("output_layers"))]
+        found = [pair[0] for pair in pairs(body.get("output_layers"))]
         outputs = [alias.get(n, n) for n in found] if kind != "Sequential" else [previous]
         return inputs, layers, outputs
 
@@ -170,8 +170,8 @@ def _custom(layer: dict, name: str, refs: list[str], shapes: dict) -> dict:
     }
     if config.get("trainable") is False:
         entry["trainable"] = False
-    if _policy(config.get("dtype")) not in (None, "float32"):
-        entry["dtype"] = _policy(config["dtype"])
+    if policy(config.get("dtype")) not in (None, "float32"):
+        entry["dtype"] = policy(config["dtype"])
     if shapes.get(name) and shapes.get(name) != shapes.get(refs[0]):
         entry["output_shape"] = list(shapes[name][1:])
     return entry

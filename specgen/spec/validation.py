@@ -13,7 +13,8 @@ import re
 import unicodedata
 from functools import cache
 
-from . import catalog, limits, resources
+from .. import catalog
+from . import limits, resources
 from .errors import SpecError, pointer_join
 from .loader import Loaded
 from .reserved import why_reserved

@@ -12,10 +12,10 @@ import io
 import zipfile
 from pathlib import Path
 
-from . import limits
-from .errors import SpecError, pointer_join
-from .importer import ImportProblem, read_weight_sizes, to_spec
-from .loader import Loaded, load_bytes
+from ..spec import limits
+from ..spec.errors import SpecError, pointer_join
+from ..spec.loader import Loaded, load_bytes
+from .convert import ImportProblem, read_weight_sizes, to_spec
 
 
 def _config_bytes(path: Path) -> tuple[bytes, str]:

@@ -12,9 +12,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from . import catalog_activations, catalog_custom, catalog_ops, catalog_preprocessing, shapes
-from .catalog_base import *  # noqa: F403 - the catalog's public names live on
-from .catalog_base import (
+from . import activations as catalog_activations
+from . import custom as catalog_custom
+from . import ops as catalog_ops
+from . import preprocessing as catalog_preprocessing
+from . import shapes
+from .base import *  # noqa: F403 - the catalog's public names live on
+from .base import (
     ACTIVATION,
     ACTIVATIONS,
     BOOL,

@@ -9,7 +9,7 @@ literal operand is `x1` (first) or `x2` (second), named as in the `keras.ops` si
 from __future__ import annotations
 
 from . import shapes
-from .catalog_base import FLOAT, Arg, LayerKind
+from .base import FLOAT, Arg, LayerKind
 
 BINARY = "add subtract multiply divide true_divide power maximum minimum".split()
 UNARY = (

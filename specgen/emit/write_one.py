@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import limits
+from ..spec import limits
 from .write import MAX_OUTPUT_BYTES, OutputProblem, _chmod
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import inspect
 
-from . import training_catalog
-from .ir import snake_case
+from ..catalog import training as training_catalog
+from ..model.ir import snake_case
 
 # Optimizer settings the spec's schema has a place for.
 OPTIMIZER_KEYS = (

@@ -9,7 +9,7 @@ from pathlib import Path
 from . import limits
 from .errors import TemplateProblem
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # specgen/
 SCHEMA_ID = "urn:specgen:model-spec:v1"
 SCHEMA_FILE = "model-spec.schema.json"
 

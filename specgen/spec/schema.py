@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-from . import catalog, training_catalog
+from .. import catalog
+from ..catalog import training as training_catalog
 
 # SCHEMA_ID is a URN, not a URL: specgen owns no web address, and a URL it does not own would be
 # a promise (and a place for someone else to serve a schema). Editors get the schema from a
