@@ -7,7 +7,7 @@ import os
 
 import pytest
 from conftest import ROOT
-from specgen.render import docstring_text
+from specgen.emit.render import docstring_text
 
 import specgen
 from specgen import catalog
