@@ -35,12 +35,12 @@ class Walk:
                     history = tensor["config"]["keras_history"]
                     self.shapes.setdefault(history[0], tensor["config"].get("shape"))
 
-    def graph(self, kind: str, body: dict, top: bool = False, feeds=None):
-        """(inputs, layers with explicit `inputs`, output names) of one (sub-)graph; `feeds`
-        maps an inlined sub-graph's input names to the outer tensors that feed it."""
+    def graph(self, kind: str, body: dict, top: bool = False):
+        """(inputs, layers with explicit `inputs`, output names) of one (sub-)graph, walked
+        once: an inlined nested model reuses its walk, so import is linear in the config."""
         if top:
             self.names |= _all_names(body)
-        inputs, layers, alias = [], [], dict(feeds or {})
+        inputs, layers, alias = [], [], {}
         previous = None
         self._record_shapes(body)
         for layer in body["layers"]:
@@ -117,14 +117,14 @@ class Walk:
             }
             layers.append({"name": name, "type": block, "inputs": refs})
             return name
-        # Inline: the sub-graph's layers join this graph, fed by the outer tensors.
+        # Inline: the sub-graph's layers join this graph, fed by the outer tensors. The walk
+        # above is reused (a second walk per level would make import exponential in depth).
         feeds = {i["name"]: ref for i, ref in zip(sub_inputs, refs, strict=True)}
-        _, inner, inner_out = Walk(self.problems, self.blocks, self.names).graph(
-            sub_kind, body, feeds=feeds
-        )
-        layers.extend(inner)
-        alias[name] = inner_out[0]
-        return inner_out[0]
+        for entry in sub_layers:
+            entry["inputs"] = [feeds.get(r, r) for r in entry["inputs"]]
+        layers.extend(sub_layers)
+        alias[name] = feeds.get(sub_outputs[0], sub_outputs[0])
+        return alias[name]
 
 
 def _tensors(value):
