@@ -142,6 +142,7 @@ def _recurrent(name: str) -> LayerKind:
             Arg("dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
             Arg("recurrent_dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
             Arg("return_sequences", BOOL),
+            Arg("return_state", BOOL),  # several outputs: see catalog.outputs
             Arg("go_backwards", BOOL),
             Arg("unroll", BOOL),
             Arg("seed", SEED),

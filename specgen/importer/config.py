@@ -105,31 +105,39 @@ def arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where:
     return args
 
 
-def _ref(tensor) -> str:
-    return tensor["config"]["keras_history"][0]
+def _ref(tensor, decode) -> str:
+    name, node, index = tensor["config"]["keras_history"][:3]
+    return decode(name, node, index)
 
 
-def inbound(layer: dict) -> list[str]:
+def _plain(name: str, node: int, index: int) -> str:
+    return name
+
+
+def _is_tensor(value) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def inbound(layer: dict, decode=_plain, node_index: int = 0) -> list[str]:
+    """The references one call of a layer takes: its tensor arguments, then the tensors of
+    its keyword arguments (an RNN's `initial_state` list among them), in saved order.
+    `decode(layer, node, index)` names the tensor a saved `keras_history` points at."""
     nodes = layer.get("inbound_nodes") or []
-    if not nodes:
+    if len(nodes) <= node_index:
         return []
-    args = nodes[0]["args"]
+    args = nodes[node_index]["args"]
     first = args[0]
-    refs = [_ref(t) for t in first] if isinstance(first, list) else [_ref(first)]
-    refs += [
-        _ref(t)
-        for t in args[1:]
-        if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__"
-    ]
-    refs += [
-        _ref(t)
-        for t in nodes[0].get("kwargs", {}).values()
-        if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__"
-    ]
+    refs = [_ref(t, decode) for t in first] if isinstance(first, list) else [_ref(first, decode)]
+    refs += [_ref(t, decode) for t in args[1:] if _is_tensor(t)]
+    for value in nodes[node_index].get("kwargs", {}).values():
+        if _is_tensor(value):
+            refs.append(_ref(value, decode))
+        elif isinstance(value, list) and value and all(_is_tensor(t) for t in value):
+            refs += [_ref(t, decode) for t in value]
     return refs
 
 
-def op(layer: dict, name: str, problems: list[str]) -> dict | None:
+def op(layer: dict, name: str, problems: list[str], decode=_plain) -> dict | None:
     """An operation node (`x + 3.0` in a Functional graph) -> an `ops.<name>` spec entry."""
     spelling = "ops." + snake_case(layer["class_name"])
     kind = catalog.BY_SPELLING.get(spelling)
@@ -143,7 +151,7 @@ def op(layer: dict, name: str, problems: list[str]) -> dict | None:
     entry: dict = {"name": name, "type": spelling, "inputs": []}
     for position, operand in enumerate(node.get("args", [])):
         if isinstance(operand, dict) and operand.get("class_name") == "__keras_tensor__":
-            entry["inputs"].append(_ref(operand))
+            entry["inputs"].append(_ref(operand, decode))
         elif isinstance(operand, int | float) and not isinstance(operand, bool):
             entry[f"x{position + 1}"] = float(operand)
         else:
@@ -159,4 +167,6 @@ NESTED = ("Sequential", "Functional", "Model")
 def pairs(found) -> list:
     """Keras writes one input/output flat (["x", 0, 0]) and several as a list of those."""
     found = found or []
+    if isinstance(found, dict):  # a dict of outputs: keyed by name, weights in key order
+        return [found[key] for key in sorted(found)]
     return [found] if found and isinstance(found[0], str) else list(found)

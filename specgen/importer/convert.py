@@ -33,7 +33,8 @@ def _keep_float32(saved: list[dict], layers: list[dict]) -> None:
         layer["config"].get("name"): policy(layer["config"].get("dtype")) for layer in saved
     }
     for entry in layers:
-        if policies.get(entry["name"]) == "float32" and not entry["type"].startswith("ops."):
+        op_or_call = entry.get("type", "ops.").startswith("ops.")
+        if policies.get(entry["name"]) == "float32" and not op_or_call:
             entry["dtype"] = "float32"
 
 
@@ -92,6 +93,8 @@ def to_spec(
     }
     if outputs != [layers[-1]["name"]]:
         spec["outputs"] = outputs
+    if len(outputs) > 1 and not isinstance(body.get("output_layers"), dict):
+        spec["output_structure"] = "list"  # Keras lists (and orders weights) as saved
     fit = import_training.training(config.get("compile_config"), [] if notes is None else notes)
     if fit:
         spec["training"] = fit
@@ -100,7 +103,8 @@ def to_spec(
             name: {**block, "layers": _implicit(block["layers"], block["inputs"])}
             for name, block in blocks.items()
         }
-    if fold:
+    if fold and not any("call" in entry for entry in spec["layers"]):
+        # Folding would hide a layer that is called again inside a block.
         spec = import_blocks.fold(import_blocks.merge_equal_blocks(spec))
     return spec
 
@@ -111,7 +115,7 @@ def _implicit(layers: list[dict], inputs: list) -> list[dict]:
     previous = names[0] if len(names) == 1 else None
     out = []
     for entry in layers:
-        if entry.get("inputs") == [previous] and not entry["type"].startswith("ops."):
+        if entry.get("inputs") == [previous] and not entry.get("type", "ops.").startswith("ops."):
             entry = {k: v for k, v in entry.items() if k != "inputs"}
         out.append(entry)
         previous = entry["name"]

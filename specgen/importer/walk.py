@@ -7,10 +7,12 @@ allowlisted ops; any other registered class becomes a `CustomLayer` the user mus
 
 from __future__ import annotations
 
+import heapq
 import re
 
 from .. import catalog
-from ..model.ir import snake_case
+from ..catalog import outputs as multi
+from ..model.ir import base_name, snake_case
 from .config import NESTED, arguments, inbound, op, pairs, policy
 
 
@@ -43,6 +45,7 @@ class Walk:
         inputs, layers, alias = [], [], {}
         previous = None
         self._record_shapes(body)
+        decode, calls = self._decoder(body)
         for layer in body["layers"]:
             cls, lconfig = layer["class_name"], layer["config"]
             name = lconfig.get("name") or layer.get("name")
@@ -50,7 +53,7 @@ class Walk:
                 inputs.append(_input(name, lconfig))
                 previous = alias.get(name, name)
                 continue
-            refs = inbound(layer) if kind != "Sequential" else [previous]
+            refs = inbound(layer, decode) if kind != "Sequential" else [previous]
             if kind == "Sequential" and previous is None:  # no InputLayer: build_input_shape
                 first = f"{snake_case(body.get('name') or 'model')}_input"
                 shape = body.get("build_input_shape") or [None]
@@ -59,9 +62,10 @@ class Walk:
             refs = [alias.get(r, r) for r in refs]
             if cls in NESTED and str(layer.get("module", "keras")).startswith("keras"):
                 previous = self.nested(layer, name, refs, top, layers, alias)
+                self._calls_again(layer, name, name not in alias, decode, calls, alias, layers)
                 continue
             if str(layer.get("module", "")).startswith("keras.src.ops"):
-                entry = op(layer, name, self.problems)
+                entry = op(layer, name, self.problems, decode)
                 if entry:
                     entry["inputs"] = [alias.get(r, r) for r in entry["inputs"]]
             elif lowered := _lowered(layer, name, refs):
@@ -85,12 +89,53 @@ class Walk:
                 entry = {"name": name, "type": cls, **args, "inputs": refs}
             if entry:
                 layers.append(entry)
+                self._calls_again(layer, name, True, decode, calls, alias, layers)
             previous = name
         order = {pair[0]: i for i, pair in enumerate(pairs(body.get("input_layers")))}
         inputs.sort(key=lambda entry: order.get(entry["name"], len(order)))
-        found = [pair[0] for pair in pairs(body.get("output_layers"))]
-        outputs = [alias.get(n, n) for n in found] if kind != "Sequential" else [previous]
-        return inputs, layers, outputs
+        found = [decode(*pair[:3]) for pair in pairs(body.get("output_layers"))]
+        if kind == "Sequential":
+            return inputs, layers, [previous]
+        return inputs, _run_order(layers), [alias.get(n, n) for n in found]
+
+    def _decoder(self, body: dict):
+        """How a saved `keras_history` [layer, node, index] is named in the spec: a layer's
+        first call is the layer's name, a later call `<name>_call<k>` (a call entry), and an
+        output of a layer with several outputs `name:index`."""
+        several, calls = set(), {}
+        for layer in body["layers"]:
+            cls, config = layer["class_name"], layer["config"]
+            name = config.get("name") or layer.get("name")
+            inner = config.get("layer") if cls == "Bidirectional" else None
+            if (cls in multi.STATES and config.get("return_state")) or (
+                isinstance(inner, dict) and (inner.get("config") or {}).get("return_state")
+            ):
+                several.add(name)
+            for k in range(1, len(layer.get("inbound_nodes") or [])):
+                candidate, n = f"{name}_call{k}", 1
+                while candidate in self.names:
+                    n += 1
+                    candidate = f"{name}_call{k}_{n}"
+                self.names.add(candidate)
+                calls[name, k] = candidate
+
+        def decode(name: str, node: int, index: int) -> str:
+            named = calls.get((name, node), name) if node else name
+            return f"{named}:{index}" if index or name in several else named
+
+        return decode, calls
+
+    def _calls_again(self, layer, name, reusable, decode, calls, alias, layers) -> None:
+        """A call entry for each later call of a layer (a shared layer or nested model)."""
+        for k in range(1, len(layer.get("inbound_nodes") or [])):
+            if not reusable:
+                self.problems.append(
+                    f"layer {name!r}: a nested model that is inlined (it holds operations or"
+                    " sits inside another) is called more than once; this is not supported"
+                )
+                return
+            refs = [alias.get(r, r) for r in inbound(layer, decode, k)]
+            layers.append({"name": calls[name, k], "call": name, "inputs": refs})
 
     def nested(self, layer, name, refs, top, layers, alias) -> str:
         sub_kind, body = layer["class_name"], layer["config"]
@@ -104,7 +149,7 @@ class Walk:
             )
             return name
         plain = all(
-            e["type"] in catalog.BY_SPELLING and not catalog.BY_SPELLING[e["type"]].op
+            e.get("type") in catalog.BY_SPELLING and not catalog.BY_SPELLING[e["type"]].op
             for e in sub_layers
         )
         if top and plain and sub_layers:
@@ -125,6 +170,38 @@ class Walk:
         layers.extend(sub_layers)
         alias[name] = feeds.get(sub_outputs[0], sub_outputs[0])
         return alias[name]
+
+
+def _run_order(layers: list[dict]) -> list[dict]:
+    """The saved order, moved only where an entry uses one listed later (a shared layer's
+    second call may take a tensor made after the layer's first call)."""
+    index = {entry["name"]: i for i, entry in enumerate(layers)}
+    needs = [
+        {
+            index[base]
+            for r in [*entry.get("inputs", []), entry.get("call", "")]
+            if (base := base_name(r)) in index
+        }
+        for entry in layers
+    ]
+    users: dict[int, list[int]] = {}
+    for i, found in enumerate(needs):
+        for j in found:
+            users.setdefault(j, []).append(i)
+    waiting = [len(found) for found in needs]
+    ready = [i for i, count in enumerate(waiting) if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for user in users.get(i, []):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, user)
+    if len(order) != len(layers):  # a cycle: the spec's check will name it
+        return layers
+    return [layers[i] for i in order]
 
 
 def _tensors(value):

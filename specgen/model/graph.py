@@ -12,6 +12,7 @@ from keyword import iskeyword
 
 from .. import catalog
 from ..catalog import allow_import as custom
+from ..catalog import outputs as multi
 from ..catalog import shapes
 from ..spec.errors import SpecError
 from ..spec.loader import Loaded
@@ -20,12 +21,15 @@ from . import naming
 from .ir import (
     BlockDef,
     BlockNode,
+    CallNode,
     InputNode,
     LayerNode,
     Model,
     ParamRef,
+    base_name,
     freeze,
     pascal_case,
+    shared_variable,
     snake_case,
     spec_hash,
 )
@@ -100,6 +104,7 @@ class _Graph:
     dims: dict[str, shapes.Dims | None]
     nodes: list = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    multi: dict[str, int] = field(default_factory=dict)  # layers with several outputs
 
 
 def _references(
@@ -122,27 +127,109 @@ def _references(
 def _check_refs(graph: _Graph, i: int, layer: dict, pointer: str, err: Report) -> bool:
     name, ok = graph.names[i], True
     for j, ref in enumerate(graph.refs[name]):
-        graph.used.add(ref)
+        base = base_name(ref)
+        graph.used.add(base)
+        where = f"{pointer}/inputs/{j}"
+        if base in graph.multi and ref == base:
+            count = graph.multi[base]
+            err(
+                where,
+                f"layer {base!r} has {count} outputs; use one of them:"
+                f" {', '.join(f'{base}:{k}' for k in range(count))}",
+            )
+            ok = False
+            continue
         if ref in graph.dims:
             continue
         ok = False
-        where = f"{pointer}/inputs/{j}"
-        if ref not in graph.refs:
-            hint = nearest(ref, [*graph.dims, *graph.names])
+        if base in graph.dims:
+            count = graph.multi.get(base, 1)
+            err(
+                where,
+                f"{ref!r}: layer {base!r} has {count} output(s)"
+                + (f"; write {base!r}" if count == 1 else f", numbered 0 to {count - 1}"),
+            )
+        elif base not in graph.refs:
+            hint = nearest(base, [*graph.dims, *graph.names])
             graph.used.add(hint)  # the layer it meant is not also reported as feeding nothing
             err(
                 where,
-                f"unknown input or layer {ref!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+                f"unknown input or layer {base!r}" + (f"; did you mean {hint!r}?" if hint else ""),
             )
         elif cycle := _find_cycle(name, graph.refs):
             err(where, "the layers form a cycle: " + " -> ".join(cycle))
         else:
             err(
                 where,
-                f"layer {name!r} uses {ref!r}, which comes later;"
+                f"layer {name!r} uses {base!r}, which comes later;"
                 " list layers in the order they run",
             )
     return ok
+
+
+def _recurrent_shape(kind: catalog.LayerKind, args: dict, dims: list) -> shapes.Shape:
+    """A layer's shape rule; a recurrent layer's extra inputs are its initial state."""
+    if len(dims) > 1 and multi.state_dims(kind.name, args) is not None:
+        multi.check_initial_state(kind.name, args, dims[1:])
+        dims = dims[:1]
+    return kind.shape(args, dims)
+
+
+def _outputs(graph: _Graph, name: str, kind: str, args: dict, out: shapes.Shape) -> None:
+    """`name:k` for each output of a layer with several."""
+    found = multi.output_dims(kind, args, out.dims)
+    if found:
+        graph.multi[name] = len(found)
+        graph.dims.update({f"{name}:{k}": dims for k, dims in enumerate(found)})
+
+
+def _call_node(graph: _Graph, i: int, layer: dict, pointer: str, err: Report, make_block):
+    """A call of an earlier layer or block use again: the same weights, other inputs."""
+    name, wanted = graph.names[i], layer["call"]
+    earlier = {node.name: node for node in graph.nodes}
+    target = earlier.get(wanted)
+    if isinstance(target, CallNode):
+        target = target.target  # calling a call again calls its layer
+    problem = None
+    if target is None:
+        hint = nearest(wanted, list(earlier))
+        problem = (
+            f"layer {wanted!r} comes later; list layers in the order they run"
+            if wanted in graph.names
+            else f"unknown layer {wanted!r}" + (f"; did you mean {hint!r}?" if hint else "")
+        )
+    elif target.is_block and target.block is None or target.is_op:
+        problem = f"{wanted!r} is an operation or a failed block: it has no weights to reuse"
+    if problem:
+        graph.used.update(base_name(r) for r in graph.refs[name])
+        err(f"{pointer}/call", problem)
+        return CallNode(name, target, tuple(graph.refs[name]), shapes.Shape(()), pointer), False
+    if shared_variable(target.name) in graph.dims or shared_variable(target.name) in graph.names:
+        err(
+            f"{pointer}/call",
+            f"layer {target.name!r} is called again, so the functional style names it"
+            f" {shared_variable(target.name)!r}: rename the input or layer of that name",
+        )
+        return CallNode(name, target, tuple(graph.refs[name]), shapes.Shape(()), pointer), False
+    if target.is_block:
+        use = {**dict(target.args), "type": target.block.name, "inputs": graph.refs[name]}
+        node, ok = make_block(graph, i, use, pointer)
+        out = node.out
+    else:
+        ok = _check_refs(graph, i, layer, pointer, err)
+        out = shapes.Shape(())
+        if ok and all(graph.dims.get(r) is not None for r in graph.refs[name]):
+            try:
+                args = dict(target.args)
+                out = _recurrent_shape(target.kind, args, [graph.dims[r] for r in graph.refs[name]])
+                _outputs(graph, name, target.kind.name, args, out)
+            except shapes.ShapeError as exc:
+                err(pointer, f"call {name!r} of layer {target.name!r} ({target.kind.name}): {exc}")
+                ok = False
+        else:
+            ok = False
+    node = CallNode(name, target, tuple(graph.refs[name]), shapes.Shape(out.dims), pointer)
+    return node, ok
 
 
 def _arity(kind: catalog.LayerKind, count: int) -> str | None:
@@ -161,7 +248,10 @@ def _layer_node(
     name = graph.names[i]
     kind = catalog.BY_SPELLING[layer["type"]]
     ok = _check_refs(graph, i, layer, pointer, err)
-    if message := _arity(kind, len(graph.refs[name])):
+    states = multi.max_inputs(kind.name, layer)
+    if states and 1 < len(graph.refs[name]) <= states:
+        pass  # a recurrent layer's initial state: checked by its shape below
+    elif message := _arity(kind, len(graph.refs[name])):
         err(f"{pointer}/inputs" if "inputs" in layer else pointer, message)
         ok = False
     args = tuple((a.name, freeze(layer[a.name])) for a in kind.args if a.name in layer)
@@ -173,7 +263,8 @@ def _layer_node(
         ok = False  # an input failed and said so: no second error about its missing shape
     elif ok:
         try:
-            out = kind.shape(dict(args), [graph.dims[r] for r in graph.refs[name]])
+            out = _recurrent_shape(kind, dict(args), [graph.dims[r] for r in graph.refs[name]])
+            _outputs(graph, name, kind.name, dict(args), out)
             if layer.get("trainable") is False:  # a frozen layer: every weight non-trainable
                 out = shapes.Shape(out.dims, 0, out.trainable + out.non_trainable)
         except shapes.ShapeError as exc:
@@ -194,7 +285,9 @@ def _resolve(
     graph = _Graph(names, _references(raw, names, list(inputs), base, err), dict(inputs))
     for i, layer in enumerate(raw):
         pointer = f"{base}/{i}"
-        if layer["type"] in catalog.BY_SPELLING:
+        if "call" in layer:
+            node, ok = _call_node(graph, i, layer, pointer, err, make_block)
+        elif layer["type"] in catalog.BY_SPELLING:
             node, ok = _layer_node(graph, i, layer, pointer, err)
         else:
             node, ok = make_block(graph, i, layer, pointer)
@@ -387,7 +480,13 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         err("/name", f"the model class {class_name!r} would clash with a layer or input name")
     outputs = tuple(data.get("outputs", [graph.names[-1]]))
     for j, ref in enumerate(outputs):
-        if ref not in graph.names:
+        if ref in graph.multi:
+            err(
+                f"/outputs/{j}",
+                f"layer {ref!r} has {graph.multi[ref]} outputs; an output of"
+                " the model is one tensor: pass it through a layer",
+            )
+        elif ref not in graph.names:
             hint = nearest(ref, graph.names)
             err(
                 f"/outputs/{j}",
@@ -417,5 +516,6 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         spec_sha256=spec_hash(data),
         file=loaded.file,
         source=loaded.source,
+        output_structure=data.get("output_structure", "dict"),
     )
     return model, []

@@ -10,14 +10,15 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from .. import catalog
+from ..catalog import outputs as multi
 from ..catalog import shapes
 from ..spec.errors import SpecError
 from ..spec.loader import SourceMap
-from .keras_order import functional_order
+from .keras_order import graph_order
 
 
 def literal(value: object) -> str:
@@ -34,6 +35,18 @@ def literal(value: object) -> str:
         pairs = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in sorted(value.items()))
         return "{" + pairs + "}"
     raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def tensor(ref: str) -> str:
+    """The code for a reference: `x`, or `encoder[1]` for `encoder:1` (the 2nd output of a
+    layer with several). Both parts passed the schema's pattern: an identifier and digits."""
+    name, _, index = ref.partition(":")
+    return f"{name}[{int(index)}]" if index else name
+
+
+def base_name(ref: str) -> str:
+    """The layer or input a reference names: `encoder` for `encoder:1`."""
+    return ref.partition(":")[0]
 
 
 @dataclass(frozen=True)
@@ -149,15 +162,30 @@ class LayerNode:
     def constructor(self) -> str:
         return constructor(self.kind, self.spelling, dict(self.args), self.name)
 
-    def call_args(self, var=lambda name: name) -> str:
+    def call_args(self, var=tensor) -> str:
         names = [var(name) for name in self.inputs]
-        return f"[{', '.join(names)}]" if self.kind.call == "list" else ", ".join(names)
+        if self.kind.call == "list":
+            return f"[{', '.join(names)}]"
+        if len(names) > 1 and multi.state_dims(self.kind.name, dict(self.args)) is not None:
+            return f"{names[0]}, initial_state=[{', '.join(names[1:])}]"
+        return ", ".join(names)
+
+    @property
+    def owner(self) -> str:
+        """The layer whose weights this node uses: itself (a call node names another)."""
+        return self.name
+
+    @property
+    def outputs(self) -> int:
+        """How many tensors a call returns (an LSTM with return_state: 3)."""
+        found = multi.output_dims(self.kind.name, dict(self.args), self.out.dims)
+        return len(found) if found else 1
 
     @property
     def is_op(self) -> bool:
         return self.kind.op
 
-    def op_expr(self, var=lambda name: name, params: str = "") -> str:
+    def op_expr(self, var=tensor, params: str = "") -> str:
         """`keras.ops.add(x, 3.0)`: tensors from inputs, a literal operand in its place.
         In a block layer's call(), a parameter is an attribute: `params="self."`."""
         given = dict(self.args)
@@ -259,9 +287,17 @@ class BlockNode:
     def constructor(self) -> str:
         return f"{self.block.class_name}({self.kwargs}name={literal(self.name)})"
 
-    def call_args(self, var=lambda name: name) -> str:
+    def call_args(self, var=tensor) -> str:
         names = [var(name) for name in self.inputs]
         return names[0] if len(names) == 1 else f"[{', '.join(names)}]"
+
+    @property
+    def owner(self) -> str:
+        return self.name
+
+    @property
+    def outputs(self) -> int:
+        return 1
 
     @property
     def functional_expr(self) -> str:
@@ -294,6 +330,65 @@ class BlockNode:
 
 
 @dataclass(frozen=True)
+class CallNode:
+    """`{"name": "right_code", "call": "encoder", "inputs": ["right"]}`: the layer (or block
+    use) `encoder` called again on other tensors, with the same weights. It makes nothing."""
+
+    name: str
+    target: LayerNode | BlockNode
+    inputs: tuple[str, ...]
+    out: shapes.Shape  # no weights of its own
+    pointer: str
+
+    @property
+    def owner(self) -> str:
+        return self.target.name
+
+    @property
+    def outputs(self) -> int:
+        return self.target.outputs
+
+    def call_args(self, var=tensor) -> str:
+        return replace(self.target, inputs=self.inputs).call_args(var)
+
+    @property
+    def functional_expr(self) -> str:
+        return f"{shared_variable(self.owner)}({self.call_args()})"
+
+    @property
+    def takes_training(self) -> bool:
+        return self.target.takes_training
+
+    @property
+    def is_op(self) -> bool:
+        return False
+
+    @property
+    def is_block(self) -> bool:
+        return self.target.is_block
+
+    @property
+    def kind(self) -> catalog.LayerKind:
+        return self.target.kind  # a layer's (is_block is False)
+
+    @property
+    def args(self) -> tuple:
+        return self.target.args
+
+    @property
+    def attribute(self) -> str:
+        return self.target.attribute
+
+    @property
+    def type_name(self) -> str:
+        return self.target.type_name
+
+    @property
+    def params(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     description: str
@@ -306,6 +401,7 @@ class Model:
     spec_sha256: str
     file: str
     source: SourceMap = field(compare=False, repr=False)
+    output_structure: str = "dict"
 
     def error(self, pointer: str, message: str) -> SpecError:
         return SpecError(self.file, *self.source.locate(pointer), pointer, message)
@@ -323,7 +419,7 @@ class Model:
                 {
                     dict(n.args)["class"].rpartition(".")[0]
                     for n in nodes
-                    if not n.is_block and n.kind.name == "CustomLayer"
+                    if n.owner == n.name and not n.is_block and n.kind.name == "CustomLayer"
                 }
             )
         )
@@ -349,18 +445,56 @@ class Model:
     def input_names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.inputs)
 
+    def _order(self) -> tuple[list[str], list[str]]:
+        parents = {node.name: [base_name(r) for r in node.inputs] for node in self.layers}
+        owner = {node.name: node.owner for node in self.layers if node.owner != node.name}
+        flat = self.outputs
+        if len(self.outputs) > 1 and self.output_structure == "dict":
+            flat = tuple(sorted(self.outputs))  # Keras flattens a dict in sorted key order
+        return graph_order(parents, self.input_names, flat, owner)
+
     @property
     def keras_layers(self) -> tuple[LayerNode | BlockNode, ...]:
         """The layers in the order Keras's Functional model lists them (see keras_order).
 
         Every style creates, calls and tracks its layers in this order, so `get_weights()`,
-        `.weights.h5` paths and the seeds each layer draws agree between the styles.
+        `.weights.h5` paths and the seeds each layer draws agree between the styles. A call of
+        a layer again (a call node) is not a layer: it uses its target's weights.
         """
-        parents = {node.name: node.inputs for node in self.layers}
-        flat_outputs = sorted(self.outputs) if len(self.outputs) > 1 else self.outputs
-        order = functional_order(parents, self.input_names, flat_outputs)
+        by_name = {node.name: node for node in self.layers if node.owner == node.name}
+        return tuple(by_name[name] for name in self._order()[0] if name in by_name)
+
+    @property
+    def keras_nodes(self) -> tuple:
+        """Every layer node and call node, in an order to run them: each layer's first call
+        comes in `keras_layers` order."""
         by_name = {node.name: node for node in self.layers}
-        return tuple(by_name[name] for name in order if name in by_name)
+        return tuple(by_name[name] for name in self._order()[1] if name in by_name)
+
+    @property
+    def functional_steps(self) -> tuple[tuple[str, str], ...]:
+        """(variable, expression) lines of the functional style's build_model(). A layer that
+        is called again is made once into `<name>_layer` and then called."""
+        shared = {node.owner for node in self.layers if node.owner != node.name}
+        made: set[str] = set()
+        steps = []
+        for node in self.keras_nodes:
+            if node.owner not in shared:
+                steps.append((node.name, node.functional_expr))
+                continue
+            target = node.target if node.owner != node.name else node
+            if node.owner not in made:
+                made.add(node.owner)
+                steps.append((shared_variable(node.owner), target.constructor))
+            steps.append((node.name, f"{shared_variable(node.owner)}({node.call_args()})"))
+        return tuple(steps)
+
+    @property
+    def outputs_code(self) -> str:
+        """The model's outputs: one tensor, a dict by name, or a list (as imported)."""
+        if len(self.outputs) > 1 and self.output_structure == "list":
+            return f"[{', '.join(self.outputs)}]"
+        return self.structure(self.outputs)
 
     @property
     def input_structure(self) -> str:
@@ -397,6 +531,12 @@ class Model:
             return "/inputs", f"a Sequential model has one input; this spec has {len(self.inputs)}"
         previous = self.inputs[0].name
         for node in self.layers:
+            if node.owner != node.name:
+                return (
+                    node.pointer,
+                    f"{node.name!r} calls layer {node.owner!r} again; a Sequential model"
+                    " calls each layer once: use --style functional or subclass",
+                )
             if node.is_op:
                 return (
                     node.pointer,
@@ -414,6 +554,12 @@ class Model:
         if self.outputs != (previous,):
             return "/outputs", "a Sequential model outputs its last layer only"
         return None
+
+
+def shared_variable(layer: str) -> str:
+    """The functional style's local for a layer that is called more than once (graph.py
+    checks that no input or layer has this name)."""
+    return f"{layer}_layer"
 
 
 def spec_hash(data: dict) -> str:

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from ..catalog.shapes import show
-from .ir import Model
+from .ir import Model, base_name
 
 
 class GraphvizMissing(RuntimeError):
@@ -45,7 +45,7 @@ def dot(model: Model) -> str:
         if node.params:
             label += f"\n{node.params:,} params"
         lines.append(f"  {_quote(node.name)} [shape=box{style}, label={_quote(label)}];")
-        lines += [f"  {_quote(ref)} -> {_quote(node.name)};" for ref in node.inputs]
+        lines += [f"  {_quote(base_name(ref))} -> {_quote(node.name)};" for ref in node.inputs]
     for name in model.outputs:
         lines.append(f"  {_quote(name)} [penwidth=2];")
     lines.append("}")

@@ -29,6 +29,14 @@ IDENTIFIER = {
     "pattern": "^[^\\W\\d_]\\w*(?!\\n)$",
     "maxLength": 64,
 }
+# A layer's input: a name, or `name:k` for the k-th output of a layer with several outputs
+# (an LSTM with return_state=True gives `encoder:0`, `encoder:1`, `encoder:2`).
+REFERENCE = {
+    "title": "a layer or input name, or name:k for its k-th output",
+    "type": "string",
+    "pattern": "^[^\\W\\d_]\\w*(:[0-9]{1,2})?(?!\\n)$",
+    "maxLength": 67,
+}
 SNAKE_CASE = {
     "title": "a snake_case identifier",
     "type": "string",
@@ -40,7 +48,7 @@ def _layer_def(kind: catalog.LayerKind) -> dict:
     properties = {
         "type": {"enum": list(kind.spellings)},
         "name": {"$ref": "#/$defs/identifier"},
-        "inputs": {"$ref": "#/$defs/references"},
+        "inputs": {"$ref": "#/$defs/tensors"},
     }
     properties.update({arg.name: dict(arg.schema) for arg in kind.args})
     definition = {
@@ -81,6 +89,10 @@ def _full_schema() -> dict:
             "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/input"}},
             "layers": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}},
             "outputs": {"$ref": "#/$defs/references"},
+            "output_structure": {
+                "title": "how several outputs are returned: a dict by name, or a list in order",
+                "enum": ["dict", "list"],
+            },
             "blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}},
             "training": {"$ref": "#/$defs/training"},
         },
@@ -92,6 +104,19 @@ def _full_schema() -> dict:
                 "type": "array",
                 "minItems": 1,
                 "items": {"$ref": "#/$defs/identifier"},
+            },
+            "tensors": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/reference"}},
+            "reference": REFERENCE,
+            "call": {
+                "title": "a call of an earlier layer or block use again, with its weights",
+                "type": "object",
+                "properties": {
+                    "name": {"$ref": "#/$defs/identifier"},
+                    "call": {"$ref": "#/$defs/identifier"},
+                    "inputs": {"$ref": "#/$defs/tensors"},
+                },
+                "required": ["name", "call", "inputs"],
+                "additionalProperties": False,
             },
             "input": {
                 "type": "object",
@@ -132,6 +157,12 @@ def _full_schema() -> dict:
             },
             "layer": {
                 "type": "object",
+                "if": {"required": ["call"]},
+                "then": {"$ref": "#/$defs/call"},
+                "else": {"$ref": "#/$defs/typed_layer"},
+            },
+            "typed_layer": {
+                "type": "object",
                 "properties": {
                     "type": {
                         "title": "layer type (a keras.layers class) or block name (snake_case)",
@@ -141,7 +172,7 @@ def _full_schema() -> dict:
                         ],
                     },
                     "name": {"$ref": "#/$defs/identifier"},
-                    "inputs": {"$ref": "#/$defs/references"},
+                    "inputs": {"$ref": "#/$defs/tensors"},
                 },
                 "required": ["type"],
                 "allOf": [

@@ -94,7 +94,7 @@ class Validator:
         for keyword, value in schema.items():
             check = getattr(self, "_" + keyword.lstrip("$"), None)
             if check is None:
-                if keyword in IGNORED or keyword in ("then",):
+                if keyword in IGNORED or keyword in ("then", "else"):
                     continue
                 raise ValueError(f"schema keyword {keyword!r} is not supported")
             yield from check(value, instance, schema, path)
@@ -210,5 +210,6 @@ class Validator:
         return self._dispatch[key]
 
     def _if(self, condition, instance, schema, path):
-        if "then" in schema and self.is_valid(instance, condition):
-            yield from self.problems(instance, schema["then"], path)
+        branch = "then" if self.is_valid(instance, condition) else "else"
+        if branch in schema:
+            yield from self.problems(instance, schema[branch], path)

@@ -1,0 +1,120 @@
+"""Functional graphs beyond a chain import and render equal to the original: a layer or a
+nested model called twice (Siamese), recurrent state (seq2seq), several outputs as a list.
+
+Each original is tiny, its weights perturbed; every rendered style loads them with
+`set_weights(original.get_weights())` (so the weight order must be the original's) and must
+give the original's outputs, in the original's structure, within TOLERANCE.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import import_file
+
+import specgen
+from specgen.importer import guard as import_guard
+
+keras = pytest.importorskip("keras")
+np = pytest.importorskip("numpy")
+L = keras.layers
+# float32 arithmetic in the same order on both sides: equal up to a few ulps of values ~1.
+TOLERANCE = 1e-6
+
+
+def siamese_shared_dense():
+    left, right = keras.Input((4,), name="left"), keras.Input((4,), name="right")
+    encoder = L.Dense(3, activation="tanh", name="encoder")
+    # The right branch is deeper: Keras lists `encoder` by its deepest call (before `post`,
+    # which it would follow by its first call's depth).
+    shallow = encoder(left)  # the first call: the layer's own entry in the spec
+    deep = L.Dense(3, name="post")(encoder(L.Dense(4, name="pre")(right)))
+    diff = L.Subtract(name="diff")([deep, shallow])
+    return keras.Model([left, right], L.Dense(1, name="score")(diff), name="siamese")
+
+
+def siamese_shared_model():
+    x = keras.Input((4,), name="x")
+    encoder = keras.Model(x, L.Dense(3, name="proj")(L.Dense(5, name="hidden")(x)), name="tower")
+    left, right = keras.Input((4,), name="left"), keras.Input((4,), name="right")
+    joined = L.Concatenate(name="join")([encoder(left), encoder(right)])
+    return keras.Model([left, right], L.Dense(2, name="out")(joined), name="siamese_model")
+
+
+def seq2seq():
+    source, target = keras.Input((5, 3), name="source"), keras.Input((4, 2), name="target")
+    _, h, c = L.LSTM(6, return_state=True, name="encoder")(source)
+    y = L.LSTM(6, return_sequences=True, name="decoder")(target, initial_state=[h, c])
+    return keras.Model([source, target], L.Dense(3, name="out")(y), name="seq2seq")
+
+
+def bidirectional_states():
+    source, target = keras.Input((5, 3), name="source"), keras.Input((4, 2), name="target")
+    states = L.Bidirectional(L.GRU(4, return_state=True), name="encoder")(source)
+    decoder = L.Bidirectional(L.GRU(4, return_sequences=True), name="decoder")
+    y = decoder(target, initial_state=states[1:])
+    return keras.Model([source, target], L.Dense(2, name="out")(y), name="bi_seq2seq")
+
+
+def two_heads():
+    x = keras.Input((4,), name="x")
+    h = L.Dense(5, activation="relu", name="trunk")(x)
+    # Names out of sorted order: a dict would order the weights zb..., ab... differently.
+    return keras.Model(x, [L.Dense(2, name="zb")(h), L.Dense(3, name="ab")(h)], name="two_heads")
+
+
+def _perturb(model, rng) -> None:
+    model.set_weights(
+        [w + rng.normal(0, 0.1, w.shape).astype(w.dtype) for w in model.get_weights()]
+    )
+
+
+def _inputs(model, rng):
+    arrays = [rng.random((2, *t.shape[1:]), dtype="float32") for t in model.inputs]
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def roundtrip(build, tmp_path) -> dict:
+    """Import `build()`'s saved model, render every style it allows, compare each with it."""
+    keras.utils.set_random_seed(0)
+    original = build()
+    rng = np.random.default_rng(0)
+    _perturb(original, rng)
+    original.save(tmp_path / "original.keras")
+    spec = import_guard.read_and_convert(tmp_path / "original.keras")
+    files = specgen.render(specgen.compile(spec), "all")
+    x = _inputs(original, rng)
+    expected = original(x, training=False)
+    styles = {}
+    for file, text in files.items():
+        if file.startswith("train_"):
+            continue
+        (tmp_path / file).write_text(text)
+        rebuilt = import_file(tmp_path / file).build_model()
+        rebuilt.set_weights(original.get_weights())
+        got = rebuilt(x, training=False)
+        assert type(got) is type(expected), file  # a list stays a list
+        pairs = zip(keras.tree.flatten(got), keras.tree.flatten(expected), strict=True)
+        diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in pairs)
+        assert diff <= TOLERANCE, f"{file}: max abs diff {diff}"
+        styles[file] = diff
+    return {"spec": spec, "styles": styles}
+
+
+@pytest.mark.parametrize(
+    "build", [siamese_shared_dense, siamese_shared_model, seq2seq, bidirectional_states, two_heads]
+)
+def test_graph_imports_and_equals_original(build, tmp_path):
+    found = roundtrip(build, tmp_path)
+    assert any(s.endswith("functional.py") for s in found["styles"])
+    assert any(s.endswith("subclass.py") for s in found["styles"])
+
+
+def test_a_shared_layer_is_one_layer_called_twice(tmp_path):
+    spec = roundtrip(siamese_shared_dense, tmp_path)["spec"]
+    calls = [e for e in spec["layers"] if "call" in e]
+    assert len(calls) == 1 and calls[0]["call"] == "encoder"
+
+
+def test_two_heads_keep_their_list_and_order(tmp_path):
+    spec = roundtrip(two_heads, tmp_path)["spec"]
+    assert spec["outputs"] == ["zb", "ab"] and spec["output_structure"] == "list"
