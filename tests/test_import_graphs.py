@@ -62,6 +62,19 @@ def two_heads():
     return keras.Model(x, [L.Dense(2, name="zb")(h), L.Dense(3, name="ab")(h)], name="two_heads")
 
 
+def keras_ops_graph():
+    ops = keras.ops
+    x, w = keras.Input((4, 6), name="x"), keras.Input((6, 5), name="w")
+    y = ops.concatenate([x, x * 2.0], axis=-1)  # (4, 12)
+    y = ops.transpose(ops.reshape(y, (-1, 12, 4)), axes=(0, 2, 1))  # (4, 12)
+    y = ops.squeeze(ops.expand_dims(y, 1), axis=1)
+    z = ops.einsum("bij,bjk->bik", x, w) + ops.matmul(x, w)  # (4, 5)
+    z = ops.clip(1.5 - z, -1.0, 1.0) ** 2
+    pooled = ops.stack([ops.mean(y, axis=1), ops.max(y, axis=1)], axis=1)  # (2, 12)
+    total = ops.sum(z[:, 1:3], axis=[1, 2], keepdims=True) + ops.min(x[..., 0], axis=-1)
+    return keras.Model([x, w], [pooled, total], name="ops_graph")
+
+
 def _perturb(model, rng) -> None:
     model.set_weights(
         [w + rng.normal(0, 0.1, w.shape).astype(w.dtype) for w in model.get_weights()]
@@ -101,7 +114,15 @@ def roundtrip(build, tmp_path) -> dict:
 
 
 @pytest.mark.parametrize(
-    "build", [siamese_shared_dense, siamese_shared_model, seq2seq, bidirectional_states, two_heads]
+    "build",
+    [
+        siamese_shared_dense,
+        siamese_shared_model,
+        seq2seq,
+        bidirectional_states,
+        two_heads,
+        keras_ops_graph,
+    ],
 )
 def test_graph_imports_and_equals_original(build, tmp_path):
     found = roundtrip(build, tmp_path)
@@ -118,3 +139,11 @@ def test_a_shared_layer_is_one_layer_called_twice(tmp_path):
 def test_two_heads_keep_their_list_and_order(tmp_path):
     spec = roundtrip(two_heads, tmp_path)["spec"]
     assert spec["outputs"] == ["zb", "ab"] and spec["output_structure"] == "list"
+
+
+def test_an_op_outside_the_allowlist_is_named(tmp_path):
+    x = keras.Input((4,), name="x")
+    keras.Model(x, keras.ops.cumsum(x, axis=1), name="cumulative").save(tmp_path / "m.keras")
+    with pytest.raises(import_guard.ImportProblem) as caught:
+        import_guard.read_and_convert(tmp_path / "m.keras")
+    assert "keras.ops.cumsum" in str(caught.value) and "allowlist" in str(caught.value)

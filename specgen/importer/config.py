@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 
 from .. import catalog
+from ..catalog import ops as catalog_ops
 from ..model.ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
@@ -125,10 +126,12 @@ def inbound(layer: dict, decode=_plain, node_index: int = 0) -> list[str]:
     nodes = layer.get("inbound_nodes") or []
     if len(nodes) <= node_index:
         return []
-    args = nodes[node_index]["args"]
-    first = args[0]
-    refs = [_ref(t, decode) for t in first] if isinstance(first, list) else [_ref(first, decode)]
-    refs += [_ref(t, decode) for t in args[1:] if _is_tensor(t)]
+    refs = []
+    for value in nodes[node_index]["args"]:  # a constant operand (`1.5 - x`) is no input
+        if _is_tensor(value):
+            refs.append(_ref(value, decode))
+        elif isinstance(value, list) and value and all(_is_tensor(t) for t in value):
+            refs += [_ref(t, decode) for t in value]
     for value in nodes[node_index].get("kwargs", {}).values():
         if _is_tensor(value):
             refs.append(_ref(value, decode))
@@ -137,27 +140,84 @@ def inbound(layer: dict, decode=_plain, node_index: int = 0) -> list[str]:
     return refs
 
 
+def _key(value, problems: list[str], where: str) -> list | None:
+    """A saved `x[...]` subscript -> the spec's key: integers, null, "..." and slices."""
+    items = value if isinstance(value, list | tuple) else [value]
+    key = []
+    for item in items:
+        kind = item.get("class_name") if isinstance(item, dict) else None
+        if kind == "__slice__":
+            bounds = item.get("config") or {}
+            key.append({k: v for k, v in bounds.items() if v is not None})
+        elif kind == "__ellipsis__":
+            key.append("...")
+        elif item is None or (isinstance(item, int) and not isinstance(item, bool)):
+            key.append(item)
+        else:
+            problems.append(f"{where}: index {item!r} is not an integer, slice, None or ...")
+            return None
+    return key
+
+
+def _op_defaults(name: str) -> dict:
+    import keras
+
+    function = getattr(keras.ops, name, None)
+    if function is None:
+        return {}
+    return {
+        k: p.default
+        for k, p in inspect.signature(function).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
 def op(layer: dict, name: str, problems: list[str], decode=_plain) -> dict | None:
-    """An operation node (`x + 3.0` in a Functional graph) -> an `ops.<name>` spec entry."""
-    spelling = "ops." + snake_case(layer["class_name"])
+    """An operation node (`x + 3.0`, `keras.ops.mean(x, axis=1)`, `x[:, 1:3]` in a Functional
+    graph) -> an `ops.<name>` spec entry; an op outside the allowlist is refused by name."""
+    function = snake_case(layer["class_name"])
+    spelling = f"ops.{function}"
     kind = catalog.BY_SPELLING.get(spelling)
+    where = f"layer {name!r}"
     if kind is None or not kind.op:
         problems.append(
-            f"layer {name!r}: operation {layer['class_name']} ({layer.get('module')}) is not in"
-            " specgen's allowlist of Keras ops"
+            f"{where}: operation keras.ops.{function} (class {layer['class_name']} in"
+            f" {layer.get('module')}) is not in specgen's allowlist of Keras ops"
         )
         return None
     node = (layer.get("inbound_nodes") or [{}])[0]
     entry: dict = {"name": name, "type": spelling, "inputs": []}
-    for position, operand in enumerate(node.get("args", [])):
-        if isinstance(operand, dict) and operand.get("class_name") == "__keras_tensor__":
+    form = catalog_ops.FORMS.get(spelling)
+    operands = list(node.get("args", []))
+    if form == "list" and operands and isinstance(operands[0], list):
+        operands = [*operands[0], *operands[1:]]
+    if form == "item" and len(operands) == 2:
+        entry["key"] = _key(operands.pop(), problems, where)
+    for position, operand in enumerate(operands):
+        if _is_tensor(operand):
             entry["inputs"].append(_ref(operand, decode))
-        elif isinstance(operand, int | float) and not isinstance(operand, bool):
+        elif form is None and isinstance(operand, int | float) and not isinstance(operand, bool):
             entry[f"x{position + 1}"] = float(operand)
         else:
-            problems.append(f"layer {name!r}: operand {operand!r} of {spelling} is not supported")
+            problems.append(
+                f"{where}: operand {operand!r} of keras.ops.{function} is not supported"
+            )
+    defaults = _op_defaults(function)
+    names = {a.name for a in kind.args}
+    for key, value in (layer.get("config") or {}).items():
+        if key == "name" or (key in defaults and _same(value, defaults[key])):
+            continue
+        if key in names:
+            entry[key] = value
+        elif value is not None:
+            problems.append(
+                f"{where}: argument {key}={value!r} of keras.ops.{function} is not supported"
+            )
     if node.get("kwargs"):
-        problems.append(f"layer {name!r}: keyword arguments {sorted(node['kwargs'])} of {spelling}")
+        problems.append(
+            f"{where}: keyword arguments {sorted(node['kwargs'])} of keras.ops.{function}"
+            " are not supported"
+        )
     return entry
 
 

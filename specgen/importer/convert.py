@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..model.ir import snake_case
 from . import blocks as import_blocks
+from . import names as import_names
 from . import training as import_training
 from .config import NESTED, policy
 
@@ -86,6 +87,9 @@ def to_spec(
     if problems:
         raise ImportProblem(problems)
     _keep_float32(body["layers"], layers)
+    draft = {"inputs": inputs, "layers": layers, "outputs": outputs, "blocks": blocks}
+    draft = import_names.usable_names(draft)
+    inputs, layers, outputs = draft["inputs"], draft["layers"], draft["outputs"]
     spec = {
         "name": re.sub(r"\W", "_", snake_case(body.get("name") or "model")).strip("_") or "model",
         "inputs": inputs,

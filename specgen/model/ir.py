@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from .. import catalog
+from ..catalog import ops as ops_catalog
 from ..catalog import outputs as multi
 from ..catalog import shapes
 from ..spec.errors import SpecError
@@ -186,15 +187,32 @@ class LayerNode:
         return self.kind.op
 
     def op_expr(self, var=tensor, params: str = "") -> str:
-        """`keras.ops.add(x, 3.0)`: tensors from inputs, a literal operand in its place.
-        In a block layer's call(), a parameter is an attribute: `params="self."`."""
+        """`keras.ops.add(x, 3.0)`, `keras.ops.mean(x, axis=1)`, `x[:, 1:3]`: tensors from
+        inputs, a literal operand in its place, other arguments as keywords (their names are
+        the catalog's). In a block layer's call(), a parameter is an attribute: `params="self."`."""
         given = dict(self.args)
-        operands = [var(name) for name in self.inputs]
-        for key, at in (("x1", 0), ("x2", len(operands) + 1)):
-            if key in given:
-                value = given[key]
-                code = params + value.name if isinstance(value, ParamRef) else literal(value)
-                operands.insert(at, code)
+
+        def code(value) -> str:
+            return params + value.name if isinstance(value, ParamRef) else literal(value)
+
+        tensors = [var(name) for name in self.inputs]
+        form = ops_catalog.FORMS.get(self.kind.name)
+        if form == "item":
+            return f"{tensors[0]}[{ops_catalog.key_code(given['key'])}]"
+        if form == "list":
+            operands = [f"[{', '.join(tensors)}]"]
+        elif form == "einsum":
+            operands = [code(given["subscripts"]), *tensors]
+        else:
+            operands = list(tensors)
+            for key, at in (("x1", 0), ("x2", len(operands) + 1)):
+                if key in given:
+                    operands.insert(at, code(given[key]))
+        operands += [
+            f"{a.name}={code(given[a.name])}"
+            for a in self.kind.args
+            if a.name in given and a.name not in ops_catalog.NOT_KEYWORDS
+        ]
         return f"keras.{self.kind.name}({', '.join(operands)})"
 
     @property
