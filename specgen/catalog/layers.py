@@ -55,7 +55,8 @@ def _conv(rank: int) -> LayerKind:
             Arg("filters", POS_INT, required=True, positional=True),
             Arg("kernel_size", int_tuple(rank), required=True, positional=True),
             Arg("strides", int_tuple(rank)),
-            Arg("padding", PADDING),
+            # Conv1D also pads causally (WaveNet): the output at t sees inputs up to t.
+            Arg("padding", _named("padding", ["valid", "same", "causal"]) if rank == 1 else PADDING),
             Arg("dilation_rate", int_tuple(rank)),
             Arg("groups", POS_INT),
             *_BIASED,

@@ -49,7 +49,7 @@ def _rank(dims: Dims, rank: int, what: str) -> None:
 def _window(size, kernel: int, stride: int, dilation: int, padding: str, axis: int) -> int | None:
     if size is None:
         return None
-    if padding == "same":
+    if padding in ("same", "causal"):  # causal pads dilation * (kernel - 1) on the left
         return -(-size // stride)
     span = dilation * (kernel - 1) + 1
     if span > size:
