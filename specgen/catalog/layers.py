@@ -48,6 +48,9 @@ _BIASED = (Arg("activation", ACTIVATION), Arg("use_bias", BOOL), *_weights("kern
 _ACTIVITY = (Arg("activity_regularizer", REGULARIZER, kind="regularizer"),)
 
 
+CAUSAL_PADDING = _named("padding", ["valid", "same", "causal"])
+
+
 def _conv(rank: int) -> LayerKind:
     return LayerKind(
         f"Conv{rank}D",
@@ -56,7 +59,7 @@ def _conv(rank: int) -> LayerKind:
             Arg("kernel_size", int_tuple(rank), required=True, positional=True),
             Arg("strides", int_tuple(rank)),
             # Conv1D also pads causally (WaveNet): the output at t sees inputs up to t.
-            Arg("padding", _named("padding", ["valid", "same", "causal"]) if rank == 1 else PADDING),
+            Arg("padding", CAUSAL_PADDING if rank == 1 else PADDING),
             Arg("dilation_rate", int_tuple(rank)),
             Arg("groups", POS_INT),
             *_BIASED,
