@@ -217,3 +217,22 @@ def test_an_op_outside_the_allowlist_is_named(tmp_path):
     with pytest.raises(import_guard.ImportProblem) as caught:
         import_guard.read_and_convert(tmp_path / "m.keras")
     assert "keras.ops.cumsum" in str(caught.value) and "allowlist" in str(caught.value)
+
+
+def test_an_archive_of_any_size_is_read_for_its_config_only(tmp_path, monkeypatch):
+    """Only config.json is limited and read: the archive's size does not matter (VGG16 is
+    528 MB) and its weights are never opened for a model without custom layers (here they
+    are not even HDF5)."""
+    import zipfile
+
+    from specgen.spec import limits
+
+    two_heads().save(tmp_path / "saved.keras")
+    with zipfile.ZipFile(tmp_path / "saved.keras") as saved:
+        config = saved.read("config.json")
+    with zipfile.ZipFile(tmp_path / "big.keras", "w") as archive:
+        archive.writestr("config.json", config)
+        archive.writestr("model.weights.h5", b"not hdf5 " * 1000)
+    monkeypatch.setattr(limits, "MAX_IMPORT_BYTES", 100)  # the old whole-archive limit
+    spec = import_guard.read_and_convert(tmp_path / "big.keras")
+    assert spec["outputs"] == ["zb", "ab"]

@@ -8,7 +8,6 @@ constructor defaults, so the spec stays short.
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from pathlib import Path
@@ -39,26 +38,42 @@ def _keep_float32(saved: list[dict], layers: list[dict]) -> None:
             entry["dtype"] = "float32"
 
 
-def read_weight_sizes(path: Path) -> dict[str, int]:
+class WeightSizes:
     """{key: values} of each top-level layer's weights in a .keras file (`layers/<key>/vars`),
-    so a CustomLayer's parameter count is known; empty for a config.json or without h5py."""
-    try:
-        import h5py
-    except ImportError:
-        return {}
-    if not zipfile.is_zipfile(path):
-        return {}
-    with zipfile.ZipFile(path) as archive:
-        if "model.weights.h5" not in archive.namelist():
+    so a CustomLayer's parameter count is known. Read only when first asked (a model without
+    custom layers never opens its weights) and streamed from the archive, never loaded whole;
+    empty without h5py or weights."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.sizes: dict[str, int] | None = None
+
+    def _read(self) -> dict[str, int]:
+        try:
+            import h5py
+        except ImportError:
             return {}
-        data = io.BytesIO(archive.read("model.weights.h5"))
-    sizes: dict[str, int] = {}
-    with h5py.File(data, "r") as weights:
-        for key, group in weights.get("layers", {}).items():
-            variables = group.get("vars") if isinstance(group, h5py.Group) else None
-            if variables is not None:
-                sizes[key] = sum(int(v.size) for v in variables.values())
-    return sizes
+        sizes: dict[str, int] = {}
+        with zipfile.ZipFile(self.path) as archive:
+            if "model.weights.h5" not in archive.namelist():
+                return {}
+            with archive.open("model.weights.h5") as data, h5py.File(data, "r") as weights:
+                for key, group in weights.get("layers", {}).items():
+                    variables = group.get("vars") if isinstance(group, h5py.Group) else None
+                    if variables is not None:
+                        sizes[key] = sum(int(v.size) for v in variables.values())
+        return sizes
+
+    def _all(self) -> dict[str, int]:
+        if self.sizes is None:
+            self.sizes = self._read()
+        return self.sizes
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._all()
+
+    def __getitem__(self, key: str) -> int:
+        return self._all()[key]
 
 
 def to_spec(
@@ -66,7 +81,7 @@ def to_spec(
     notes: list[str] | None = None,
     *,
     fold: bool = True,
-    weights: dict[str, int] | None = None,
+    weights=None,
 ) -> dict:
     """A spec dict for a Sequential or Functional model config; ImportProblem lists what is not.
     `notes` collects what was kept only in part (compile settings the spec cannot say)."""

@@ -8,26 +8,56 @@ line and column; a config whose structure is not a Keras model's is an error at 
 
 from __future__ import annotations
 
-import io
+import os
+import stat
 import zipfile
 from pathlib import Path
 
 from ..spec import limits
 from ..spec.errors import SpecError, pointer_join
 from ..spec.loader import Loaded, load_bytes
-from .convert import ImportProblem, read_weight_sizes, to_spec
+from .convert import ImportProblem, WeightSizes, to_spec
+
+
+def _open_regular(path: Path):
+    """A binary file object on a regular file, opened without blocking (a FIFO, a device or
+    a folder is refused at once), never read whole: an archive of any size is fine."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise ImportProblem([f"{path}: is a directory, not a file"]) from None
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise ImportProblem([f"{path}: {reason}"]) from None
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        raise ImportProblem([f"{path}: is a directory, not a file"])
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ImportProblem(
+            [f"{path}: is not a regular file (a FIFO, device or socket); refusing to read it"]
+        )
+    return os.fdopen(fd, "rb")
 
 
 def _config_bytes(path: Path) -> tuple[bytes, str]:
-    try:
-        raw = limits.read_regular(path, limits.MAX_IMPORT_BYTES)
-    except limits.NotReadable as exc:
-        raise ImportProblem([f"{path}: {exc}"]) from None
-    if not raw.startswith(b"PK"):
-        return raw, str(path)
+    """config.json's bytes, from a config file or a .keras archive: only config.json is
+    limited (and read); the weights beside it are not read."""
+    with _open_regular(path) as stream:
+        if stream.read(2) != b"PK":
+            try:
+                return limits.read_regular(path, limits.MAX_CONFIG_BYTES), str(path)
+            except limits.NotReadable as exc:
+                raise ImportProblem([f"{path}: {exc}"]) from None
+        stream.seek(0)
+        return _archive_config(stream, path)
+
+
+def _archive_config(stream, path: Path) -> tuple[bytes, str]:
     where = f"{path}:config.json"
     try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
+        archive = zipfile.ZipFile(stream)
         info = archive.getinfo("config.json")
     except KeyError:
         raise ImportProblem([f"{path}: the archive holds no config.json"]) from None
@@ -90,7 +120,7 @@ def read_and_convert(path: Path, notes: list[str] | None = None, *, fold: bool =
     if problems:
         raise ImportProblem([str(e) for e in problems])
     try:
-        weights = read_weight_sizes(path) if data is not None and where != str(path) else {}
+        weights = WeightSizes(path) if where != str(path) else {}
         return to_spec(loaded.data, notes, fold=fold, weights=weights)
     except ImportProblem:
         raise

@@ -24,7 +24,7 @@ class Walk:
     def __init__(self, problems: list[str], blocks: dict[str, dict], names=None, weights=None):
         self.problems, self.blocks = problems, blocks
         # Weight counts by the .keras file's key (`layer_scale_3`), for top-level custom layers.
-        self.weights: dict[str, int] = weights or {}
+        self.weights = weights if weights is not None else {}  # a mapping, read lazily
         self.seen: dict[str, int] = {}
         self.names: set[str] = names if names is not None else set()
         self.shapes: dict[str, list] = {}
