@@ -236,3 +236,15 @@ def test_an_archive_of_any_size_is_read_for_its_config_only(tmp_path, monkeypatc
     monkeypatch.setattr(limits, "MAX_IMPORT_BYTES", 100)  # the old whole-archive limit
     spec = import_guard.read_and_convert(tmp_path / "big.keras")
     assert spec["outputs"] == ["zb", "ab"]
+
+
+def test_a_name_that_is_no_identifier_is_mapped(tmp_path):
+    """keras.applications names a nested model `mobilenetv2_0.35_32`; `max` (keras.ops.max's
+    default name) is a builtin. Both get usable names, every reference follows."""
+    x = keras.Input((4,), name="x")
+    inner = keras.Sequential([keras.Input((4,)), L.Dense(3, name="d")], name="net_0.35_32")
+    y = keras.ops.max(inner(x), axis=-1, keepdims=True)
+    keras.Model(x, L.Dense(2, name="3rd")(y), name="m").save(tmp_path / "m.keras")
+    spec = import_guard.read_and_convert(tmp_path / "m.keras")
+    assert [e["name"] for e in spec["layers"]] == ["net_0_35_32", "max_layer", "layer_3rd"]
+    specgen.compile(spec)
