@@ -114,7 +114,9 @@ def to_spec(
         spec["outputs"] = outputs
     if len(outputs) > 1 and not isinstance(body.get("output_layers"), dict):
         spec["output_structure"] = "list"  # Keras lists (and orders weights) as saved
-    fit = import_training.training(config.get("compile_config"), [] if notes is None else notes)
+    fit = import_training.training(
+        config.get("compile_config"), [] if notes is None else notes, outputs
+    )
     if fit:
         spec["training"] = fit
     if blocks:

@@ -87,17 +87,37 @@ def _loss(saved, notes: list[str]) -> str | dict | None:
     return None
 
 
-def training(compile_config: dict | None, notes: list[str]) -> dict | None:
+def _losses(saved, outputs: list[str], notes: list[str]):
+    """One loss, or one per output (`{"zb": "mse", "ab": ...}`) from a list in output order
+    or a dict keyed by output name."""
+    if isinstance(saved, list) and len(saved) == len(outputs) > 1:
+        saved = dict(zip(outputs, saved, strict=True))
+    if isinstance(saved, dict) and "class_name" not in saved:
+        if sorted(saved) != sorted(outputs):
+            notes.append(f"losses for {sorted(saved)} do not match the outputs {outputs}")
+            return None
+        found = {name: _loss(saved[name], notes) for name in outputs}
+        return None if None in found.values() else found
+    return _loss(saved, notes)
+
+
+def training(
+    compile_config: dict | None, notes: list[str], outputs: list[str] | None = None
+) -> dict | None:
     if not compile_config:
         return None
     optimizer = _optimizer(compile_config.get("optimizer") or "rmsprop", notes)
-    loss = _loss(compile_config.get("loss"), notes)
+    loss = _losses(compile_config.get("loss"), outputs or [], notes)
     if optimizer is None or loss is None:
         return None
     out: dict = {"optimizer": optimizer, "loss": loss}
     known = {"accuracy", *training_catalog.METRIC_NAMES}
-    metrics = [m for m in compile_config.get("metrics") or [] if m in known]
-    dropped = [m for m in compile_config.get("metrics") or [] if m not in known]
+    saved = compile_config.get("metrics") or []
+    if not isinstance(saved, list):  # per output: the spec's metrics apply to every output
+        notes.append(f"per-output metrics {saved!r} are not imported")
+        saved = []
+    metrics = [m for m in saved if isinstance(m, str) and m in known]
+    dropped = [m for m in saved if not (isinstance(m, str) and m in known)]
     if dropped:
         notes.append(f"metrics {dropped!r} are not ones the spec can name")
     if metrics:
