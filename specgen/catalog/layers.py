@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from . import activations as catalog_activations
 from . import custom as catalog_custom
+from . import applications as catalog_applications
 from . import ops as catalog_ops
 from . import preprocessing as catalog_preprocessing
 from . import shapes
@@ -465,7 +466,7 @@ LAYERS += catalog_activations.LAYERS + catalog_preprocessing.LAYERS + catalog_cu
 DTYPES = ["float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16"]
 COMMON = (Arg("trainable", BOOL), Arg("dtype", _named("dtype policy", DTYPES)))
 LAYERS = tuple(replace(kind, args=kind.args + COMMON) for kind in LAYERS)
-LAYERS += catalog_ops.LAYERS
+LAYERS += catalog_ops.LAYERS + catalog_applications.LAYERS
 OPS = tuple(kind for kind in LAYERS if kind.op)
 
 BY_SPELLING: Mapping[str, LayerKind] = MappingProxyType(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from .. import catalog
+from ..catalog import applications
 from ..catalog import ops as ops_catalog
 from ..catalog import outputs as multi
 from ..catalog import shapes
@@ -79,6 +80,8 @@ def constructor(
 ) -> str:
     if kind.name == "CustomLayer":
         return _custom_constructor(given, name)
+    if kind.name == "Application":
+        return _application(given, name)
     parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
     parts += [
         f"{a.name}={argument(a, given[a.name])}"
@@ -88,6 +91,20 @@ def constructor(
     if name is not None:
         parts.append(f"name={literal(name)}")
     return f"keras.layers.{spelling}({', '.join(parts)})"
+
+
+def _application(given: dict, name: str | None) -> str:
+    """`keras.applications.MobileNetV2(...)`: the class passed the schema's closed enum;
+    arguments are literals; freezing goes through the module's `set_trainable`."""
+    args = applications.constructor_args(given)
+    parts = [f"{key}={literal(value)}" for key, value in sorted(args.items())]
+    if name is not None:
+        parts.append(f"name={literal(name)}")
+    code = f"keras.applications.{given['model']}({', '.join(parts)})"
+    if "trainable" in given or "unfreeze" in given:
+        unfreeze = literal(list(given.get("unfreeze", ())))
+        code = f"set_trainable({code}, {literal(given.get('trainable', True))}, {unfreeze})"
+    return code
 
 
 _PLAIN = catalog.Arg("config", {})  # a config value: a literal, or a block parameter
@@ -440,6 +457,19 @@ class Model:
                     if n.owner == n.name and not n.is_block and n.kind.name == "CustomLayer"
                 }
             )
+        )
+
+    @property
+    def sets_trainable(self) -> bool:
+        """A pretrained backbone is frozen or partly unfrozen: the module defines
+        `set_trainable`."""
+        nodes = [*self.layers, *(n for b in self.blocks for n in b.layers)]
+        return any(
+            n.owner == n.name
+            and not n.is_block
+            and n.kind.name == "Application"
+            and ("trainable" in dict(n.args) or "unfreeze" in dict(n.args))
+            for n in nodes
         )
 
     @property

@@ -29,7 +29,7 @@ from .ir import pascal_case
 MODULE_GLOBALS = frozenset(
     """
     SEED SPEC_SHA256 build_model contextlib from_spec_config in_spec_order keras random
-    seeded symbolic_inputs
+    seeded set_trainable symbolic_inputs
     """.split()
 )
 Report = Callable[[str, str], None]

@@ -34,7 +34,7 @@ KERAS_ATTRIBUTES = frozenset(
 GENERATED = frozenset(
     """
     SEED SPEC_SHA256 build_model cls config from_spec_config in_spec_order input_shape inputs
-    keras kwargs model seed seeded self symbolic_inputs training
+    keras kwargs model seed seeded self set_trainable symbolic_inputs training
     """.split()
 )
 
