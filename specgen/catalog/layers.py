@@ -13,8 +13,8 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from . import activations as catalog_activations
-from . import custom as catalog_custom
 from . import applications as catalog_applications
+from . import custom as catalog_custom
 from . import ops as catalog_ops
 from . import preprocessing as catalog_preprocessing
 from . import shapes

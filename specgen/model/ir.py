@@ -14,10 +14,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from .. import catalog
-from ..catalog import applications
+from ..catalog import applications, shapes
 from ..catalog import ops as ops_catalog
 from ..catalog import outputs as multi
-from ..catalog import shapes
 from ..spec.errors import SpecError
 from ..spec.loader import SourceMap
 from .keras_order import graph_order
