@@ -25,7 +25,7 @@ BACKBONE = {"model": "MobileNetV2", "alpha": 0.35, "input_shape": [32, 32, 3]}
 
 def _spec(**backbone) -> dict:
     return {
-        "name": "transfer",
+        "name": "backbone_head",
         "inputs": [{"name": "image", "shape": [32, 32, 3]}],
         "layers": [
             {"name": "scale", "type": "Rescaling", "scale": 0.0078125, "offset": -1.0},
@@ -78,7 +78,7 @@ def test_frozen_backbone_loads_the_local_file_in_every_style(weights_file, tmp_p
         assert backbone.count_params() == node.out.non_trainable
         for got, want in zip(backbone.weights, saved, strict=True):
             np.testing.assert_array_equal(got.numpy(), want)
-        trainable = [w.path.removeprefix("transfer/") for w in rebuilt.trainable_weights]
+        trainable = [w.path.removeprefix("backbone_head/") for w in rebuilt.trainable_weights]
         assert trainable == ["head/kernel", "head/bias"]
         built[style] = rebuilt
     # The styles agree weight for weight, in one order.
@@ -100,7 +100,7 @@ def test_the_generated_script_trains_a_frozen_backbone(weights_file, tmp_path):
     path, _ = weights_file
     _render(_spec(pooling="avg", weights=str(path), trainable=False), tmp_path)
     run = subprocess.run(
-        [sys.executable, "train_transfer_functional.py", "--data", "synthetic"]
+        [sys.executable, "train_backbone_head_functional.py", "--data", "synthetic"]
         + ["--samples", "32", "--epochs", "1"],
         cwd=tmp_path,
         capture_output=True,
