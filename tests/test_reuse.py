@@ -155,3 +155,36 @@ def test_calls_render_one_layer_in_every_style():
     assert "again = d_layer(b)" in functional
     subclass = files["m_subclass.py"]
     assert subclass.count("keras.layers.Dense(") == 1 and "again = self.__d(b)" in subclass
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "words"),
+    [
+        ("ops.concatenate", {}, "axis 0 is the batch axis"),
+        ("ops.mean", {}, "axis null reduces the batch"),
+        ("ops.sum", {"axis": 0}, "batch axis"),
+        ("ops.transpose", {"axes": [1, 0, 2]}, "keep the batch axis first"),
+        ("ops.reshape", {"newshape": [5, -1]}, "batch axis first: -1"),
+        ("ops.reshape", {"newshape": [-1, 7]}, "cannot reshape"),
+        ("ops.squeeze", {"axis": 1}, "has size 5, not 1"),
+        ("ops.get_item", {"key": [0]}, "batch axis must be taken whole"),
+        ("ops.get_item", {"key": [{}, 9]}, "out of range"),
+        ("ops.einsum", {"subscripts": "ij,jk->ik"}, "has 2 axes; the operand has 3"),
+    ],
+)
+def test_an_op_that_would_touch_the_batch_or_misfit_is_refused(op, args, words):
+    spec = {
+        "name": "m",
+        "inputs": [{"name": "x", "shape": [5, 4]}],
+        "layers": [
+            {
+                "name": "y",
+                "type": op,
+                "inputs": ["x", "x"] if "concat" in op or "einsum" in op else ["x"],
+                **args,
+            }
+        ],
+    }
+    errors = specgen.validate(spec)
+    assert len(errors) == 1 and errors[0].pointer == "/layers/0", errors
+    assert words in errors[0].message
