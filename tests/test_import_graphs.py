@@ -290,3 +290,16 @@ def test_list_outputs_train_per_output_losses_in_every_style(tmp_path):
         results.append(json.loads(run.stdout.strip().splitlines()[-1]))
     assert results[0]["history"] == results[1]["history"]
     assert set(results[0]["history"]) >= {"zb_loss", "ab_loss"}
+
+
+def test_a_dict_of_outputs_keeps_its_keys_or_is_refused(tmp_path):
+    x = keras.Input((4,), name="x")
+    heads = {"zb": L.Dense(2, name="zb")(x), "ab": L.Dense(3, name="ab")(x)}
+    keras.Model(x, heads, name="named").save(tmp_path / "named.keras")
+    spec = import_guard.read_and_convert(tmp_path / "named.keras")
+    assert sorted(spec["outputs"]) == ["ab", "zb"] and "output_structure" not in spec
+    renamed = {"score": heads["zb"], "label": heads["ab"]}
+    keras.Model(x, renamed, name="renamed").save(tmp_path / "renamed.keras")
+    with pytest.raises(import_guard.ImportProblem) as caught:
+        import_guard.read_and_convert(tmp_path / "renamed.keras")
+    assert "['label', 'score']" in str(caught.value)

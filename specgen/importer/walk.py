@@ -94,6 +94,12 @@ class Walk:
         order = {pair[0]: i for i, pair in enumerate(pairs(body.get("input_layers")))}
         inputs.sort(key=lambda entry: order.get(entry["name"], len(order)))
         found = [decode(*pair[:3]) for pair in pairs(body.get("output_layers"))]
+        saved = body.get("output_layers")
+        if isinstance(saved, dict) and sorted(saved) != sorted(alias.get(n, n) for n in found):
+            self.problems.append(
+                f"outputs: a dict keyed {sorted(saved)} whose keys are not the names of the"
+                " layers that make them; a spec's dict of outputs is keyed by layer name"
+            )
         if kind == "Sequential":
             return inputs, layers, [previous]
         return inputs, _run_order(layers), [alias.get(n, n) for n in found]
