@@ -240,10 +240,10 @@ def test_an_archive_of_any_size_is_read_for_its_config_only(tmp_path, monkeypatc
 
 def test_a_name_that_is_no_identifier_is_mapped(tmp_path):
     """keras.applications names a nested model `mobilenetv2_0.35_32`; `max` (keras.ops.max's
-    default name) is a builtin. Both get usable names, every reference follows."""
+    default name) is a builtin. Each gets a usable name, every reference follows."""
     x = keras.Input((4,), name="x")
     inner = keras.Sequential([keras.Input((4,)), L.Dense(3, name="d")], name="net_0.35_32")
-    y = keras.ops.max(inner(x), axis=-1, keepdims=True)
+    y = L.Dense(3, name="max")(inner(x))
     keras.Model(x, L.Dense(2, name="3rd")(y), name="m").save(tmp_path / "m.keras")
     spec = import_guard.read_and_convert(tmp_path / "m.keras")
     assert [e["name"] for e in spec["layers"]] == ["net_0_35_32", "max_layer", "layer_3rd"]

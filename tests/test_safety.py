@@ -85,6 +85,9 @@ def test_allowlisted_names_resolve_in_keras():
         for spelling in kind.spellings:
             if kind.op:  # ops.add -> keras.ops.add
                 assert callable(getattr(keras.ops, spelling.removeprefix("ops."))), spelling
+            elif kind.name == "Application":  # keras.applications.<model>, a closed enum
+                for model in catalog.BY_SPELLING["Application"].args[0].schema["enum"]:
+                    assert callable(getattr(keras.applications, model)), model
             elif kind.name != "CustomLayer":  # a user's class, allowed from outside the spec
                 assert callable(getattr(keras.layers, spelling)), spelling
     for name in schema.OPTIMIZERS:
