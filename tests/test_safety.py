@@ -7,11 +7,11 @@ import os
 
 import pytest
 from conftest import ROOT
-from specgen.emit.render import docstring_text
 
 import specgen
 from specgen import catalog
 from specgen.emit import write as writing
+from specgen.emit.render import docstring_text
 from specgen.model import training
 from specgen.spec import reserved, schema
 
