@@ -107,6 +107,17 @@ DENSE = {"name": "d", "type": "Dense", "units": 2, "inputs": ["a"]}
             "/layers/2/call",
             "names it 'd_layer'",
         ),
+        (
+            _spec(
+                DENSE,
+                {"name": "u", "type": "d_layer", "inputs": ["b"]},
+                {"name": "again", "call": "d", "inputs": ["b"]},
+                {"name": "j", "type": "Add", "inputs": ["d", "again", "u"]},
+                blocks={"d_layer": {"inputs": ["x"], "layers": [{"type": "Dense", "units": 2}]}},
+            ),
+            "/layers/2/call",
+            "names it 'd_layer'",
+        ),
     ],
 )
 def test_mistakes_are_located(spec, pointer, words):

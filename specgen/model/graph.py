@@ -204,11 +204,12 @@ def _call_node(graph: _Graph, i: int, layer: dict, pointer: str, err: Report, ma
         graph.used.update(base_name(r) for r in graph.refs[name])
         err(f"{pointer}/call", problem)
         return CallNode(name, target, tuple(graph.refs[name]), shapes.Shape(()), pointer), False
-    if shared_variable(target.name) in graph.dims or shared_variable(target.name) in graph.names:
+    local = shared_variable(target.name)
+    if local in graph.dims or local in graph.names or local in getattr(make_block, "specs", {}):
         err(
             f"{pointer}/call",
             f"layer {target.name!r} is called again, so the functional style names it"
-            f" {shared_variable(target.name)!r}: rename the input or layer of that name",
+            f" {local!r}: rename the input, layer or block of that name",
         )
         return CallNode(name, target, tuple(graph.refs[name]), shapes.Shape(()), pointer), False
     if target.is_block:
