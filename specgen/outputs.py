@@ -14,6 +14,7 @@ from .catalog import allow_import as custom
 from .emit import cache
 from .emit.header import HEADER_PREFIX, HEADER_SUFFIX
 from .emit.header import split as split_header
+from .emit.render import STYLES
 from .emit.shared import NAMES as SHARED
 from .spec import limits
 from .spec.errors import SpecError, SpecInvalid
@@ -195,8 +196,9 @@ def orphans(
 ) -> list[Path]:
     """Files specgen wrote in `folder` (by their header) that the given specs no longer produce.
 
-    A file of a model the given specs define is an orphan when its style was asked for and it
-    was not produced (a training block removed). A file of any other model is an orphan only
+    A file of a model the given specs define is an orphan when it was not produced: a model
+    module of a style that was asked for, or a training script (a training block removed, or
+    a script of specgen's older per-style kind). A file of any other model is an orphan only
     when the given specs are `complete` (every spec of their folders, or --prune): rendering one
     spec must not call every other spec's modules orphans.
     """
@@ -213,9 +215,12 @@ def orphans(
             continue
         if split_header(head) is None:
             continue
-        style = path.stem.rsplit("_", 1)[-1]
-        if _model_name(head.partition("\n")[0]) in rendered.models:
-            if style in styles:
+        model = _model_name(head.partition("\n")[0])
+        if model in rendered.models:
+            # A model module counts when its style was asked for; anything else of the model
+            # (a training script: one per spec now, one per style in older versions) always.
+            style = path.stem.removeprefix(f"{model}_")
+            if style not in STYLES or style in styles:
                 found.append(path)
         elif complete:
             found.append(path)

@@ -37,6 +37,20 @@ def sibling(package, name):
     return importlib.import_module(f"{package}.{name}" if package else name)
 
 
+def runtime(package, verbose=False):
+    """specgen_runtime, which imports TensorFlow: unless `verbose`, TensorFlow's
+    start-up log (C++ messages, absl warnings) stays out of the terminal. A level the
+    user set in TF_CPP_MIN_LOG_LEVEL is kept."""
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    module = sibling(package, "specgen_runtime")
+    if not verbose:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    return module
+
+
 def _writable_file(parser, option, path, suffix=None):
     """Refuse, before any training, a path that could not be written afterwards."""
     if path is None:
@@ -52,7 +66,10 @@ def _writable_file(parser, option, path, suffix=None):
         parser.error(f"{option} {path!r}: folder {folder!r} is not writable")
 
 
-def parse_args(settings, argv=None, description=None):
+def parse_args(settings, argv=None, description=None, styles=None, style=None):
+    """The script's options; `styles`: the model modules rendered beside it, `style`:
+    the one trained without --style."""
+    styles = styles or ("functional",)
     seed = settings.seed if settings.seed is not None else 0
     parser = argparse.ArgumentParser(
         description=(description or f"Train the {settings.name} model.")
@@ -61,6 +78,12 @@ def parse_args(settings, argv=None, description=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
+    add(
+        "--style",
+        choices=styles,
+        default=style or styles[0],
+        help="which rendered module builds the model (every style is the same model)",
+    )
     add(
         "--loop",
         choices=["fit", "tape"],
@@ -129,6 +152,11 @@ def parse_args(settings, argv=None, description=None):
         help="split the CPU into N logical devices (try --strategy mirrored)",
     )
     add("--quiet", action="store_true", help="no progress bars")
+    add(
+        "--verbose",
+        action="store_true",
+        help="let TensorFlow print its start-up log (hidden by default)",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.samples < 1:
         parser.error("--epochs, --batch-size and --samples must be at least 1")

@@ -52,14 +52,14 @@ def test_orphans_fail_check_and_prune_deletes_them(tmp_path, capsys):
     assert f"orphaned: {out / 'cifar100_cnn_functional.py'}" in text
     assert "mine.py" not in text, "only files specgen wrote are orphans"
     assert main([*args, "--prune"]) == 0
-    assert f"pruned: {out / 'train_cifar100_cnn_functional.py'}" in capsys.readouterr().out
+    assert f"pruned: {out / 'train_cifar100_cnn.py'}" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [
         "mine.py",
         "renamed_functional.py",
         "specgen_cli.py",
         "specgen_data.py",
         "specgen_runtime.py",
-        "train_renamed_functional.py",
+        "train_renamed.py",
     ]
     assert main([*args, "--check"]) == 0
 

@@ -47,5 +47,5 @@ def test_an_override_is_formatted_and_fingerprinted_like_any_output(tmp_path):
     assert parts is not None and parts[1] == header.parse_fingerprint(parts[2])
     assert parts[1] != header.parse_fingerprint(packaged)
     plain = specgen.render(SPEC, "functional")
-    assert files["train_digits_cnn_functional.py"] == plain["train_digits_cnn_functional.py"]
+    assert files["train_digits_cnn.py"] == plain["train_digits_cnn.py"]
     assert files["specgen_data.py"] == plain["specgen_data.py"]

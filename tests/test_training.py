@@ -24,8 +24,9 @@ keras = pytest.importorskip("keras")
 RTOL, ATOL = 1e-5, 1e-6
 
 
-def _script(rendered, name, style="functional"):
-    return import_file(rendered / f"train_{name}_{style}.py")
+def _script(rendered, name):
+    """A spec's one training script; it trains any rendered style (`--style`)."""
+    return import_file(rendered / f"train_{name}.py")
 
 
 def _train(script, *argv):
@@ -73,7 +74,9 @@ def test_every_style_trains_identically(rendered):
     model = specgen.compile(ROOT / "specs" / "cifar100.json")
     curves = {
         style: _train(
-            _script(rendered, model.name, style),
+            _script(rendered, model.name),
+            "--style",
+            style,
             "--loop",
             "tape",
             *_data_args(model),
@@ -88,7 +91,7 @@ def test_every_style_trains_identically(rendered):
 @pytest.mark.parametrize("loop", ["fit", "tape"])
 def test_digits_cnn_reaches_98_percent(loop, rendered):
     """scikit-learn's real 8x8 digits, held-out 20% test split."""
-    summary, _ = _train(_script(rendered, "digits_cnn", "subclass"), "--loop", loop)
+    summary, _ = _train(_script(rendered, "digits_cnn"), "--style", "subclass", "--loop", loop)
     assert summary["accuracy"] >= 0.98, summary["accuracy"]
 
 
@@ -122,7 +125,7 @@ def test_builtin_loader_preprocessing(name, shape, channel_axis, rendered, monke
     spec["layers"][-1]["units"] = 100 if name == "cifar100" else 10
     for file_name, text in specgen.render(spec, "functional").items():
         (tmp_path / file_name).write_text(text)
-    script = import_file(tmp_path / f"train_loader_{name}_functional.py")
+    script = import_file(tmp_path / f"train_loader_{name}.py")
     raw = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
     labels = np.arange(6).reshape(-1, 1)
     monkeypatch.setattr(
@@ -194,7 +197,7 @@ def test_npz_data_save_plot_and_json_last_line(rendered, tmp_path, capsys):
 
 
 def test_import_has_no_side_effects_and_help_explains_options(rendered, capsys):
-    script = _script(rendered, "cifar100_cnn", "subclass")
+    script = _script(rendered, "cifar100_cnn")
     assert capsys.readouterr().out == ""
     with pytest.raises(SystemExit) as exit_info:
         script.main(["--help"])
@@ -216,8 +219,11 @@ def test_import_has_no_side_effects_and_help_explains_options(rendered, capsys):
         "--quiet",
         "--run-dir",
         "--fresh",
+        "--style",
+        "--verbose",
     ):
         assert option in text, option
+    assert "{sequential,functional,subclass}" in text  # every rendered style
 
 
 def test_mirrored_strategy_on_two_logical_cpus(rendered):
@@ -226,7 +232,7 @@ def test_mirrored_strategy_on_two_logical_cpus(rendered):
     The tape loop's curve equals the single-device curve (to float32 reduction order).
     Keras 3.15's own fit under MirroredStrategy drifts from its single-device run, so for
     fit we assert that it trains, not that it matches (see the issue note)."""
-    script = rendered / "train_mnist_cnn_functional.py"
+    script = rendered / "train_mnist_cnn.py"
     common = ["--data", "synthetic", "--samples", "128", "--epochs", "3"]
 
     def start(*extra):
@@ -263,7 +269,7 @@ def _free_ports(count):
 def test_multiworker_on_two_local_processes(rendered):
     """MultiWorkerMirroredStrategy driven by TF_CONFIG: two workers on loopback ports, each
     with one CPU, train together and report the single-device curve."""
-    script = rendered / "train_mnist_cnn_functional.py"
+    script = rendered / "train_mnist_cnn.py"
     common = [
         "--loop",
         "tape",
@@ -374,7 +380,7 @@ SMALL = ["--data", "synthetic", "--samples", "200"]
 def _render(spec, folder, style="functional"):
     for name, text in specgen.render(spec, style).items():
         (folder / name).write_text(text, encoding="utf-8")
-    return folder / f"train_{spec['name']}_{style}.py"
+    return folder / f"train_{spec['name']}.py"
 
 
 def _start(script, *argv):
@@ -523,7 +529,7 @@ def test_nan_loss_exits_non_zero_with_one_line(rendered, tmp_path):
         "y_test": np.ones((8, 1), np.float32),
     }
     np.savez(tmp_path / "huge.npz", **huge)
-    script = rendered / "train_tiny_regression_functional.py"
+    script = rendered / "train_tiny_regression.py"
     out = _run(
         script, "--data", str(tmp_path / "huge.npz"), "--run-dir", str(tmp_path / "r"), check=False
     )
@@ -550,7 +556,7 @@ def test_help_answers_without_tensorflow(rendered):
         "import runpy, sys; sys.argv = ['x', '--help']\n"
         "try:\n    runpy.run_path(sys.argv_path, run_name='__main__')\nexcept SystemExit:\n    pass\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'\n"
-    ).replace("sys.argv_path", repr(str(rendered / "train_digits_cnn_functional.py")))
+    ).replace("sys.argv_path", repr(str(rendered / "train_digits_cnn.py")))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=rendered)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "--run-dir" in out.stdout
@@ -568,7 +574,9 @@ def test_scripts_work_inside_a_package(rendered, tmp_path):
     command = [
         sys.executable,
         "-m",
-        "pkg.train_tiny_regression_subclass",
+        "pkg.train_tiny_regression",
+        "--style",
+        "subclass",
         "--quiet",
         "--epochs",
         "1",
