@@ -18,7 +18,7 @@ def test_packaged_modules_are_already_formatted_and_lint_clean():
     assert formatting.format_sources(sources) == sources
     paths = [str(ROOT / "templates" / name) for name in shared.NAMES]
     lint = subprocess.run(
-        ["ruff", "check", "--isolated", "--select", "E,F,W,I,UP,B", *paths],
+        ["ruff", "check", "--isolated", "--select", "E,F,W,I,UP,B,SIM,RUF,BLE", *paths],
         capture_output=True,
         text=True,
     )
