@@ -43,11 +43,34 @@ def _read_json(path: Path) -> tuple[object, str | None]:
 
 def _why_not_spec(data: object) -> str | None:
     """None when parsed JSON is a spec (its `$schema` is a path to specgen's schema file or its
-    $id); else why it is skipped."""
-    schema = data.get("$schema") if isinstance(data, dict) else None
-    if not isinstance(schema, str) or not (schema.endswith(SCHEMA_FILE) or schema == SCHEMA_ID):
-        return f"not a spec: its $schema names neither {SCHEMA_FILE} nor {SCHEMA_ID}"
+    $id); else the true reason it is skipped."""
+    if not isinstance(data, dict):
+        return f"not a spec: the JSON is {_json_kind(data)}, not an object"
+    if "$schema" not in data:
+        if "layers" in data:  # written as a spec, but a folder render cannot tell
+            return (
+                'not a spec: it has "layers" but no "$schema"; add "$schema":'
+                f' ".../{SCHEMA_FILE}" (or "{SCHEMA_ID}") to render it with its folder,'
+                " or name the file itself"
+            )
+        return 'not a spec: it has no "$schema"'
+    schema = data["$schema"]
+    if not isinstance(schema, str):
+        return f"not a spec: its $schema is {_json_kind(schema)}, not a string"
+    if not (schema.endswith(SCHEMA_FILE) or schema == SCHEMA_ID):
+        shown = schema if len(schema) <= 80 else schema[:77] + "..."
+        return (
+            f"not a spec: its $schema is {shown!r}, which names neither {SCHEMA_FILE}"
+            f" nor {SCHEMA_ID}"
+        )
     return None
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return next((word for cls, word in kinds.items() if isinstance(value, cls)), "a number")
 
 
 def _is_spec(path: Path) -> str | None:

@@ -91,11 +91,27 @@ def test_a_folder_means_its_specs(tmp_path, capsys):
     folder.mkdir()
     (folder / "cifar.json").write_text((ROOT / "specs" / "cifar100.json").read_text())
     (folder / "tsconfig.json").write_text("{}")
+    (folder / "list.json").write_text("[1]")
+    (folder / "other.json").write_text('{"$schema": "https://json.schemastore.org/x.json"}')
+    (folder / "number.json").write_text('{"$schema": 3}')
+    (folder / "broken.json").write_text('{"a": ')
+    spec = json.loads((ROOT / "specs" / "tiny_regression.json").read_text())
+    del spec["$schema"]
+    (folder / "bare.json").write_text(json.dumps(spec))
     os.mkfifo(folder / "pipe.json")  # read blindly, a FIFO would hang the render
     assert main(["render", str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert f"skipped: {folder / 'tsconfig.json'} (not a spec: its $schema names neither" in out
-    assert f"skipped: {folder / 'pipe.json'} (not readable: is not a regular file" in out
+    for name, reason in (
+        ("tsconfig.json", 'not a spec: it has no "$schema")'),
+        ("list.json", "not a spec: the JSON is an array, not an object)"),
+        ("other.json", "not a spec: its $schema is 'https://json.schemastore.org/x.json', which"),
+        ("number.json", "not a spec: its $schema is a number, not a string)"),
+        ("broken.json", "not readable JSON: Expecting value: line 1"),
+        ("bare.json", 'not a spec: it has "layers" but no "$schema"; add "$schema":'),
+        ("pipe.json", "not readable: is not a regular file"),
+    ):
+        assert f"skipped: {folder / name} ({reason}" in out, name
+    assert out.count("skipped: ") == 7  # every JSON file not treated as a spec, once
     assert out.count("written: ") == 5  # model, training script, three shared modules
 
 
@@ -206,3 +222,45 @@ def test_an_empty_or_nul_spec_path_is_an_error_not_a_folder(tmp_path, capsys, mo
     assert main(["render", "a\0b.json", "--out", str(tmp_path / "out")]) == 1
     assert "NUL" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def _training_spec(tmp_path, change) -> str:
+    spec = json.loads((ROOT / "specs" / "tiny_regression.json").read_text())
+    change(spec["training"])
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec, indent=2))
+    return str(path)
+
+
+def test_an_anyof_error_names_the_closest_branch_and_its_own_problem(tmp_path, capsys):
+    schedule = {"type": "CosineDecay", "initial_learning_rate": 0.1, "decay_steps": 9}
+    for change, expected in (
+        (
+            lambda t: t["optimizer"].update(learning_rate={**schedule, "warmup_step": 3}),
+            "/training/optimizer/learning_rate/warmup_step: unknown key 'warmup_step';"
+            " did you mean 'warmup_steps'?",
+        ),
+        (
+            lambda t: t.update(dataset={"x_train": [1], "y_train": [2], "x_tset": [1]}),
+            "/training/dataset/x_tset: unknown key 'x_tset'; did you mean 'x_test'?",
+        ),
+        (
+            lambda t: t.update(dataset={"csv": "a.csv", "labl": "y"}),
+            "/training/dataset/labl: unknown key 'labl'; did you mean 'label'?",
+        ),
+        (
+            lambda t: t.update(loss={"type": "Huber", "delt": 1.0}),
+            "/training/loss/delt: unknown key 'delt'; did you mean 'delta'?",
+        ),
+        (
+            lambda t: t["optimizer"].update(learning_rate={"type": "CosineDecay"}),
+            "/training/optimizer/learning_rate: missing required key 'initial_learning_rate'",
+        ),
+        (  # no branch takes a number: the whole choice is named
+            lambda t: t.update(dataset=3),
+            "/training/dataset: expected a built-in data set, an .npz path,",
+        ),
+    ):
+        assert main(["validate", _training_spec(tmp_path, change)]) == 1
+        err = capsys.readouterr().err
+        assert expected in err and "expected anyOf" not in err, err
