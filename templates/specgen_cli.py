@@ -5,8 +5,10 @@ Shared by every `train_*.py` in this folder (rendered once); standard library on
 that `--help` and argument errors answer at once."""
 
 import argparse
+import contextlib
 import importlib
 import os
+import sys
 from dataclasses import dataclass
 
 
@@ -38,17 +40,34 @@ def sibling(package, name):
 
 
 def runtime(package, verbose=False):
-    """specgen_runtime, which imports TensorFlow: unless `verbose`, TensorFlow's
-    start-up log (C++ messages, absl warnings) stays out of the terminal. A level the
-    user set in TF_CPP_MIN_LOG_LEVEL is kept."""
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    module = sibling(package, "specgen_runtime")
-    if not verbose:
-        import absl.logging
+    """specgen_runtime, which imports TensorFlow. Unless `verbose`, TensorFlow's
+    start-up log stays out of the terminal: what it prints while it loads and finds its
+    devices (some of it before its own log level applies), and its later C++ and absl
+    lines below errors (a TF_CPP_MIN_LOG_LEVEL the user set is kept)."""
+    if verbose:
+        return sibling(package, "specgen_runtime")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_to_devnull():
+        module = sibling(package, "specgen_runtime")
+        module.tf.config.list_physical_devices()
+    import absl.logging
 
-        absl.logging.set_verbosity(absl.logging.ERROR)
+    absl.logging.set_verbosity(absl.logging.ERROR)
     return module
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """File descriptor 2 to /dev/null for a while: TensorFlow's C++ writes there."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _writable_file(parser, option, path, suffix=None):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 from specgen.cli import main
@@ -160,7 +162,7 @@ def test_rerender_of_a_renamed_spec_is_the_only_change(tmp_path):
 def test_usage_error_is_exit_2(capsys):
     assert main(["render"]) == 2
     assert main(["render", CIFAR, "--style", "nope"]) == 2
-    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    assert "Invalid value for '--style': 'nope' is not one of" in capsys.readouterr().err
     assert main(["nope"]) == 2
     assert main(["plot", CIFAR, "-o", "model.pdf"]) == 2
     assert "--output must end in .svg, .png or .dot" in capsys.readouterr().err
@@ -264,3 +266,99 @@ def test_an_anyof_error_names_the_closest_branch_and_its_own_problem(tmp_path, c
         assert main(["validate", _training_spec(tmp_path, change)]) == 1
         err = capsys.readouterr().err
         assert expected in err and "expected anyOf" not in err, err
+
+
+def _complete(monkeypatch, capsys, shell, words, cword):
+    """What click answers a shell asking to complete `words` (word `cword` being typed)."""
+    monkeypatch.setenv("_SPECGEN_COMPLETE", f"{shell}_complete")
+    monkeypatch.setenv("COMP_WORDS", words)
+    monkeypatch.setenv("COMP_CWORD", cword)
+    assert main([]) == 0
+    return capsys.readouterr().out
+
+
+def test_shell_completion_of_commands_options_styles_and_spec_files(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "specs").mkdir()
+    for shell in ("bash", "zsh"):
+        out = _complete(monkeypatch, capsys, shell, "specgen ", "1")
+        assert all(c in out for c in ("render", "validate", "import", "completion")), out
+        out = _complete(monkeypatch, capsys, shell, "specgen render --", "2")
+        assert all(o in out for o in ("--style", "--out", "--check", "--prune")), out
+        out = _complete(monkeypatch, capsys, shell, "specgen render --style ", "3")
+        assert all(s in out for s in ("sequential", "functional", "subclass", "all")), out
+        out = _complete(monkeypatch, capsys, shell, "specgen render ", "2")
+        assert "model.json" in out and "specs/" in out and "notes.txt" not in out, out
+    # fish passes the word being typed itself
+    out = _complete(monkeypatch, capsys, "fish", "specgen render --style s", "s")
+    assert "sequential" in out and "subclass" in out and "functional" not in out, out
+    out = _complete(monkeypatch, capsys, "fish", "specgen validate m", "m")
+    assert "model.json" in out and "notes.txt" not in out, out
+
+
+def test_completion_scripts_for_each_shell():
+    for shell, marker in (("bash", "complete -o"), ("zsh", "compdef"), ("fish", "complete")):
+        out = subprocess.run(
+            [sys.executable, "-m", "specgen.cli", "completion", shell],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
+        assert out.returncode == 0 and marker in out.stdout and "_SPECGEN_COMPLETE" in out.stdout
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`specgen render --diff | head -1`: the reader leaves early; no message, not exit 3."""
+    command = [sys.executable, "-m", "specgen.cli", "render", str(ROOT / "specs")]
+    command += ["--style", "all", "--out", str(tmp_path / "none"), "--diff"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as run:
+        assert run.stdout.readline()  # diffs of every missing file: far more than a pipe holds
+        run.stdout.close()
+        err = run.stderr.read().decode()
+        code = run.wait()
+    assert err == "" and code == 1, (code, err)
+
+
+TF_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} |WARNING: All log messages before absl)", re.M)
+
+
+def test_import_writes_a_spec_as_a_person_would_and_keeps_tensorflow_quiet(tmp_path):
+    """$schema first (here the repository's schema, found above the output), 2-space
+    indents, a shape on one line, one layer a line; TensorFlow's start-up log hidden."""
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1), name="image"),
+            keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(10, name="logits"),
+        ],
+        name="small",
+    )
+    config = tmp_path / "config.json"
+    config.write_text(model.to_json())
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "model-spec.schema.json").write_text("{}")
+    (tmp_path / "out").mkdir()
+    output = tmp_path / "out" / "small.json"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-m", "specgen.cli", "import", str(config), "-o", str(output)]
+    run = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert not TF_LOG_LINE.search(run.stderr), run.stderr
+    text = output.read_text()
+    assert text.startswith(
+        '{\n  "$schema": "../schemas/model-spec.schema.json",\n  "name": "small",'
+    )
+    assert '"shape": [28, 28, 1]' in text
+    assert '    {"name": "flat", "type": "Flatten"},\n' in text
+    assert main(["validate", str(output)]) == 0
+    # --verbose lets TensorFlow speak (whatever it has to say on this machine) and works.
+    run = subprocess.run(
+        [*command, "--force", "--verbose"], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr
