@@ -85,10 +85,25 @@ def _writable_file(parser, option, path, suffix=None):
         parser.error(f"{option} {path!r}: folder {folder!r} is not writable")
 
 
-def parse_args(settings, argv=None, description=None, styles=None, style=None):
-    """The script's options; `styles`: the model modules rendered beside it, `style`:
-    the one trained without --style."""
-    styles = styles or ("functional",)
+def rendered(script, modules):
+    """The styles of `modules` ({style: module name}) whose module is rendered beside
+    `script` (the training script's __file__)."""
+    folder = os.path.dirname(os.path.abspath(script))
+    return tuple(
+        style
+        for style, name in modules.items()
+        if os.path.isfile(os.path.join(folder, f"{name}.py"))
+    )
+
+
+def default_style(styles):
+    """The only style rendered; functional when there are several and it is one of
+    them, else the first."""
+    return "functional" if "functional" in styles or not styles else styles[0]
+
+
+def parse_args(settings, argv=None, description=None, styles=("functional",)):
+    """The script's options; `styles`: the styles whose model module is beside it."""
     seed = settings.seed if settings.seed is not None else 0
     parser = argparse.ArgumentParser(
         description=(description or f"Train the {settings.name} model.")
@@ -100,7 +115,7 @@ def parse_args(settings, argv=None, description=None, styles=None, style=None):
     add(
         "--style",
         choices=styles,
-        default=style or styles[0],
+        default=default_style(styles),
         help="which rendered module builds the model (every style is the same model)",
     )
     add(
@@ -177,6 +192,8 @@ def parse_args(settings, argv=None, description=None, styles=None, style=None):
         help="let TensorFlow print its start-up log (hidden by default)",
     )
     args = parser.parse_args(argv)
+    if not styles:
+        parser.error("no model module beside this script; render its spec with specgen")
     if args.epochs < 1 or args.batch_size < 1 or args.samples < 1:
         parser.error("--epochs, --batch-size and --samples must be at least 1")
     if args.strategy == "multiworker" and args.loop == "fit":

@@ -723,3 +723,29 @@ def test_mixed_precision_keeps_outputs_float32(rendered):
         assert model.get_layer("conv1").compute_dtype == "float16"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_one_script_per_spec_trains_the_style_rendered_beside_it(tmp_path, capsys):
+    """The script is the same text whatever style a render writes; --style defaults to the
+    only model module beside it, or functional when there are several."""
+    spec = ROOT / "specs" / "tiny_regression.json"
+    scripts = {style: specgen.render(spec, style)["train_tiny_regression.py"] for style in
+               ("sequential", "functional", "subclass", "all")}  # fmt: skip
+    assert len(set(scripts.values())) == 1
+    for styles, default in (
+        (("subclass",), "subclass"),
+        (("functional", "subclass"), "functional"),
+        (("sequential", "subclass"), "sequential"),
+    ):
+        folder = tmp_path / "-".join(styles)
+        folder.mkdir()
+        for style in styles:
+            for name, text in specgen.render(spec, style).items():
+                (folder / name).write_text(text)
+        script = import_file(folder / "train_tiny_regression.py")
+        assert script.parse_args([]).style == default
+        if default == "subclass":
+            with pytest.raises(SystemExit):
+                script.parse_args(["--style", "functional"])  # not rendered here
+            assert "invalid choice: 'functional'" in capsys.readouterr().err
+            assert type(script.build_model()).__name__ == "TinyRegression"

@@ -155,10 +155,10 @@ def script_name(model: Model) -> str:
     return f"train_{model.name}"
 
 
-def default_style(styles: tuple[str, ...]) -> str:
-    """The style a training script trains without --style: the one rendered, or functional
-    when several are (every spec that renders several styles has a functional one)."""
-    return styles[0] if len(styles) == 1 else "functional"
+def script_styles(model: Model) -> tuple[str, ...]:
+    """Every style the spec can take: its training script is the same text whichever of them a
+    render writes, and trains the ones it finds beside it (specgen_cli.rendered)."""
+    return tuple(s for s in STYLES if s != "sequential" or model.chain_break() is None)
 
 
 def outputs_for(model: Model, styles: tuple[str, ...]) -> dict[str, str]:
@@ -252,11 +252,11 @@ def render_model(
                 text, packaged = shared.source(file_name, templates)
                 (ready if packaged else raw)[file_name] = text  # packaged: formatted
                 continue
-            style = template.removesuffix(".py.jinja")  # "train": the script's default
+            style = template.removesuffix(".py.jinja")  # "train" for the training script
             raw[file_name] = env.get_template(template).render(
                 model=model,
-                style=style if style in STYLES else default_style(styles),
-                styles=styles,
+                style=style,
+                styles=script_styles(model),
                 script=script_name(model),
                 training=train,
             )
