@@ -27,3 +27,12 @@ def test_every_render_is_ruff_clean(rendered, rules):
 def test_no_noqa_in_generated_code(rendered):
     for path in rendered.glob("*.py"):
         assert "noqa" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_one_entry_point_per_training_script_and_keras_imported_where_used(rendered):
+    scripts = sorted(rendered.glob("train_*.py"))
+    assert scripts
+    for path in scripts:
+        text = path.read_text(encoding="utf-8")
+        assert text.count('if __name__ == "__main__":') == 1, path.name
+        assert "\nimport keras" not in text, path.name  # at the top it would load TensorFlow

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -749,3 +750,16 @@ def test_one_script_per_spec_trains_the_style_rendered_beside_it(tmp_path, capsy
                 script.parse_args(["--style", "functional"])  # not rendered here
             assert "invalid choice: 'functional'" in capsys.readouterr().err
             assert type(script.build_model()).__name__ == "TinyRegression"
+
+
+def test_tensorflow_start_up_log_stays_out_of_the_terminal(rendered, tmp_path):
+    """Run as a user runs it (no TF_CPP_MIN_LOG_LEVEL): stderr holds no TensorFlow log line;
+    --verbose lets them through, whatever this machine's TensorFlow has to say."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, str(rendered / "train_tiny_regression.py"), "--quiet"]
+    command += ["--epochs", "1", "--run-dir", str(tmp_path / "run")]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=rendered)
+    assert out.returncode == 0, out.stderr[-2000:]
+    log_line = re.compile(r"^(?:[IWEF]\d{4} |WARNING: All log messages before absl)", re.M)
+    assert not log_line.search(out.stderr), out.stderr[-2000:]
+    assert json.loads(out.stdout.splitlines()[-1])["epochs"] == 1
