@@ -362,3 +362,17 @@ def test_import_writes_a_spec_as_a_person_would_and_keeps_tensorflow_quiet(tmp_p
         [*command, "--force", "--verbose"], capture_output=True, text=True, env=env
     )
     assert run.returncode == 0, run.stderr
+
+
+def test_a_per_style_training_script_of_older_specgen_is_orphaned(tmp_path, capsys):
+    """Older specgen wrote train_<name>_<style>.py; now one train_<name>.py trains any style,
+    so the old ones are orphans of the spec, whatever style is rendered."""
+    args = ["render", CIFAR, "--style", "subclass", "--out", str(tmp_path)]
+    assert main(args) == 0
+    old = tmp_path / "train_cifar100_cnn_functional.py"
+    old.write_text((tmp_path / "train_cifar100_cnn.py").read_text())  # specgen's header
+    capsys.readouterr()
+    assert main([*args, "--check"]) == 1
+    assert f"orphaned: {old}" in capsys.readouterr().out
+    assert main([*args, "--prune"]) == 0
+    assert not old.exists() and (tmp_path / "train_cifar100_cnn.py").exists()
