@@ -21,9 +21,9 @@ def mark(label: str) -> None:
     marks.append((label, time.perf_counter()))
 
 
-import argparse  # noqa: E402, F401
+import click  # noqa: E402, F401
 
-mark("import argparse")
+mark("import click")
 import specgen.cli  # noqa: E402, F401
 
 mark("import specgen (catalog, schema check, IR)")
@@ -43,13 +43,13 @@ import jinja2  # noqa: E402, F401
 mark("import jinja2")
 env = render.environment(None)
 raw, ready = {}, {}
-for name, template in render.outputs_for(model, "subclass").items():
+styles = ("subclass",)
+for name, template in render.outputs_for(model, styles).items():
     if name in render.SHARED:
         ready[name] = shared.source(name)[0]
         continue
-    module = render.module_name(model, "subclass")
     raw[name] = env.get_template(template).render(
-        model=model, style="subclass", module=module, script=f"train_{module}",
+        model=model, style="subclass", styles=styles, script=render.script_name(model),
         training=training.build(model),
     )  # fmt: skip
 mark("load (prebuilt) or compile the templates, render")

@@ -42,7 +42,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="specgen-bench-"))
     for name, text in specgen.render(ROOT / "specs" / "cifar100.json", args.style).items():
         (folder / name).write_text(text)
-    script = folder / f"train_cifar100_cnn_{args.style}.py"
+    script = folder / "train_cifar100_cnn.py"  # trains the one style rendered
     data = ["--samples", str(args.samples), "--epochs", str(args.epochs)]
     run_dir = ["--run-dir", str(folder / "run"), "--fresh"]  # checkpoints stay in the temp dir
     commands = {

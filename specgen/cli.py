@@ -3,192 +3,240 @@
 Exit codes: 0 ok; 1 invalid spec, refused request, conflicting or stale output; 2 usage error;
 3 internal error (a bug: one line and a request to report it, never a traceback).
 
-Built on argparse rather than click: a code generator must start in milliseconds, and importing
-click was ~10 ms of a ~150 ms cold one-spec render (BENCHMARKS.md).
+Built on click, which gives shell completion (`specgen completion bash|zsh|fish`) for the
+commands, their options, style names and spec files. Importing click costs a warm (cached)
+render a few milliseconds; bench/render_speed.py checks it stays >= 40x faster than
+`import tensorflow`.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+import click
+
 from . import __version__
+from . import commands as run
 from .catalog import allow_import as custom
-from .commands import (
-    INVALID,
-    OK,
-    Failed,
-    Usage,
-    echo,
-    import_,
-    plot,
-    render,
-    schema,
-    summary,
-    validate,
-    verify,
-)
+from .commands import INVALID, OK, Failed, Usage, echo
 from .emit import write as writing
 from .spec.errors import TemplateProblem
 
 USAGE, INTERNAL = 2, 3  # OK and INVALID: commands.py
 STYLE_CHOICES = ("sequential", "functional", "subclass", "all")
 DEFAULT_STYLE = "functional"
+SHELLS = ("bash", "zsh", "fish")
+COMPLETE_VAR = "_SPECGEN_COMPLETE"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _render_arguments(add) -> None:
-    add("specs", nargs="+", metavar="SPECS")
-    add(
-        "--style",
-        choices=STYLE_CHOICES,
-        default=DEFAULT_STYLE,
-        help="API style to emit; 'all' emits every style the spec can take"
-        f" (default: {DEFAULT_STYLE}).",
-    )
-    add(
-        "--out",
-        type=Path,
-        default=Path("generated"),
-        help="Folder to write into (default: generated).",
-    )
-    add(
-        "--force",
-        action="store_true",
-        help="Replace files specgen did not write or that were edited by hand.",
-    )
-    add(
-        "--check",
-        action="store_true",
-        help="Write nothing; exit 1 if any file is stale, missing or orphaned.",
-    )
-    add(
-        "--diff",
-        action="store_true",
-        help="Write nothing; print a unified diff of stale files (exit 1 if any).",
-    )
-    add(
-        "--prune",
-        action="store_true",
-        help="Delete orphaned files: ones specgen wrote in --out that no given spec produces.",
-    )
-    add(
-        "--templates",
-        type=Path,
-        help="Folder of templates that override the packaged ones by name.",
-    )
+def _complete_specs(ctx, param, incomplete: str):
+    """Spec files for the shell: *.json files and folders (a folder stands for its specs)."""
+    from click.shell_completion import CompletionItem
 
-
-def _schema_arguments(add) -> None:
-    add(
-        "-o",
-        "--output",
-        type=Path,
-        help="Write the schema to this file (specgen's own: schemas/model-spec.schema.json).",
-    )
-    add("--force", action="store_true", help="Replace a file that is not a specgen schema.")
-
-
-def _plot_arguments(add) -> None:
-    add("spec")
-    add(
-        "-o",
-        "--output",
-        required=True,
-        type=Path,
-        help="Diagram file: .svg or .png (through Graphviz) or .dot.",
-    )
-    add("--force", action="store_true", help="Replace a file that is not a specgen plot.")
-
-
-def _import_arguments(add) -> None:
-    add("model", type=Path, metavar="MODEL")
-    add("-o", "--output", required=True, type=Path, help="Where to write the spec (JSON).")
-    add("--force", action="store_true", help="Replace an existing file.")
-    add(
-        "--flat",
-        action="store_true",
-        help="Keep every layer in the model; do not fold repeated units.",
-    )
-
-
-COMMANDS: dict[str, tuple[Callable[..., None], Callable[[Callable], None]]] = {
-    "render": (render, _render_arguments),
-    "validate": (validate, lambda add: add("specs", nargs="+", metavar="SPECS")),
-    "schema": (schema, _schema_arguments),
-    "summary": (summary, lambda add: add("spec")),
-    "plot": (plot, _plot_arguments),
-    "verify": (
-        verify,
-        lambda add: (
-            add("spec"),
-            add("--steps", type=int, default=3, help="Training steps to compare (default: 3)."),
-        ),
-    ),
-    "import": (import_, _import_arguments),
-}
-
-
-def _unindent(docstring: str) -> str:
-    """inspect.cleandoc for a module-level function's docstring, without importing inspect."""
-    first, *rest = docstring.splitlines() or [""]
-    return "\n".join([first, *(line.removeprefix("    ") for line in rest)]).strip()
-
-
-def _command_parser(name: str) -> argparse.ArgumentParser:
-    function, arguments = COMMANDS[name]
-    parser = argparse.ArgumentParser(
-        prog=f"specgen {name}",
-        description=_unindent(function.__doc__ or ""),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    arguments(parser.add_argument)
-    return parser
-
-
-def _top_parser() -> argparse.ArgumentParser:
-    listing = "\n".join(
-        f"  {name:9s} {(function.__doc__ or '').splitlines()[0]}"
-        for name, (function, _) in COMMANDS.items()
-    )
-    parser = argparse.ArgumentParser(
-        prog="specgen",
-        description="Compile JSON model specs into Keras modules (Sequential, Functional,"
-        " subclassed).",
-        usage="specgen [-h] [--version] [--allow-import MODULE] COMMAND [ARGS]...",
-        epilog=f"commands:\n{listing}\n\n`specgen COMMAND -h` says more.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"specgen, version {__version__}")
-    parser.add_argument(
-        "--allow-import",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="Allow CustomLayer classes from MODULE (also: [tool.specgen] allow-import).",
-    )
-    parser.add_argument("command", choices=COMMANDS, metavar="COMMAND", help="one of those below")
-    parser.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    return parser
-
-
-def run(argv: list[str]) -> None:
-    """Parse and run one command line; SystemExit carries argparse's exits (help, usage)."""
-    top = _top_parser().parse_args(argv)
-    custom.allow_import(*top.allow_import)
-    parser = _command_parser(top.command)
-    # intermixed: options and specs in any order (`render specs --out g --check more.json`).
-    options = vars(parser.parse_intermixed_args(top.arguments))
+    folder, _, start = incomplete.rpartition("/")
+    base = Path(folder or ".")
+    if folder == "" and incomplete.startswith("/"):
+        base = Path("/")
     try:
-        COMMANDS[top.command][0](**options)
-    except Usage as exc:
-        parser.error(str(exc))
+        entries = sorted(base.iterdir())
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if not entry.name.startswith(start) or (entry.name.startswith(".") and not start):
+            continue
+        shown = f"{folder}/{entry.name}" if folder else entry.name
+        if entry.is_dir():
+            found.append(CompletionItem(shown + "/", type="plain"))
+        elif entry.suffix == ".json":
+            found.append(CompletionItem(shown, type="plain"))
+    return found
+
+
+def _paths(**options):
+    return click.Path(path_type=Path, **options)
+
+
+def _usage(function):
+    """A command's Usage problem (a bad option value found late) becomes click's usage error:
+    the command's usage line, the problem, exit 2."""
+
+    def call(**options):
+        try:
+            function(**options)
+        except Usage as exc:
+            raise click.UsageError(str(exc)) from None
+
+    return call
+
+
+def _help(function) -> str:
+    return function.__doc__ or ""
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="specgen")
+@click.option(
+    "--allow-import",
+    multiple=True,
+    metavar="MODULE",
+    help="Allow CustomLayer classes from MODULE (also: [tool.specgen] allow-import).",
+)
+def cli(allow_import: tuple[str, ...]) -> None:
+    """Compile JSON model specs into Keras modules (Sequential, Functional, subclassed).
+
+    `specgen COMMAND -h` says more.
+    """
+    custom.allow_import(*allow_import)
+
+
+SPECS = click.argument("specs", nargs=-1, required=True, shell_complete=_complete_specs)
+SPEC = click.argument("spec", shell_complete=_complete_specs)
+
+
+@cli.command(help=_help(run.render))
+@SPECS
+@click.option(
+    "--style",
+    type=click.Choice(STYLE_CHOICES),
+    default=DEFAULT_STYLE,
+    show_default=True,
+    help="API style to emit; 'all' emits every style the spec can take.",
+)
+@click.option(
+    "--out",
+    type=_paths(),
+    default=Path("generated"),
+    show_default=True,
+    help="Folder to write into.",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace files specgen did not write or that were edited by hand."
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 if any file is stale, missing or orphaned."
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Write nothing; print a unified diff of stale files (exit 1 if any).",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete orphaned files: ones specgen wrote in --out that no given spec produces.",
+)
+@click.option(
+    "--templates",
+    type=_paths(),
+    help="Folder of templates that override the packaged ones by name.",
+)
+def render(**options) -> None:
+    _usage(run.render)(**options)
+
+
+@cli.command(help=_help(run.validate))
+@SPECS
+def validate(specs) -> None:
+    run.validate(specs)
+
+
+@cli.command(help=_help(run.schema))
+@click.option(
+    "-o",
+    "--output",
+    type=_paths(),
+    help="Write the schema to this file (specgen's own: schemas/model-spec.schema.json).",
+)
+@click.option("--force", is_flag=True, help="Replace a file that is not a specgen schema.")
+def schema(**options) -> None:
+    run.schema(**options)
+
+
+@cli.command(help=_help(run.summary))
+@SPEC
+def summary(spec) -> None:
+    run.summary(spec)
+
+
+@cli.command(help=_help(run.plot))
+@SPEC
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=_paths(),
+    help="Diagram file: .svg or .png (through Graphviz) or .dot.",
+)
+@click.option("--force", is_flag=True, help="Replace a file that is not a specgen plot.")
+def plot(**options) -> None:
+    _usage(run.plot)(**options)
+
+
+@cli.command(help=_help(run.verify))
+@SPEC
+@click.option("--steps", type=int, default=3, show_default=True, help="Training steps to compare.")
+@click.option(
+    "--verbose", is_flag=True, help="Let TensorFlow print its start-up log (hidden by default)."
+)
+def verify(**options) -> None:
+    run.verify(**options)
+
+
+@cli.command("import", help=_help(run.import_))
+@click.argument("model", type=_paths(), metavar="MODEL")
+@click.option(
+    "-o", "--output", required=True, type=_paths(), help="Where to write the spec (JSON)."
+)
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@click.option(
+    "--flat", is_flag=True, help="Keep every layer in the model; do not fold repeated units."
+)
+@click.option(
+    "--verbose", is_flag=True, help="Let TensorFlow print its start-up log (hidden by default)."
+)
+def import_(**options) -> None:
+    run.import_(**options)
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (commands, options, styles, spec files).
+
+    \b
+    bash:  eval "$(specgen completion bash)"     (in ~/.bashrc)
+    zsh:   eval "$(specgen completion zsh)"      (in ~/.zshrc)
+    fish:  specgen completion fish > ~/.config/fish/completions/specgen.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    complete = get_completion_class(shell)
+    assert complete is not None  # click ships all three
+    click.echo(complete(cli, {}, "specgen", COMPLETE_VAR).source())
+
+
+def run_click(argv: list[str]) -> int:
+    """Run one command line through click; its exceptions become exit codes."""
+    try:
+        code = cli.main(
+            args=argv, prog_name="specgen", standalone_mode=False, complete_var=COMPLETE_VAR
+        )
+    except click.exceptions.Abort:
+        echo("Aborted.", err=True)
+        return INVALID
+    except click.ClickException as exc:  # usage errors (2) and click's own file errors (1)
+        exc.show()
+        return exc.exit_code
+    return code if isinstance(code, int) else OK
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        run(sys.argv[1:] if argv is None else list(argv))
+        return run_click(sys.argv[1:] if argv is None else list(argv))
     except Failed as exc:
         for line in exc.lines:
             echo(line, err=True)
@@ -196,8 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         echo("Aborted.", err=True)
         return INVALID
-    except SystemExit as exc:  # argparse: 0 after --help or --version, 2 for a usage error
+    except SystemExit as exc:  # render --check's verdict, shell completion's answer
         return exc.code if isinstance(exc.code, int) else OK
+    except BrokenPipeError:  # `specgen render --diff | head`: the reader has all it wanted
+        return pipe_closed()
     except (TemplateProblem, writing.OutputProblem) as exc:
         echo(str(exc), err=True)
         return INVALID
@@ -212,7 +262,14 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return INTERNAL
-    return OK
+
+
+def pipe_closed() -> int:
+    """Stdout's reader went away: stop quietly. What is still buffered goes nowhere (Python
+    would otherwise report the failed flush at exit); exit 1, as click does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return INVALID
 
 
 def console() -> None:
@@ -223,6 +280,10 @@ def console() -> None:
     import gc
 
     code = main()
+    try:
+        sys.stdout.flush()  # a closed pipe shows here when the output was buffered
+    except BrokenPipeError:
+        code = pipe_closed()
     gc.freeze()
     sys.exit(code)
 

@@ -31,6 +31,36 @@ class Failed(Exception):
         self.lines = lines
 
 
+def quiet_tensorflow(verbose: bool) -> None:
+    """Unless `verbose`, load TensorFlow and Keras with their start-up log kept out of the
+    terminal: what they print while loading and finding devices (some of it before their
+    own log level applies), and later C++ and absl lines below errors (a TF_CPP_MIN_LOG_LEVEL
+    the user set is kept). Without TensorFlow, nothing: the command says what is missing."""
+    if verbose:
+        return
+    import contextlib
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # TensorFlow's C++ writes to the file descriptor, not sys.stderr
+    try:
+        with contextlib.suppress(ImportError):
+            import importlib
+
+            importlib.import_module("keras")  # loaded here, quietly, for the command
+            importlib.import_module("tensorflow").config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    with contextlib.suppress(ImportError):  # absl comes with TensorFlow
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+
+
 def _errors(errors: list[SpecError]) -> Failed:
     return Failed([str(e) for e in sorted(errors)])
 
@@ -169,31 +199,33 @@ def plot(spec, output, force) -> None:
     echo(str(output))
 
 
-def verify(spec, steps) -> None:
+def verify(spec, steps, verbose=False) -> None:
     """Build every style SPEC allows and prove they are the same model (needs TensorFlow)."""
     model = _compiled(spec)
+    quiet_tensorflow(verbose)
     from .verify import verify as run_verify
 
     if not run_verify(model, steps=steps, echo=echo):
         raise SystemExit(INVALID)
 
 
-def import_(model, output, force, flat) -> None:
+def import_(model, output, force, flat, verbose=False) -> None:
     """Turn a saved Keras model (MODEL.keras or config.json) into a spec.
 
     -o never replaces an existing file (other than with identical text) without --force."""
-    import json
-
+    from .importer import layout
     from .importer.convert import ImportProblem, custom_modules
     from .importer.guard import read_and_convert
 
     notes: list[str] = []
+    quiet_tensorflow(verbose)
     try:
         spec = read_and_convert(model, notes, fold=not flat)
     except ImportProblem as exc:
         raise Failed(
             [p if p.startswith(str(model)) else f"{model}: {p}" for p in exc.problems]
         ) from None
+    spec = layout.with_schema(spec, layout.schema_reference(output))
     needs = custom_modules(spec)
     with custom.allowing(*needs):
         errors = api.validate(spec)
@@ -201,7 +233,7 @@ def import_(model, output, force, flat) -> None:
         raise Failed(
             [f"{model}: the imported spec is invalid: {e.pointer}: {e.message}" for e in errors]
         )
-    text = json.dumps(spec, indent=2) + "\n"
+    text = layout.dumps(spec)
     _write_one(output, text.encode("utf-8"), lambda _: False, force, "an imported spec")
     echo(str(output))
     for note in notes:

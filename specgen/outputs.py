@@ -14,6 +14,7 @@ from .catalog import allow_import as custom
 from .emit import cache
 from .emit.header import HEADER_PREFIX, HEADER_SUFFIX
 from .emit.header import split as split_header
+from .emit.render import STYLES
 from .emit.shared import NAMES as SHARED
 from .spec import limits
 from .spec.errors import SpecError, SpecInvalid
@@ -42,11 +43,34 @@ def _read_json(path: Path) -> tuple[object, str | None]:
 
 def _why_not_spec(data: object) -> str | None:
     """None when parsed JSON is a spec (its `$schema` is a path to specgen's schema file or its
-    $id); else why it is skipped."""
-    schema = data.get("$schema") if isinstance(data, dict) else None
-    if not isinstance(schema, str) or not (schema.endswith(SCHEMA_FILE) or schema == SCHEMA_ID):
-        return f"not a spec: its $schema names neither {SCHEMA_FILE} nor {SCHEMA_ID}"
+    $id); else the true reason it is skipped."""
+    if not isinstance(data, dict):
+        return f"not a spec: the JSON is {_json_kind(data)}, not an object"
+    if "$schema" not in data:
+        if "layers" in data:  # written as a spec, but a folder render cannot tell
+            return (
+                'not a spec: it has "layers" but no "$schema"; add "$schema":'
+                f' ".../{SCHEMA_FILE}" (or "{SCHEMA_ID}") to render it with its folder,'
+                " or name the file itself"
+            )
+        return 'not a spec: it has no "$schema"'
+    schema = data["$schema"]
+    if not isinstance(schema, str):
+        return f"not a spec: its $schema is {_json_kind(schema)}, not a string"
+    if not (schema.endswith(SCHEMA_FILE) or schema == SCHEMA_ID):
+        shown = schema if len(schema) <= 80 else schema[:77] + "..."
+        return (
+            f"not a spec: its $schema is {shown!r}, which names neither {SCHEMA_FILE}"
+            f" nor {SCHEMA_ID}"
+        )
     return None
+
+
+def _json_kind(value: object) -> str:
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return next((word for cls, word in kinds.items() if isinstance(value, cls)), "a number")
 
 
 def _is_spec(path: Path) -> str | None:
@@ -195,8 +219,9 @@ def orphans(
 ) -> list[Path]:
     """Files specgen wrote in `folder` (by their header) that the given specs no longer produce.
 
-    A file of a model the given specs define is an orphan when its style was asked for and it
-    was not produced (a training block removed). A file of any other model is an orphan only
+    A file of a model the given specs define is an orphan when it was not produced: a model
+    module of a style that was asked for, or a training script (a training block removed, or
+    a script of specgen's older per-style kind). A file of any other model is an orphan only
     when the given specs are `complete` (every spec of their folders, or --prune): rendering one
     spec must not call every other spec's modules orphans.
     """
@@ -213,9 +238,12 @@ def orphans(
             continue
         if split_header(head) is None:
             continue
-        style = path.stem.rsplit("_", 1)[-1]
-        if _model_name(head.partition("\n")[0]) in rendered.models:
-            if style in styles:
+        model = _model_name(head.partition("\n")[0])
+        if model in rendered.models:
+            # A model module counts when its style was asked for; anything else of the model
+            # (a training script: one per spec now, one per style in older versions) always.
+            style = path.stem.removeprefix(f"{model}_")
+            if style not in STYLES or style in styles:
                 found.append(path)
         elif complete:
             found.append(path)

@@ -243,7 +243,7 @@ def _seeding_ok(module) -> bool:
 def _training(model, modules, root, steps, seed) -> list[bool]:
     import keras
 
-    trainer = _import(root / f"train_{model.name}_{next(iter(modules))}.py")
+    trainer = _import(root / f"train_{model.name}.py")
     (tx, ty), _ = trainer.synthetic_data(16, 0)
     fresh = {style: _build(module) for style, module in modules.items()}
     losses = {}

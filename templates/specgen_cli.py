@@ -5,8 +5,10 @@ Shared by every `train_*.py` in this folder (rendered once); standard library on
 that `--help` and argument errors answer at once."""
 
 import argparse
+import contextlib
 import importlib
 import os
+import sys
 from dataclasses import dataclass
 
 
@@ -37,6 +39,37 @@ def sibling(package, name):
     return importlib.import_module(f"{package}.{name}" if package else name)
 
 
+def runtime(package, verbose=False):
+    """specgen_runtime, which imports TensorFlow. Unless `verbose`, TensorFlow's
+    start-up log stays out of the terminal: what it prints while it loads and finds its
+    devices (some of it before its own log level applies), and its later C++ and absl
+    lines below errors (a TF_CPP_MIN_LOG_LEVEL the user set is kept)."""
+    if verbose:
+        return sibling(package, "specgen_runtime")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_to_devnull():
+        module = sibling(package, "specgen_runtime")
+        module.tf.config.list_physical_devices()
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    return module
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull():
+    """File descriptor 2 to /dev/null for a while: TensorFlow's C++ writes there."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _writable_file(parser, option, path, suffix=None):
     """Refuse, before any training, a path that could not be written afterwards."""
     if path is None:
@@ -52,7 +85,25 @@ def _writable_file(parser, option, path, suffix=None):
         parser.error(f"{option} {path!r}: folder {folder!r} is not writable")
 
 
-def parse_args(settings, argv=None, description=None):
+def rendered(script, modules):
+    """The styles of `modules` ({style: module name}) whose module is rendered beside
+    `script` (the training script's __file__)."""
+    folder = os.path.dirname(os.path.abspath(script))
+    return tuple(
+        style
+        for style, name in modules.items()
+        if os.path.isfile(os.path.join(folder, f"{name}.py"))
+    )
+
+
+def default_style(styles):
+    """The only style rendered; functional when there are several and it is one of
+    them, else the first."""
+    return "functional" if "functional" in styles or not styles else styles[0]
+
+
+def parse_args(settings, argv=None, description=None, styles=("functional",)):
+    """The script's options; `styles`: the styles whose model module is beside it."""
     seed = settings.seed if settings.seed is not None else 0
     parser = argparse.ArgumentParser(
         description=(description or f"Train the {settings.name} model.")
@@ -61,6 +112,12 @@ def parse_args(settings, argv=None, description=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
+    add(
+        "--style",
+        choices=styles,
+        default=default_style(styles),
+        help="which rendered module builds the model (every style is the same model)",
+    )
     add(
         "--loop",
         choices=["fit", "tape"],
@@ -129,7 +186,14 @@ def parse_args(settings, argv=None, description=None):
         help="split the CPU into N logical devices (try --strategy mirrored)",
     )
     add("--quiet", action="store_true", help="no progress bars")
+    add(
+        "--verbose",
+        action="store_true",
+        help="let TensorFlow print its start-up log (hidden by default)",
+    )
     args = parser.parse_args(argv)
+    if not styles:
+        parser.error("no model module beside this script; render its spec with specgen")
     if args.epochs < 1 or args.batch_size < 1 or args.samples < 1:
         parser.error("--epochs, --batch-size and --samples must be at least 1")
     if args.strategy == "multiworker" and args.loop == "fit":

@@ -80,7 +80,7 @@ def _builtin(settings, name):
         raise DataError(
             f"cannot load the {name} data set ({error}); "
             "offline? use --data synthetic or --data PATH.npz"
-        ) from None
+        ) from error
     shape = next(iter(settings.inputs.values()))[0]
     if x_train.ndim == len(shape):  # mnist's (28, 28) images into a (28, 28, 1) input
         x_train, x_test = x_train[..., np.newaxis], x_test[..., np.newaxis]
@@ -100,7 +100,7 @@ def load_npz(settings, path):
     except Exception as error:  # zipfile, pickle and format errors alike: a bad file
         raise DataError(
             f"cannot read {path}: {type(error).__name__}: {error}"
-        ) from None
+        ) from error
 
     def pick(prefix, names):
         if len(names) == 1 and prefix in arrays:
@@ -145,7 +145,7 @@ def _linear(settings, data):
 def _split(x, y, fraction):
     """The last `fraction` of the rows held out, as Keras' validation_split does."""
     rows = len(tf.nest.flatten(x)[0])
-    cut = rows - max(1, int(round(rows * fraction)))
+    cut = rows - max(1, round(rows * fraction))
     head = tf.nest.map_structure(lambda a: a[:cut], (x, y))
     tail = tf.nest.map_structure(lambda a: a[cut:], (x, y))
     return head, tail
@@ -193,7 +193,10 @@ def _folder(settings, data):
         max_tokens=settings.vocabulary, output_sequence_length=length
     )
     vectorize.adapt(t_train)  # the vocabulary comes from the training texts only
-    as_ids = lambda texts: np.asarray(vectorize(texts), dtype="int32")  # noqa: E731
+
+    def as_ids(texts):
+        return np.asarray(vectorize(texts), dtype="int32")
+
     return (as_ids(t_train), y_train), (as_ids(t_test), y_test)
 
 
@@ -269,11 +272,9 @@ def check_data(settings, source, split, x, y):
             raise DataError(f"{label} has dtype {array.dtype}; the model needs numbers")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise DataError(f"{label} holds NaN or infinite values")
-        if dtype.startswith("int") and settings.vocabulary and array.size:
-            if array.min() < 0 or array.max() >= settings.vocabulary:
-                raise DataError(
-                    f"{label} holds ids outside 0..{settings.vocabulary - 1}"
-                )
+        vocabulary = settings.vocabulary if dtype.startswith("int") else None
+        if vocabulary and array.size and (array.min() < 0 or array.max() >= vocabulary):
+            raise DataError(f"{label} holds ids outside 0..{vocabulary - 1}")
         rows = len(array) if rows is None else rows
         if len(array) != rows:
             raise DataError(

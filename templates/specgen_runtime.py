@@ -6,6 +6,8 @@ loop that drives the same Keras callbacks, and checkpoints every epoch so a kill
 resumes where it stopped, with the same history and weights as a run that never stopped.
 """
 
+import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -160,10 +162,10 @@ class Checkpoint(keras.callbacks.Callback):
             with np.load(self.path, allow_pickle=False) as data:
                 self.arrays = {key: data[key] for key in data.files}
             self.meta = json.loads(str(self.arrays.pop("meta")))
-        except Exception as error:
+        except Exception as error:  # a cut or foreign file: zip, JSON or key errors
             raise DataError(
                 f"cannot read {self.path} ({error}); rerun with --fresh"
-            ) from None
+            ) from error
         if self.meta["fingerprint"] != self.fingerprint:
             raise DataError(
                 f"{self.path.parent} holds a run with other settings"
@@ -468,10 +470,9 @@ def float32_outputs(model, names):
     """Under mixed precision, compute the output layers in float32: a float16 softmax
     rounds small probabilities to zero and the loss to infinity."""
     for name in names:
-        try:
+        # ValueError: a block's output, whose last layer has another name.
+        with contextlib.suppress(ValueError):
             model.get_layer(name).dtype_policy = "float32"
-        except ValueError:  # a block's output: its last layer has another name
-            pass
 
 
 def plot_history(history, path):
@@ -501,19 +502,26 @@ def plot_history(history, path):
 def _fingerprint(settings, args):
     """What makes two runs the same run: a checkpoint resumes only the run it belongs
     to."""
-    keys = ("loop", "epochs", "batch_size", "data", "samples", "seed", "strategy")
+    keys = (
+        "style",
+        "loop",
+        "epochs",
+        "batch_size",
+        "data",
+        "samples",
+        "seed",
+        "strategy",
+    )
     values = {key: getattr(args, key) for key in keys}
     return {"spec": settings.name, "mixed_precision": args.mixed_precision, **values}
 
 
 def _check_tensorboard(callbacks):
-    if any(isinstance(c, keras.callbacks.TensorBoard) for c in callbacks):
-        try:
-            import tensorboard  # noqa: F401
-        except ImportError:
-            raise DataError(
-                "the spec's TensorBoard callback needs: pip install tensorboard"
-            ) from None
+    tensorboard = any(isinstance(c, keras.callbacks.TensorBoard) for c in callbacks)
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise DataError(
+            "the spec's TensorBoard callback needs: pip install tensorboard"
+        )
 
 
 def _start_fresh(run_dir):
@@ -555,7 +563,7 @@ def train(script, args):
         STEPS_PER_EXECUTION if strategy.num_replicas_in_sync == 1 else 1
     )
     with strategy.scope():
-        model = script.build_model(seed=args.seed)
+        model = script.build_model(seed=args.seed, style=args.style)
         if args.mixed_precision:
             float32_outputs(model, list(settings.outputs))
         script.compile_model(
@@ -629,8 +637,8 @@ def train(script, args):
     return summary, model
 
 
-def main(script, argv=None):
-    args = script.parse_args(argv)
+def main(script, args):
+    """Train as the script's parsed `args` say; print the summary; the exit status."""
     try:
         summary, _ = train(script, args)
     except DataError as error:

@@ -49,7 +49,7 @@ def built(request, rendered):
 
 def _trainer(rendered, model):
     """The generated training module: its synthetic data and compile settings are the spec's."""
-    return import_file(rendered / f"train_{model.name}_functional.py")
+    return import_file(rendered / f"train_{model.name}.py")
 
 
 def _data(rendered, model, rows=8, seed=0):

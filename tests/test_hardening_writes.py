@@ -82,11 +82,12 @@ def test_rerendering_keeps_the_file_mode(tmp_path):
 def test_two_specs_claiming_one_file_is_an_error_naming_both(tmp_path, capsys):
     training = json.loads((ROOT / "specs" / "tiny_regression.json").read_text())
     first = tmp_path / "a.json"
-    first.write_text(json.dumps({**training, "name": "train_" + training["name"]}))
+    # train_m_functional.py: the first's functional module, the second's training script.
+    first.write_text(json.dumps({**training, "name": "train_m"}))
     second = tmp_path / "b.json"
-    second.write_text(json.dumps(training))
+    second.write_text(json.dumps({**training, "name": "m_functional"}))
     same = tmp_path / "c.json"
-    same.write_text(json.dumps(training))
+    same.write_text(second.read_text())
     for specs in ([first, second], [second, same]):
         assert main(["render", *map(str, specs), "--out", str(tmp_path / "out")]) == 1
         err = capsys.readouterr().err

@@ -33,11 +33,12 @@ def test_compiled_templates_render_what_the_sources_render(built):
     for path in SPECS:
         model = specgen.compile(path)
         train = training.build(model)
-        for style in specgen.api.styles_for(model, "all"):
-            names = render_module.outputs_for(model, style).values()
+        styles = specgen.api.styles_for(model, "all")
+        for style in styles:
+            names = render_module.outputs_for(model, (style,)).values()
             for name in (n for n in names if n.endswith(".jinja")):
                 context = dict(
-                    model=model, style=style, module="m", script="train_m", training=train
+                    model=model, style=style, styles=styles, script="train_m", training=train
                 )
                 assert compiled.get_template(name).render(**context) == source.get_template(
                     name

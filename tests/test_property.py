@@ -83,7 +83,7 @@ def test_hostile_specs_render_safe_equivalent_code(tmp_path_factory, spec):
         import_file(folder / f"{spec['name']}_{style}.py").build_model()
         for style in ("sequential", "functional", "subclass")
     ]
-    import_file(folder / f"train_{spec['name']}_functional.py")  # importable, no side effects
+    import_file(folder / f"train_{spec['name']}.py")  # importable, no side effects
     assert not CANARY.exists()
     x = np.random.default_rng(0).random((3, spec["inputs"][0]["shape"][0]), dtype=np.float32)
     reference = models[0]

@@ -57,7 +57,7 @@ def test_hostile_dataset_path_is_a_literal():
         "layers": [{"type": "Dense", "units": 1}],
         "training": {"dataset": path, "optimizer": {"type": "SGD"}, "loss": "mse"},
     }
-    source = specgen.render(spec, "functional")["train_m_functional.py"]
+    source = specgen.render(spec, "functional")["train_m.py"]
     tree = ast.parse(source)
     values = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)]
     assert path in values

@@ -18,7 +18,7 @@ def test_packaged_modules_are_already_formatted_and_lint_clean():
     assert formatting.format_sources(sources) == sources
     paths = [str(ROOT / "templates" / name) for name in shared.NAMES]
     lint = subprocess.run(
-        ["ruff", "check", "--isolated", "--select", "E,F,W,I,UP,B", *paths],
+        ["ruff", "check", "--isolated", "--select", "E,F,W,I,UP,B,SIM,RUF,BLE", *paths],
         capture_output=True,
         text=True,
     )
@@ -47,5 +47,5 @@ def test_an_override_is_formatted_and_fingerprinted_like_any_output(tmp_path):
     assert parts is not None and parts[1] == header.parse_fingerprint(parts[2])
     assert parts[1] != header.parse_fingerprint(packaged)
     plain = specgen.render(SPEC, "functional")
-    assert files["train_digits_cnn_functional.py"] == plain["train_digits_cnn_functional.py"]
+    assert files["train_digits_cnn.py"] == plain["train_digits_cnn.py"]
     assert files["specgen_data.py"] == plain["specgen_data.py"]

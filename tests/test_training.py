@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -24,8 +25,9 @@ keras = pytest.importorskip("keras")
 RTOL, ATOL = 1e-5, 1e-6
 
 
-def _script(rendered, name, style="functional"):
-    return import_file(rendered / f"train_{name}_{style}.py")
+def _script(rendered, name):
+    """A spec's one training script; it trains any rendered style (`--style`)."""
+    return import_file(rendered / f"train_{name}.py")
 
 
 def _train(script, *argv):
@@ -73,7 +75,9 @@ def test_every_style_trains_identically(rendered):
     model = specgen.compile(ROOT / "specs" / "cifar100.json")
     curves = {
         style: _train(
-            _script(rendered, model.name, style),
+            _script(rendered, model.name),
+            "--style",
+            style,
             "--loop",
             "tape",
             *_data_args(model),
@@ -88,7 +92,7 @@ def test_every_style_trains_identically(rendered):
 @pytest.mark.parametrize("loop", ["fit", "tape"])
 def test_digits_cnn_reaches_98_percent(loop, rendered):
     """scikit-learn's real 8x8 digits, held-out 20% test split."""
-    summary, _ = _train(_script(rendered, "digits_cnn", "subclass"), "--loop", loop)
+    summary, _ = _train(_script(rendered, "digits_cnn"), "--style", "subclass", "--loop", loop)
     assert summary["accuracy"] >= 0.98, summary["accuracy"]
 
 
@@ -122,7 +126,7 @@ def test_builtin_loader_preprocessing(name, shape, channel_axis, rendered, monke
     spec["layers"][-1]["units"] = 100 if name == "cifar100" else 10
     for file_name, text in specgen.render(spec, "functional").items():
         (tmp_path / file_name).write_text(text)
-    script = import_file(tmp_path / f"train_loader_{name}_functional.py")
+    script = import_file(tmp_path / f"train_loader_{name}.py")
     raw = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
     labels = np.arange(6).reshape(-1, 1)
     monkeypatch.setattr(
@@ -194,7 +198,7 @@ def test_npz_data_save_plot_and_json_last_line(rendered, tmp_path, capsys):
 
 
 def test_import_has_no_side_effects_and_help_explains_options(rendered, capsys):
-    script = _script(rendered, "cifar100_cnn", "subclass")
+    script = _script(rendered, "cifar100_cnn")
     assert capsys.readouterr().out == ""
     with pytest.raises(SystemExit) as exit_info:
         script.main(["--help"])
@@ -216,8 +220,11 @@ def test_import_has_no_side_effects_and_help_explains_options(rendered, capsys):
         "--quiet",
         "--run-dir",
         "--fresh",
+        "--style",
+        "--verbose",
     ):
         assert option in text, option
+    assert "{sequential,functional,subclass}" in text  # every rendered style
 
 
 def test_mirrored_strategy_on_two_logical_cpus(rendered):
@@ -226,7 +233,7 @@ def test_mirrored_strategy_on_two_logical_cpus(rendered):
     The tape loop's curve equals the single-device curve (to float32 reduction order).
     Keras 3.15's own fit under MirroredStrategy drifts from its single-device run, so for
     fit we assert that it trains, not that it matches (see the issue note)."""
-    script = rendered / "train_mnist_cnn_functional.py"
+    script = rendered / "train_mnist_cnn.py"
     common = ["--data", "synthetic", "--samples", "128", "--epochs", "3"]
 
     def start(*extra):
@@ -263,7 +270,7 @@ def _free_ports(count):
 def test_multiworker_on_two_local_processes(rendered):
     """MultiWorkerMirroredStrategy driven by TF_CONFIG: two workers on loopback ports, each
     with one CPU, train together and report the single-device curve."""
-    script = rendered / "train_mnist_cnn_functional.py"
+    script = rendered / "train_mnist_cnn.py"
     common = [
         "--loop",
         "tape",
@@ -374,7 +381,7 @@ SMALL = ["--data", "synthetic", "--samples", "200"]
 def _render(spec, folder, style="functional"):
     for name, text in specgen.render(spec, style).items():
         (folder / name).write_text(text, encoding="utf-8")
-    return folder / f"train_{spec['name']}_{style}.py"
+    return folder / f"train_{spec['name']}.py"
 
 
 def _start(script, *argv):
@@ -523,7 +530,7 @@ def test_nan_loss_exits_non_zero_with_one_line(rendered, tmp_path):
         "y_test": np.ones((8, 1), np.float32),
     }
     np.savez(tmp_path / "huge.npz", **huge)
-    script = rendered / "train_tiny_regression_functional.py"
+    script = rendered / "train_tiny_regression.py"
     out = _run(
         script, "--data", str(tmp_path / "huge.npz"), "--run-dir", str(tmp_path / "r"), check=False
     )
@@ -550,7 +557,7 @@ def test_help_answers_without_tensorflow(rendered):
         "import runpy, sys; sys.argv = ['x', '--help']\n"
         "try:\n    runpy.run_path(sys.argv_path, run_name='__main__')\nexcept SystemExit:\n    pass\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported'\n"
-    ).replace("sys.argv_path", repr(str(rendered / "train_digits_cnn_functional.py")))
+    ).replace("sys.argv_path", repr(str(rendered / "train_digits_cnn.py")))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=rendered)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "--run-dir" in out.stdout
@@ -568,7 +575,9 @@ def test_scripts_work_inside_a_package(rendered, tmp_path):
     command = [
         sys.executable,
         "-m",
-        "pkg.train_tiny_regression_subclass",
+        "pkg.train_tiny_regression",
+        "--style",
+        "subclass",
         "--quiet",
         "--epochs",
         "1",
@@ -715,3 +724,42 @@ def test_mixed_precision_keeps_outputs_float32(rendered):
         assert model.get_layer("conv1").compute_dtype == "float16"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_one_script_per_spec_trains_the_style_rendered_beside_it(tmp_path, capsys):
+    """The script is the same text whatever style a render writes; --style defaults to the
+    only model module beside it, or functional when there are several."""
+    spec = ROOT / "specs" / "tiny_regression.json"
+    scripts = {style: specgen.render(spec, style)["train_tiny_regression.py"] for style in
+               ("sequential", "functional", "subclass", "all")}  # fmt: skip
+    assert len(set(scripts.values())) == 1
+    for styles, default in (
+        (("subclass",), "subclass"),
+        (("functional", "subclass"), "functional"),
+        (("sequential", "subclass"), "sequential"),
+    ):
+        folder = tmp_path / "-".join(styles)
+        folder.mkdir()
+        for style in styles:
+            for name, text in specgen.render(spec, style).items():
+                (folder / name).write_text(text)
+        script = import_file(folder / "train_tiny_regression.py")
+        assert script.parse_args([]).style == default
+        if default == "subclass":
+            with pytest.raises(SystemExit):
+                script.parse_args(["--style", "functional"])  # not rendered here
+            assert "invalid choice: 'functional'" in capsys.readouterr().err
+            assert type(script.build_model()).__name__ == "TinyRegression"
+
+
+def test_tensorflow_start_up_log_stays_out_of_the_terminal(rendered, tmp_path):
+    """Run as a user runs it (no TF_CPP_MIN_LOG_LEVEL): stderr holds no TensorFlow log line;
+    --verbose lets them through, whatever this machine's TensorFlow has to say."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, str(rendered / "train_tiny_regression.py"), "--quiet"]
+    command += ["--epochs", "1", "--run-dir", str(tmp_path / "run")]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=rendered)
+    assert out.returncode == 0, out.stderr[-2000:]
+    log_line = re.compile(r"^(?:[IWEF]\d{4} |WARNING: All log messages before absl)", re.M)
+    assert not log_line.search(out.stderr), out.stderr[-2000:]
+    assert json.loads(out.stdout.splitlines()[-1])["epochs"] == 1

@@ -150,14 +150,24 @@ def shared_header(body: str) -> str:
     return headers.make("the training runtime", "none (shared by every spec)", body)
 
 
-def outputs_for(model: Model, style: str) -> dict[str, str]:
-    """{file name: template name} for one style: the model module and, when the spec has a
-    training block, its training script (and the shared modules it imports, which are copied,
-    not rendered: their template is the file itself)."""
-    module = module_name(model, style)
-    files = {f"{module}.py": f"{style}.py.jinja"}
+def script_name(model: Model) -> str:
+    """The one training script of a spec, whatever styles were rendered: it trains any."""
+    return f"train_{model.name}"
+
+
+def script_styles(model: Model) -> tuple[str, ...]:
+    """Every style the spec can take: its training script is the same text whichever of them a
+    render writes, and trains the ones it finds beside it (specgen_cli.rendered)."""
+    return tuple(s for s in STYLES if s != "sequential" or model.chain_break() is None)
+
+
+def outputs_for(model: Model, styles: tuple[str, ...]) -> dict[str, str]:
+    """{file name: template name}: one model module per style and, when the spec has a training
+    block, one training script (and the shared modules it imports, which are copied, not
+    rendered: their template is the file itself)."""
+    files = {f"{module_name(model, style)}.py": f"{style}.py.jinja" for style in styles}
     if model.training is not None:
-        files[f"train_{module}.py"] = "train.py.jinja"
+        files[f"{script_name(model)}.py"] = "train.py.jinja"
         files.update({name: name for name in SHARED})
     return files
 
@@ -237,22 +247,19 @@ def render_model(
     train = training.build(model)
     raw, ready = {}, {}
     with located(templates):
-        for style in styles:
-            module = module_name(model, style)
-            for file_name, template in outputs_for(model, style).items():
-                if file_name in raw or file_name in ready:  # a shared module, seen already
-                    continue
-                if file_name in SHARED:
-                    text, packaged = shared.source(file_name, templates)
-                    (ready if packaged else raw)[file_name] = text  # packaged: formatted
-                    continue
-                raw[file_name] = env.get_template(template).render(
-                    model=model,
-                    style=style,
-                    module=module,
-                    script=f"train_{module}",
-                    training=train,
-                )
+        for file_name, template in outputs_for(model, styles).items():
+            if file_name in SHARED:
+                text, packaged = shared.source(file_name, templates)
+                (ready if packaged else raw)[file_name] = text  # packaged: formatted
+                continue
+            style = template.removesuffix(".py.jinja")  # "train" for the training script
+            raw[file_name] = env.get_template(template).render(
+                model=model,
+                style=style,
+                styles=script_styles(model),
+                script=script_name(model),
+                training=train,
+            )
         # ruff failing on code from the user's templates is the templates' fault, not a bug.
         if templates is not None:
             check_python(raw, templates)

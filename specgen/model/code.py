@@ -115,10 +115,23 @@ def _custom_constructor(given: dict, name: str | None) -> str:
     return f"{given['class']}({', '.join(parts)})"
 
 
+# Public attributes Keras sets on a model while it trains, evaluates or predicts (Keras 3.15),
+# besides those spec/reserved.py forbids as names: a layer stored there would be replaced.
+RUNTIME_ATTRIBUTES = frozenset({"history", "stop_evaluating", "stop_predicting"})
+
+
 def private_attribute(name: str) -> str:
-    """`__name`: Python mangles it to `_<Class>__name`, so no layer name can shadow Keras's own
-    attributes, private ones included; Keras saves private layers under `layers/`, as in a
-    Functional model. A name ending in `__` would not be mangled, so it gets a suffix."""
+    """The subclassed model's attribute for layer `name`: plain `name` where Keras saves the
+    layer where a Functional model saves it, else a private `__name`.
+
+    Keras saves a subclassed model's layers by walking its attributes in name order, private
+    ones last (keras/src/saving/saving_lib.py, `_walk_saveable`), and saves each layer once,
+    at the first path it reaches it by. `layers/<name>` is the Functional model's path, so a
+    layer's own attribute must sort after `layers` or be private. Python mangles `__name` to
+    `_<Class>__name`, which no Keras attribute can be; a name ending in `__` would not be
+    mangled, so it gets a suffix."""
+    if name > "layers" and not name.startswith("_") and name not in RUNTIME_ATTRIBUTES:
+        return name
     return f"__{name}" + ("layer" if name.endswith("__") else "")
 
 

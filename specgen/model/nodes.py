@@ -122,7 +122,7 @@ class LayerNode:
 
     @property
     def attribute(self) -> str:
-        """The subclass model's private attribute (see private_attribute)."""
+        """The subclass model's attribute for this layer (see private_attribute)."""
         return private_attribute(self.name)
 
     @property
@@ -226,7 +226,7 @@ class BlockNode:
 
     @property
     def attribute(self) -> str:
-        """The subclass model's private attribute (see private_attribute)."""
+        """The subclass model's attribute for this layer (see private_attribute)."""
         return private_attribute(self.name)
 
     @property

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..catalog import training as cat
 from ..spec.errors import SpecError
 from .ir import Model, literal
+from .signatures import keras_order
 
 # Kept for callers that list the allowlists (tests/test_safety.py).
 LOSS_CLASSES, METRIC_CLASSES, ACCURACY = cat.LOSS_NAMES, cat.METRIC_NAMES, cat.ACCURACY
@@ -45,7 +46,7 @@ def _object(value) -> tuple[str, dict]:
 
 def _call(module: str, cls: str, args: Mapping, first: str = "") -> str:
     parts = [first] if first else []
-    parts += [f"{k}={_value(v)}" for k, v in sorted(args.items())]
+    parts += [f"{k}={_value(args[k])}" for k in keras_order(f"{module}.{cls}", args)]
     return f"keras.{module}.{cls}({', '.join(parts)})"
 
 

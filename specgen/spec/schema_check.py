@@ -33,7 +33,8 @@ class Problem:
     expected: object  # the keyword's value in the schema
     instance: object
     schema: dict
-    context: tuple[Problem, ...] = field(default=())
+    # anyOf: each branch's own problems, one tuple a branch, in the schema's order.
+    context: tuple[tuple[Problem, ...], ...] = field(default=())
 
 
 @cache
@@ -177,7 +178,7 @@ class Validator:
             found = tuple(self.problems(instance, option, path))
             if not found:
                 return
-            context.extend(found)
+            context.append(found)
         yield Problem(path, "anyOf", options, instance, schema, tuple(context))
 
     def _allOf(self, parts, instance, schema, path):

@@ -93,6 +93,42 @@ def _suggest(word: object, choices: list) -> str:
     return f"; did you mean {guess!r}?" if guess else ""
 
 
+def _same_kind(a: object, b: object) -> bool:
+    """Whether two JSON values have one JSON type (numbers are one type; true is not 1)."""
+    number = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool)
+    if isinstance(a, number) and isinstance(b, number):
+        return True
+    return type(a) is type(b)
+
+
+def _distance(problems: tuple[Problem, ...], anyof: Problem) -> tuple[int, int, int]:
+    """How far an anyOf branch is from the value: a branch of another type is farthest (a
+    `type`, or an enum or const of other types, failed at the value itself); then one whose
+    required keys are missing (another kind of object); then the fewest problems."""
+    here = [p for p in problems if p.path == anyof.path]
+    other_type = any(
+        p.keyword == "type"
+        or (p.keyword == "enum" and not any(_same_kind(anyof.instance, o) for o in p.expected))
+        or (p.keyword == "const" and not _same_kind(anyof.instance, p.expected))
+        for p in here
+    )
+    missing = any(p.keyword == "required" for p in here)
+    return (int(other_type), int(missing), len(problems))
+
+
+def _closest_branch(anyof: Problem) -> tuple[Problem, ...] | None:
+    """The problems of the anyOf branch the value was most likely meant for (the first of
+    equals), so that an error names its own fault (`did you mean 'warmup_steps'?`); None when
+    every branch wants another type of value."""
+    scored = [(_distance(problems, anyof), index) for index, problems in enumerate(anyof.context)]
+    if not scored:
+        return None
+    (other_type, _, _), index = min(scored)
+    return None if other_type else anyof.context[index]
+
+
 def _messages(error: Problem) -> list[tuple[str, str, bool]]:
     """(pointer, message, at_key) for one schema problem."""
     pointer = "".join(pointer_join("", part) for part in error.path)
@@ -136,18 +172,9 @@ def _messages(error: Problem) -> list[tuple[str, str, bool]]:
         word = "at least" if kind == "minLength" else "at most"
         return [(pointer, f"expected {word} {value} characters, received {len(instance)}", False)]
     if kind == "anyOf":
-        # The branch whose type fits the value says what is really wrong (a misspelt loss, ...).
-        here = [
-            e
-            for e in error.context
-            if e.keyword not in ("type", "required", "additionalProperties")
-            and e.path == error.path
-        ]
-        if here:
-            return _messages(here[0])
-        deeper = [e for e in error.context if e.path != error.path]
-        if deeper:
-            return _messages(deeper[0])
+        branch = _closest_branch(error)
+        if branch is not None:
+            return [message for problem in branch for message in _messages(problem)]
     if kind in ("anyOf", "pattern"):
         expected = error.schema.get("title", kind)
         return [(pointer, f"expected {expected}, received {received(instance)}", False)]
