@@ -180,7 +180,7 @@ def _cache_entry(data: bytes, style: str, templates: Path | None) -> str | None:
     if digest is None:
         return None
     spec_hash = hashlib.sha256(data).hexdigest()
-    return cache.key("spec-render-v1", spec_hash, style, digest, custom.allow_key())
+    return cache.key("spec-render", spec_hash, style, digest, custom.allow_key())
 
 
 def _model_name(first_line: str) -> str:
