@@ -204,6 +204,16 @@ def import_(model, output, force, flat) -> None:
             [p if p.startswith(str(model)) else f"{model}: {p}" for p in exc.problems]
         ) from None
     needs = custom_modules(spec)
+    unnamed = [m for m in needs if not custom.is_module_name(m)]
+    if unnamed:  # Keras records `"module": null` for some registered classes
+        raise Failed(
+            [
+                f"{model}: a custom layer's module is not recorded in the saved config"
+                f" (module {m!r}); specgen cannot tell which module to import: save the"
+                " model with the layer class defined in an importable module"
+                for m in unnamed
+            ]
+        )
     with custom.allowing(*needs):
         errors = api.validate(spec)
     if errors:

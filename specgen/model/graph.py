@@ -37,7 +37,13 @@ def custom_problem(layer: dict) -> str | None:
     """Why a CustomLayer may not be emitted: its module is not allowed, or a config key is
     not a keyword argument name."""
     module = custom.module_of(layer["class"])
-    if not custom.is_allowed(module):
+    try:
+        allowed = custom.is_allowed(module)
+    except custom.AllowImportProblem as exc:
+        return str(exc)
+    if not custom.is_module_name(module):
+        return f"custom layer class {layer['class']!r}: {module!r} is not a Python module name"
+    if not allowed:
         return (
             f"custom layer class {layer['class']!r}: module {module!r} is not allowed to be"
             f" imported; allow it with `specgen --allow-import {module} ...` or"
