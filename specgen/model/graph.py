@@ -6,6 +6,7 @@ inference. The model and every use of a block go through the same `_resolve`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from keyword import iskeyword
@@ -52,6 +53,14 @@ def custom_problem(layer: dict) -> str | None:
     bad = [k for k in layer.get("config", {}) if not k.isidentifier() or iskeyword(k)]
     if bad:
         return f"config keys must be Python identifiers, received {bad}"
+    # Python reads identifiers NFKC-normalized: `ｕnits=2` is a second `units=` keyword.
+    for key in layer.get("config", {}):
+        normal = unicodedata.normalize("NFKC", key)
+        if normal != key:
+            return (
+                f"config key {key!r} is not in NFKC normal form (Python reads it as"
+                f" {normal!r}); write {normal!r}"
+            )
     return None
 
 
