@@ -310,7 +310,7 @@ def test_the_bytecode_cache_keys_on_the_environments_settings(tmp_path, use_cach
     import jinja2
 
     use_cache(tmp_path / "c")
-    loader = jinja2.DictLoader({"t.jinja": "{% if 1 %}\n  x\n{% endif %}\n"})
+    loader = jinja2.DictLoader({"t.jinja": "  {% if 1 %}x{% endif %}\n"})
     made = []
     for lstrip in (True, False, True):
         env = jinja2.Environment(loader=loader, trim_blocks=True, lstrip_blocks=lstrip)
