@@ -157,7 +157,7 @@ def test_an_entry_others_can_write_is_skipped(tmp_path, use_cache, capsys, cold)
     assert _cli(tmp_path / "out", capsys)[:2] == (0, cold)
 
 
-@pytest.mark.parametrize("how", ["readable", "link", "short", "folder"])
+@pytest.mark.parametrize("how", ["readable", "link", "short", "folder", "other owner"])
 def test_a_secret_that_is_not_private_is_refused(tmp_path, use_cache, capsys, cold, how):
     root = tmp_path / "c"
     _fill(root, use_cache, tmp_path, capsys, cold)
@@ -170,9 +170,13 @@ def test_a_secret_that_is_not_private_is_refused(tmp_path, use_cache, capsys, co
         secret.symlink_to(tmp_path / "elsewhere")
     elif how == "short":
         secret.write_bytes(b"x")
-    else:
+    elif how == "folder":
         secret.unlink()
         secret.mkdir()
+    elif os.geteuid() == 0:
+        os.chown(secret, 65534, 65534)
+    else:
+        pytest.skip("chown needs root")
     use_cache(root)
     code, files, err = _cli(tmp_path / "out", capsys)
     assert (code, files) == (0, cold)
@@ -330,7 +334,8 @@ def test_the_bytecode_cache_keys_on_the_environments_settings(tmp_path, use_cach
 
 
 def _mutate(entry, rng) -> str:
-    how = rng.choice(["random", "truncate", "flip", "mode", "empty", "folder", "link", "fifo"])
+    hows = ["random", "truncate", "flip", "mode", "empty", "folder", "link", "fifo"]
+    how = rng.choice(hows + (["owner"] if os.geteuid() == 0 else []))
     data = entry.read_bytes() if entry.is_file() and not entry.is_symlink() else b""
     entry.unlink()
     if how == "random":
@@ -349,6 +354,9 @@ def _mutate(entry, rng) -> str:
         entry.symlink_to("/dev/zero")
     elif how == "fifo":
         os.mkfifo(entry, 0o600)
+    elif how == "owner":
+        entry.write_bytes(data)
+        os.chown(entry, 65534, 65534)
     else:
         entry.write_bytes(b"")
     return how
