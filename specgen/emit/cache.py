@@ -34,7 +34,10 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _owned_privately(info: os.stat_result, others: int = 0o022) -> bool:
-    """This user's own, with none of the `others` permission bits set."""
+    """This user's own, with none of the `others` permission bits set. On Windows, where
+    mode bits say nothing of who may write, the user profile's ACLs protect the cache."""
+    if os.name == "nt":
+        return True
     mine = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
     return mine and not info.st_mode & others
 
