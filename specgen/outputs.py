@@ -182,7 +182,7 @@ def _render_spec(
 
 
 def _cache_entry(data: bytes, style: str, templates: Path | None) -> str | None:
-    from .emit.render import sources_digest
+    from .emit.keys import sources_digest
 
     if cache.folder("spec-renders") is None:
         return None

@@ -299,7 +299,7 @@ def test_every_input_is_part_of_the_key(tmp_path, tree, what):
         )
     else:
         _edit(
-            tree / "specgen" / "emit" / "render.py",
+            tree / "specgen" / "emit" / "keys.py",
             '"lstrip_blocks": True',
             '"lstrip_blocks": False',
         )
