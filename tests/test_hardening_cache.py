@@ -157,7 +157,7 @@ def test_an_entry_others_can_write_is_skipped(tmp_path, use_cache, capsys, cold)
     assert _cli(tmp_path / "out", capsys)[:2] == (0, cold)
 
 
-@pytest.mark.parametrize("how", ["readable", "link", "short", "folder", "other owner"])
+@pytest.mark.parametrize("how", ["readable", "link", "short", "folder", "fifo", "other owner"])
 def test_a_secret_that_is_not_private_is_refused(tmp_path, use_cache, capsys, cold, how):
     root = tmp_path / "c"
     _fill(root, use_cache, tmp_path, capsys, cold)
@@ -173,6 +173,9 @@ def test_a_secret_that_is_not_private_is_refused(tmp_path, use_cache, capsys, co
     elif how == "folder":
         secret.unlink()
         secret.mkdir()
+    elif how == "fifo":
+        secret.unlink()
+        os.mkfifo(secret, 0o600)
     elif os.geteuid() == 0:
         os.chown(secret, 65534, 65534)
     else:
