@@ -376,3 +376,13 @@ def test_fuzzed_entries_never_change_the_output_or_crash(tmp_path, use_cache, ca
             _mutate(entry, rng)
         use_cache(root)
         assert _cli(tmp_path / "out", capsys)[:2] == (0, cold)
+
+
+@pytest.mark.parametrize("where", ["/dev/null/specgen", "FILE"])
+def test_a_cache_folder_that_cannot_be_made_is_said_once(tmp_path, use_cache, capsys, cold, where):
+    if where == "FILE":
+        where = tmp_path / "file"
+        where.write_text("")
+    use_cache(where)
+    code, files, err = _cli(tmp_path / "out", capsys)
+    assert (code, files) == (0, cold) and err.count("not using the cache") == 1

@@ -56,8 +56,8 @@ def _private_folder(path: Path) -> str | None:
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = path.lstat()
-    except OSError as exc:
-        return f"cannot create it ({exc.strerror or exc})"
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in $SPECGEN_CACHE_DIR
+        return f"cannot create it ({getattr(exc, 'strerror', None) or exc})"
     if not stat.S_ISDIR(info.st_mode):
         return f"{path} is not a folder"
     if not _owned_privately(info):
