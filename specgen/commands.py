@@ -93,6 +93,7 @@ def render(specs, style, out, force, check, diff, prune, templates) -> None:
     """
     from .emit.render import STYLES
     from .outputs import complete, orphans, render_all
+    from .outputs import prune as prune_one
 
     try:
         if templates is not None:
@@ -115,8 +116,8 @@ def render(specs, style, out, force, check, diff, prune, templates) -> None:
                 if diff
                 else f"{'stale' if item.current is not None else 'missing'}: {item.path}"
             )
-        for path in orphaned:
-            echo(f"orphaned: {path} (no given spec produces it; --prune deletes it)")
+        for orphan in orphaned:
+            echo(_orphaned(orphan))
         raise SystemExit(INVALID if stale or orphaned else OK)
     try:
         written = set(writing.write_all(planned, force=force))
@@ -126,12 +127,20 @@ def render(specs, style, out, force, check, diff, prune, templates) -> None:
         raise Failed([str(exc)]) from None
     for item in planned:
         echo(f"{'written' if item.path in written else 'unchanged'}: {item.path}")
-    for path in orphaned:
-        if prune:
-            path.unlink()
-            echo(f"pruned: {path}")
+    for orphan in orphaned:
+        kept = prune_one(orphan, force) if prune else _orphaned(orphan)
+        if not prune:
+            echo(kept)
+        elif kept is None:
+            echo(f"pruned: {orphan.path}")
         else:
-            echo(f"orphaned: {path} (no given spec produces it; --prune deletes it)")
+            echo(f"not pruned: {orphan.path} (no given spec produces it, but it is {kept})")
+
+
+def _orphaned(orphan) -> str:
+    if orphan.keep is None:
+        return f"orphaned: {orphan.path} (no given spec produces it; --prune deletes it)"
+    return f"orphaned: {orphan.path} (no given spec produces it; it is {orphan.keep})"
 
 
 def validate(specs) -> None:
@@ -227,6 +236,16 @@ def import_(model, output, force, flat, verbose=False) -> None:
         ) from None
     spec = layout.with_schema(spec, layout.schema_reference(output))
     needs = custom_modules(spec)
+    unnamed = [m for m in needs if not custom.is_module_name(m)]
+    if unnamed:  # Keras records `"module": null` for some registered classes
+        raise Failed(
+            [
+                f"{model}: a custom layer's module is not recorded in the saved config"
+                f" (module {m!r}); specgen cannot tell which module to import: save the"
+                " model with the layer class defined in an importable module"
+                for m in unnamed
+            ]
+        )
     with custom.allowing(*needs):
         errors = api.validate(spec)
     if errors:

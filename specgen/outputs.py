@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from pathlib import Path
+from typing import NamedTuple
 
 from . import api
 from .catalog import allow_import as custom
 from .emit import cache
-from .emit.header import HEADER_PREFIX, HEADER_SUFFIX
+from .emit.header import (
+    HEADER_PREFIX,
+    HEADER_SUFFIX,
+    LEGACY_PREFIX,
+    LINES,
+    SPEC_PREFIX,
+    body_is_intact,
+)
 from .emit.header import split as split_header
 from .emit.render import STYLES
 from .emit.shared import NAMES as SHARED
+from .emit.write import MAX_OUTPUT_BYTES
 from .spec import limits
 from .spec.errors import SpecError, SpecInvalid
 from .spec.resources import SCHEMA_FILE, SCHEMA_ID
@@ -196,7 +206,7 @@ def _render_spec(
 
 
 def _cache_entry(data: bytes, style: str, templates: Path | None) -> str | None:
-    from .emit.render import sources_digest
+    from .emit.keys import sources_digest
 
     if cache.folder("spec-renders") is None:
         return None
@@ -204,47 +214,115 @@ def _cache_entry(data: bytes, style: str, templates: Path | None) -> str | None:
     if digest is None:
         return None
     spec_hash = hashlib.sha256(data).hexdigest()
-    return cache.key("spec-render-v1", spec_hash, style, digest, custom.allow_key())
+    return cache.key("spec-render", spec_hash, style, digest, custom.allow_key())
 
 
-def _model_name(first_line: str) -> str:
-    name = first_line.removeprefix(HEADER_PREFIX).removesuffix(HEADER_SUFFIX)
-    if name.startswith("spec ") and " (sha256 " in name:  # a specgen 0.1.0 header
-        name = name.removeprefix("spec ").split(" (sha256 ")[0]
-    return name
+class Orphan(NamedTuple):
+    """A file in the output folder that looks like specgen's and no given spec produces.
+    `keep` is None when --prune may delete it (a regular file specgen wrote, unchanged since);
+    else why it is only reported. `edited`: the one reason --force overrides."""
+
+    path: Path
+    keep: str | None = None
+    edited: bool = False
+
+
+_HEX = frozenset("0123456789abcdef")
+SHARED_OWNER = "the training runtime"
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and set(text) <= _HEX
+
+
+def _written_as(name: str, model: str) -> bool:
+    """Whether specgen names a file `name` for the model named in its header."""
+    if model == SHARED_OWNER:
+        return name in SHARED
+    modules = {f"{model}_{style}.py" for style in STYLES}
+    # train_<model>.py now; train_<model>_<style>.py from specgen's per-style scripts before.
+    scripts = {f"train_{model}.py"} | {f"train_{module}" for module in modules}
+    return name in modules or name in scripts
+
+
+def examine(path: Path) -> tuple[str, Orphan] | None:
+    """(model named in its header, what --prune may do with it) for a file with a specgen
+    header; None for any other file (never reported, never touched)."""
+    try:
+        info = path.lstat()
+        text = limits.read_regular(path, MAX_OUTPUT_BYTES).decode("utf-8")
+    except (OSError, limits.NotReadable, UnicodeDecodeError, ValueError):
+        return None
+    head = text.split("\n", LINES)
+    if not (head[0].startswith(HEADER_PREFIX) and head[0].endswith(HEADER_SUFFIX)):
+        return None
+    model = head[0].removeprefix(HEADER_PREFIX).removesuffix(HEADER_SUFFIX)
+    if stat.S_ISLNK(info.st_mode):
+        return model, Orphan(path, "a symbolic link; specgen never deletes links")
+    if path.name.startswith("."):
+        return model, Orphan(path, "a dotfile; specgen never writes one")
+    parts = split_header(text)
+    if parts is None:
+        return model, Orphan(path, "its header is not one specgen writes")
+    if LEGACY_PREFIX in parts[0]:
+        return model, Orphan(path, "an old-style header; delete it yourself if it is yours")
+    spec_hash = head[1].removeprefix(SPEC_PREFIX)
+    if (
+        not _is_hash(parts[1])
+        or not (_is_hash(spec_hash) or model == SHARED_OWNER)
+        or not _written_as(path.name, model)
+    ):
+        return model, Orphan(path, "its header looks like specgen's but is not one it writes")
+    if not body_is_intact(text):
+        edited = "edited since specgen wrote it; --force deletes it"
+        return model, Orphan(path, edited, edited=True)
+    return model, Orphan(path)
 
 
 def orphans(
     folder: Path, rendered: Rendered, styles: tuple[str, ...], complete: bool
-) -> list[Path]:
-    """Files specgen wrote in `folder` (by their header) that the given specs no longer produce.
+) -> list[Orphan]:
+    """Files with specgen's header in `folder` that the given specs no longer produce.
 
     A file of a model the given specs define is an orphan when it was not produced: a model
     module of a style that was asked for, or a training script (a training block removed, or
     a script of specgen's older per-style kind). A file of any other model is an orphan only
     when the given specs are `complete` (every spec of their folders, or --prune): rendering one
-    spec must not call every other spec's modules orphans.
+    spec must not call every other spec's modules orphans. `examine` says whether --prune may
+    delete each.
     """
     if not folder.is_dir():
         return []
     found = []
-    for path in sorted(folder.resolve().glob("*.py")):
-        if path.name in rendered.files or not path.is_file():
+    for path in sorted(folder.glob("*.py")):
+        if path.name in rendered.files:
             continue
-        try:
-            with path.open(encoding="utf-8") as stream:
-                head = "".join(stream.readline() for _ in range(4))
-        except (OSError, UnicodeDecodeError):
+        seen = examine(path)
+        if seen is None:
             continue
-        if split_header(head) is None:
-            continue
-        model = _model_name(head.partition("\n")[0])
+        model, orphan = seen
         if model in rendered.models:
             # A model module counts when its style was asked for; anything else of the model
             # (a training script: one per spec now, one per style in older versions) always.
             style = path.stem.removeprefix(f"{model}_")
             if style not in STYLES or style in styles:
-                found.append(path)
+                found.append(orphan)
         elif complete:
-            found.append(path)
+            found.append(orphan)
     return found
+
+
+def prune(orphan: Orphan, force: bool) -> str | None:
+    """Delete an orphan when `examine` (asked again: it may have changed since) allows it;
+    None when deleted, else why it was kept."""
+    seen = examine(orphan.path)
+    if seen is None:
+        return "no longer has specgen's header"
+    current = seen[1]
+    if current.keep is not None and not (force and current.edited):
+        return current.keep
+    try:
+        orphan.path.unlink()
+    except OSError as exc:
+        return f"cannot delete it ({exc.strerror or exc})"
+    return None

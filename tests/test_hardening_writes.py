@@ -82,10 +82,10 @@ def test_rerendering_keeps_the_file_mode(tmp_path):
 def test_two_specs_claiming_one_file_is_an_error_naming_both(tmp_path, capsys):
     training = json.loads((ROOT / "specs" / "tiny_regression.json").read_text())
     first = tmp_path / "a.json"
-    # train_m_functional.py: the first's functional module, the second's training script.
-    first.write_text(json.dumps({**training, "name": "train_m"}))
+    # train_functional.py: the first's functional module, the second's training script.
+    first.write_text(json.dumps({**training, "name": "train"}))
     second = tmp_path / "b.json"
-    second.write_text(json.dumps({**training, "name": "m_functional"}))
+    second.write_text(json.dumps({**training, "name": "functional"}))
     same = tmp_path / "c.json"
     same.write_text(second.read_text())
     for specs in ([first, second], [second, same]):

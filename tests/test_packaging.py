@@ -71,7 +71,11 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
         # The installed copy trusts what the build compiled and fingerprinted.
         "import jinja2; from specgen.emit import prebuilt, shared;"
         "assert prebuilt.loader(jinja2) is not None;"
-        "assert all(prebuilt.fingerprint(shared.source(n)[0]) for n in shared.NAMES)"
+        "assert all(prebuilt.fingerprint(shared.source(n)[0]) for n in shared.NAMES);"
+        # ...and really renders with it: the Environment's settings pass the manifest's check.
+        "from specgen.emit import render as r; env = r.environment();"
+        "assert r.uses_prebuilt(env);"
+        "assert env.get_template('train.py.jinja').filename.startswith(str(prebuilt.FOLDER))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env |= {"PYTHONPATH": str(site), "SPECGEN_CACHE_DIR": ""}  # render, not a cache hit

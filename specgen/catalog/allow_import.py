@@ -44,6 +44,28 @@ def _nearest_pyproject(folder: Path) -> Path | None:
     return next((path for path in candidates if path.is_file()), None)
 
 
+class AllowImportProblem(ValueError):
+    """`allow-import` in pyproject.toml is not a list of module names: the message names the
+    file, the key and the form expected (graph.custom_problem reports it at the custom layer)."""
+
+
+EXPECTED = 'a list of module names, such as allow-import = ["mypkg.layers"]'
+
+
+def is_module_name(name: object) -> bool:
+    """A dotted Python module name: identifiers (as Python normalizes them), no keywords."""
+    import unicodedata
+    from keyword import iskeyword
+
+    if not isinstance(name, str) or not name:
+        return False
+    parts = name.split(".")
+    return all(
+        part.isidentifier() and not iskeyword(part) and unicodedata.normalize("NFKC", part) == part
+        for part in parts
+    )
+
+
 @cache
 def _pyproject(folder: Path) -> tuple[str, ...]:
     import tomllib  # ~5 ms, paid only when a spec names a custom layer
@@ -51,12 +73,26 @@ def _pyproject(folder: Path) -> tuple[str, ...]:
     path = _nearest_pyproject(folder)
     if path is None:
         return ()
+    where = f"{path}: [tool.specgen] allow-import"
     try:
         data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise AllowImportProblem(f"{path}: cannot be read as TOML ({exc})") from None
+    tool = data.get("tool", {})
+    table = tool.get("specgen", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict) or "allow-import" not in table:
         return ()
-    found = data.get("tool", {}).get("specgen", {}).get("allow-import", [])
-    return tuple(m for m in found if isinstance(m, str))
+    found = table["allow-import"]
+    if not isinstance(found, list):
+        kind = {str: "a string", dict: "a table"}.get(type(found), type(found).__name__)
+        raise AllowImportProblem(f"{where} must be {EXPECTED}; received {kind}")
+    bad = [name for name in found if not is_module_name(name)]
+    if bad:
+        raise AllowImportProblem(
+            f"{where} must be {EXPECTED}; received {', '.join(repr(b) for b in bad)},"
+            " which is not a module name"
+        )
+    return tuple(found)
 
 
 def allow_key() -> str:
@@ -70,6 +106,7 @@ def allow_key() -> str:
 
 
 def allowed() -> set[str]:
+    """The modules allowed; raises AllowImportProblem for a malformed pyproject.toml."""
     return _ALLOWED | set(_pyproject(Path.cwd()))
 
 

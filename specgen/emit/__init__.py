@@ -4,5 +4,5 @@
 in the wheel by `prebuild`, trusted through `prebuilt`), `format` runs ruff in memory, `header`
 stamps and recognises specgen's headers, `shared` supplies the training runtime modules, and
 `write`/`write_one` put files on disk atomically, refusing to overwrite what the user wrote.
-`cache` keeps rendered outputs between runs.
+`cache` keeps rendered outputs between runs, under `keys` that hash the content of every input.
 """

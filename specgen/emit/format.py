@@ -26,18 +26,19 @@ def _ruff() -> str:
     return "ruff"
 
 
-@cache_forever
-def ruff_identity() -> str:
-    """Which ruff formats: its path, size and mtime (cheaper than running `ruff --version`)."""
-    ruff = _ruff()
-    try:
-        import shutil
+# The arguments specgen runs ruff with: part of every formatted-output cache key (identity).
+ARGUMENTS = ("format", "--isolated", "--quiet", "--target-version", "py311")
 
-        path = shutil.which(ruff) or ruff
-        stat = os.stat(path)
-    except (OSError, TypeError):
-        return ruff
-    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+@cache_forever
+def identity() -> str:
+    """Which ruff formats, and how: the content of its binary (cache.file_digest) and
+    ARGUMENTS."""
+    ruff = _ruff()
+    import shutil
+
+    path = shutil.which(ruff) or ruff
+    return cache.key(cache.file_digest(path), *ARGUMENTS)
 
 
 def format_sources(sources: dict[str, str]) -> dict[str, str]:
@@ -55,8 +56,8 @@ def start(sources: dict[str, str]) -> Callable[[], dict[str, str]]:
     if not sources:
         return dict
     ruff = _ruff()
-    identity = ruff_identity()
-    keys = {name: cache.key("ruff-format-py311", identity, text) for name, text in sources.items()}
+    ruff_is = identity()
+    keys = {name: cache.key("ruff", ruff_is, text) for name, text in sources.items()}
     done = {name: cache.get("formatted", keys[name]) for name in sources}
     todo = {name: sources[name] for name, text in done.items() if text is None}
     if not todo:
@@ -80,9 +81,8 @@ def _start_ruff(ruff: str, sources: dict[str, str]) -> Callable[[], dict[str, st
     try:
         for name, text in sources.items():
             Path(folder.name, name).write_text(text, encoding="utf-8", newline="\n")
-        command = [ruff, "format", "--isolated", "--quiet", "--target-version", "py311"]
         process = subprocess.Popen(
-            [*command, folder.name],
+            [ruff, *ARGUMENTS, folder.name],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

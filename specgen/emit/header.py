@@ -75,7 +75,7 @@ def fingerprint(body: str) -> str | None:
     known = prebuilt_fingerprint(body)
     if known is not None:
         return known
-    entry = cache.key("fingerprint-v1", body)
+    entry = cache.key("fingerprint", cache.code_digest(), body)
     known = cache.get("fingerprints", entry)
     if known is not None and len(known) == 64:
         return known

@@ -15,6 +15,7 @@ from ..spec import resources
 from . import cache, shared
 from . import format as formatting
 from . import header as headers
+from .keys import SETTINGS, jinja_digest, sources_digest
 
 if TYPE_CHECKING:
     import jinja2
@@ -76,62 +77,64 @@ def filters() -> dict:
 
 
 @memoize
-def environment(templates: Path | None = None) -> jinja2.Environment:
+def environment(templates: Path | None = None, compiled: bool = True) -> jinja2.Environment:
     """The one Environment; `templates` overrides packaged templates by file name. Packaged
-    templates come compiled from the wheel (prebuilt.py) when they can be trusted."""
+    templates come compiled from the wheel (prebuilt.py) when they can be trusted and
+    `compiled` is true (render_model turns it off to fall back on any doubt)."""
     import jinja2  # ~40 ms: `validate`, `summary` and `plot` never need it
 
     from . import prebuilt
     from .template_errors import SafeLoader
 
     loaders = [] if templates is None else [SafeLoader([str(templates)])]
-    compiled = prebuilt.loader(jinja2)
-    if compiled is not None:
-        loaders.append(compiled)
+    loader = prebuilt.loader(jinja2) if compiled else None
+    if loader is not None:
+        loaders.append(loader)
     loaders.append(SafeLoader([str(resources.data_dir("templates"))]))
     env = new_environment(loaders[0] if len(loaders) == 1 else jinja2.ChoiceLoader(loaders))
-    env.bytecode_cache = _bytecode_cache(jinja2)
+    env.bytecode_cache = _bytecode_cache(jinja2, env)
     return env
 
 
+def uses_prebuilt(env: jinja2.Environment) -> bool:
+    loaders = getattr(env.loader, "loaders", [env.loader])
+    return any(getattr(loader, "specgen_prebuilt", False) for loader in loaders)
+
+
 def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
-    """specgen's Environment settings, in one place: prebuild.build compiles with them too."""
+    """An Environment with specgen's SETTINGS: prebuild.build compiles with them too."""
     import jinja2
 
-    env = jinja2.Environment(
-        loader=loader,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, **SETTINGS)
     env.filters.update(filters())
     return env
 
 
-def _bytecode_cache(jinja2):
-    """Compiled templates kept between runs (specgen/emit/cache.py): compiling them was ~40% of a
-    one-spec render. Jinja checks each template's source checksum and the Python version, so
-    edited templates and --templates overrides are recompiled."""
-    where = cache.folder("templates")
-    if where is None:
+def _bytecode_cache(jinja2, env):
+    """Compiled templates kept between runs in specgen's authenticated cache (cache.py):
+    compiling them was ~40% of a one-spec render. Jinja checks each template's source checksum;
+    the key adds the Environment's settings (prebuilt.settings), which Jinja's own
+    FileSystemBytecodeCache leaves out, and Python's and Jinja2's code."""
+    if cache.folder("templates") is None:
         return None
+    from . import prebuilt
 
-    class QuietCache(jinja2.FileSystemBytecodeCache):
-        def dump_bytecode(self, bucket):
-            try:
-                super().dump_bytecode(bucket)
-            except OSError:
-                pass
+    settings = cache.key(prebuilt.settings(env), jinja_digest(), cache.code_digest())
 
+    class CheckedCache(jinja2.BytecodeCache):
         def load_bytecode(self, bucket):
-            try:
-                super().load_bytecode(bucket)
-            except OSError:
-                pass
+            data = cache.get_bytes("templates", cache.key(settings, bucket.key))
+            if data is not None:
+                try:
+                    bucket.bytecode_from_string(data)
+                except Exception:  # an authentic entry is ours; still, never trust it blindly
+                    bucket.reset()
 
-    return QuietCache(str(where))
+        def dump_bytecode(self, bucket):
+            data = bucket.bytecode_to_string()
+            cache.put_bytes("templates", cache.key(settings, bucket.key), data)
+
+    return CheckedCache()
 
 
 def module_name(model: Model, style: str) -> str:
@@ -172,94 +175,61 @@ def outputs_for(model: Model, styles: tuple[str, ...]) -> dict[str, str]:
     return files
 
 
-def sources_digest(templates: Path | None) -> str | None:
-    """Everything besides the spec that decides the output: specgen's code, the templates, the
-    ruff and Jinja2 that run, the Python version. None (do not cache) when a template folder
-    holds anything but regular files: a FIFO would hang the read, and the loader reports it."""
-    installed = _installed_digest()
-    overrides = _files_digest(_entries(Path(templates))) if templates else ""
-    if installed is None or overrides is None:
-        return None
-    return cache.key(installed, overrides)
+def _render_raw(env, model: Model, styles, templates, raw: dict, ready: dict) -> None:
+    from ..model import training
 
-
-@memoize
-def _installed_digest() -> str | None:
-    """The part that cannot change while this process runs: read once, not once a spec."""
-    import importlib.util
-    import sys
-
-    files = sorted(Path(__file__).parent.parent.rglob("*.py"))
-    files += _entries(resources.data_dir("templates"))
-    sources = _files_digest(files)
-    if sources is None:
-        return None
-    parts = [sys.version, sources, formatting.ruff_identity()]
-    jinja = importlib.util.find_spec("jinja2")
-    if jinja and jinja.origin:
-        info = Path(jinja.origin).stat()
-        parts += [jinja.origin, f"{info.st_size}:{info.st_mtime_ns}"]
-    return cache.key(*parts)
-
-
-def _entries(folder: Path) -> list[Path]:
-    """A template folder's entries, less its folders: pip compiles the packaged shared modules
-    into templates/__pycache__/, and a folder cannot be a template."""
-    return sorted(path for path in folder.glob("*") if not path.is_dir())
-
-
-def _files_digest(files: list[Path]) -> str | None:
-    import stat
-
-    parts = []
-    for path in files:
-        try:
-            if not stat.S_ISREG(path.stat().st_mode):
-                return None
-            parts += [str(path), path.read_text(encoding="utf-8")]
-        except (OSError, UnicodeDecodeError):
-            parts += [str(path), "?"]
-    return cache.key(*parts)
+    train = training.build(model)
+    for file_name, template in outputs_for(model, styles).items():
+        if file_name in SHARED:
+            text, packaged = shared.source(file_name, templates)
+            (ready if packaged else raw)[file_name] = text  # packaged: formatted
+            continue
+        style = template.removesuffix(".py.jinja")  # "train" for the training script
+        raw[file_name] = env.get_template(template).render(
+            model=model,
+            style=style,
+            styles=script_styles(model),
+            script=script_name(model),
+            training=train,
+        )
 
 
 def render_model(
     model: Model, styles: tuple[str, ...], templates: Path | None = None
 ) -> dict[str, str]:
-    """{file name: source}. A render of the same spec, styles, specgen code, templates and
-    ruff is read from the cache (specgen/emit/cache.py) without importing Jinja2 or running ruff:
-    the output is a pure function of those."""
+    """{file name: source}. A render of the same spec, styles and sources (sources_digest) is
+    read from the cache (specgen/emit/cache.py) without importing Jinja2 or running ruff: the
+    output is a pure function of those."""
     entry = None
     digest = sources_digest(templates) if cache.folder("outputs") is not None else None
     if digest is not None:
-        entry = cache.key("render-v1", model.spec_sha256, *styles, digest)
+        entry = cache.key("render", model.spec_sha256, *styles, digest)
         known = cache.get("outputs", entry)
         if known is not None:
             try:
                 files = json.loads(known)
             except ValueError:
                 files = None
-            if isinstance(files, dict):
+            if isinstance(files, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+            ):
                 return files
-    from ..model import training
     from .template_errors import check_python, located  # imports Jinja2: after the cache
 
-    env = environment(templates)
-    train = training.build(model)
-    raw, ready = {}, {}
+    raw: dict[str, str] = {}
+    ready: dict[str, str] = {}
     with located(templates):
-        for file_name, template in outputs_for(model, styles).items():
-            if file_name in SHARED:
-                text, packaged = shared.source(file_name, templates)
-                (ready if packaged else raw)[file_name] = text  # packaged: formatted
-                continue
-            style = template.removesuffix(".py.jinja")  # "train" for the training script
-            raw[file_name] = env.get_template(template).render(
-                model=model,
-                style=style,
-                styles=script_styles(model),
-                script=script_name(model),
-                training=train,
-            )
+        env = environment(templates)
+        try:
+            _render_raw(env, model, styles, templates, raw, ready)
+        except Exception:
+            if not uses_prebuilt(env):
+                raise
+            # A compiled template that fails (damaged, or not what its manifest says): on
+            # any doubt, the source templates, whose failures are reported as they are.
+            raw.clear()
+            ready.clear()
+            _render_raw(environment(templates, False), model, styles, templates, raw, ready)
         # ruff failing on code from the user's templates is the templates' fault, not a bug.
         if templates is not None:
             check_python(raw, templates)

@@ -36,7 +36,7 @@ try:
 except ImportError:  # Windows: no flock; renders into one folder are then not serialized
     fcntl = None
 from ..spec.errors import OutputConflict
-from .header import body_is_intact, same_output
+from .header import HEADER_PREFIX, HEADER_SUFFIX, body_is_intact, same_output
 from .header import split as split_header
 
 TEMP_MARK = ".specgen-"
@@ -115,7 +115,21 @@ def conflicts(planned: list[Planned]) -> list[str]:
             problems.append(
                 f"{item.path}: was edited by hand since specgen wrote it; use --force to replace it"
             )
+        elif (theirs := _spec_of(item.current)) != (ours := _spec_of(item.text)):
+            problems.append(
+                f"{item.path}: was written from spec {theirs!r}, not {ours!r} (two specs' file"
+                " names meet); rename one of the models, or use --force to replace it"
+            )
     return problems
+
+
+def _spec_of(text: str) -> str:
+    """The spec (model) name in the first header line; specgen 0.1.0 wrote `spec NAME (sha256
+    ...)`."""
+    first = text.partition("\n")[0].removeprefix(HEADER_PREFIX).removesuffix(HEADER_SUFFIX)
+    if first.startswith("spec ") and " (sha256 " in first:
+        first = first.removeprefix("spec ").split(" (sha256 ")[0]
+    return first
 
 
 @contextlib.contextmanager
@@ -284,8 +298,11 @@ def _rename_all(folder: Path, temps: list[tuple[str, Planned]]) -> None:
             os.replace(temp, item.path)
         _fsync_folder(folder)
     except BaseException:
+        # Each file is put back on its own: the target whose rename failed may refuse the
+        # restore as well (an immutable file), which must not stop the others'.
         for item, backup in reversed(done):
-            _restore(item, backup)
+            with contextlib.suppress(OSError):
+                _restore(item, backup)
         raise
     finally:
         (folder / JOURNAL).unlink(missing_ok=True)

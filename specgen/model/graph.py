@@ -6,6 +6,7 @@ inference. The model and every use of a block go through the same `_resolve`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from keyword import iskeyword
@@ -41,7 +42,13 @@ def custom_problem(layer: dict) -> str | None:
     """Why a CustomLayer may not be emitted: its module is not allowed, or a config key is
     not a keyword argument name."""
     module = custom.module_of(layer["class"])
-    if not custom.is_allowed(module):
+    try:
+        allowed = custom.is_allowed(module)
+    except custom.AllowImportProblem as exc:
+        return str(exc)
+    if not custom.is_module_name(module):
+        return f"custom layer class {layer['class']!r}: {module!r} is not a Python module name"
+    if not allowed:
         return (
             f"custom layer class {layer['class']!r}: module {module!r} is not allowed to be"
             f" imported; allow it with `specgen --allow-import {module} ...` or"
@@ -50,6 +57,14 @@ def custom_problem(layer: dict) -> str | None:
     bad = [k for k in layer.get("config", {}) if not k.isidentifier() or iskeyword(k)]
     if bad:
         return f"config keys must be Python identifiers, received {bad}"
+    # Python reads identifiers NFKC-normalized: `ｕnits=2` is a second `units=` keyword.
+    for key in layer.get("config", {}):
+        normal = unicodedata.normalize("NFKC", key)
+        if normal != key:
+            return (
+                f"config key {key!r} is not in NFKC normal form (Python reads it as"
+                f" {normal!r}); write {normal!r}"
+            )
     return None
 
 

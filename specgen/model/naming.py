@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import unicodedata
 from collections.abc import Callable
 
 from .ir import pascal_case
@@ -44,12 +45,14 @@ class Namespace:
         self.owners: dict[str, str] = {}
 
     def claim(self, name: str, owner: str, pointer: str, err: Report) -> None:
-        if name in self.reserved:
+        """Names are compared as Python compares identifiers: after NFKC normalization."""
+        normal = unicodedata.normalize("NFKC", name)
+        if normal in self.reserved:
             err(pointer, f"{owner} becomes {self.what} {name!r}, which is reserved")
-        elif name in self.owners:
-            err(pointer, f"{owner} becomes {self.what} {name!r}, as does {self.owners[name]}")
+        elif normal in self.owners:
+            err(pointer, f"{owner} becomes {self.what} {name!r}, as does {self.owners[normal]}")
         else:
-            self.owners[name] = owner
+            self.owners[normal] = owner
 
 
 _CLASS_RESERVED = (
