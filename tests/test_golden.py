@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, SPECS
 
-import specgen
 from specgen.emit.format import _ruff
 from specgen.emit.header import body_is_intact, same_output
 
@@ -42,7 +39,9 @@ def test_generated_is_byte_identical_with_the_ruff_that_wrote_it(rendered):
         pytest.skip(f"generated/ was written by {wrote}, this is {this}: compared up to layout")
     expected = {p.name: p.read_bytes() for p in rendered.iterdir() if p.suffix == ".py"}
     on_disk = {p.name: p.read_bytes() for p in GENERATED.glob("*.py")}
-    differ = sorted(n for n in expected.keys() | on_disk.keys() if expected.get(n) != on_disk.get(n))
+    differ = sorted(
+        n for n in expected.keys() | on_disk.keys() if expected.get(n) != on_disk.get(n)
+    )
     assert not differ, f"generated/ differs ({', '.join(differ)}); regenerate with: {REGENERATE}"
 
 
