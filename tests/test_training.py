@@ -688,7 +688,10 @@ def test_validation_refuses_what_keras_cannot_train_right():
     assert _errors(variant({"targets": "inputs", "loss": "mse"}))[0][0] == "/training/targets"
     bad_arg = {"optimizer": {"type": "SGD", "beta_1": 0.9}}
     assert _errors(variant(bad_arg))[0][0].startswith("/training/optimizer")
-    assert _errors(variant({"callbacks": [{"type": "ModelCheckpoint", "filepath": "/etc/x"}]}))
+    # A spec never names a path: the script puts ModelCheckpoint's file in its --run-dir.
+    assert _errors(variant({"callbacks": [{"type": "ModelCheckpoint", "filepath": "/etc/x"}]})) == [
+        ("/training/callbacks/0/filepath", "unknown key 'filepath'")
+    ]
     typo = {"callbacks": [{"type": "EarlyStopping", "monitor": "val_acc"}], "metrics": ["accuracy"]}
     assert _errors(variant(typo)) == [
         (
