@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import cache
-from os import replace as _replace  # bound once: a test faking os.replace for write.py
 from pathlib import Path
 
 
@@ -66,7 +65,7 @@ def put(kind: str, name: str, text: str) -> None:
     temp = where / f".{name}.{os.getpid()}.tmp"
     try:
         temp.write_text(f"{_checksum(text)}\n{text}", encoding="utf-8", newline="\n")
-        _replace(temp, where / name)  # readers never see half an entry
+        os.replace(temp, where / name)  # readers never see half an entry
     except OSError:
         try:
             temp.unlink(missing_ok=True)

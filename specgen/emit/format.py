@@ -40,11 +40,6 @@ def ruff_identity() -> str:
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def format_sources(sources: dict[str, str]) -> dict[str, str]:
-    """{file name: source} -> the same, ruff-formatted (line length 88, Python 3.11)."""
-    return start(sources)()
-
-
 def start(sources: dict[str, str]) -> Callable[[], dict[str, str]]:
     """Start formatting; the returned function waits for and returns the result, so the caller
     can work while ruff runs.

@@ -143,7 +143,6 @@ def header(model: Model, body: str) -> str:
 
 
 # Written once per output folder: the same text from every spec that trains (shared.py).
-SHARED = shared.NAMES
 
 
 def shared_header(body: str) -> str:
@@ -158,7 +157,7 @@ def outputs_for(model: Model, style: str) -> dict[str, str]:
     files = {f"{module}.py": f"{style}.py.jinja"}
     if model.training is not None:
         files[f"train_{module}.py"] = "train.py.jinja"
-        files.update({name: name for name in SHARED})
+        files.update({name: name for name in shared.NAMES})
     return files
 
 
@@ -242,7 +241,7 @@ def render_model(
             for file_name, template in outputs_for(model, style).items():
                 if file_name in raw or file_name in ready:  # a shared module, seen already
                     continue
-                if file_name in SHARED:
+                if file_name in shared.NAMES:
                     text, packaged = shared.source(file_name, templates)
                     (ready if packaged else raw)[file_name] = text  # packaged: formatted
                     continue
@@ -260,7 +259,7 @@ def render_model(
         # The code fingerprint ignores layout, so it is taken from the unformatted code while
         # ruff runs (tests/test_golden.py checks every header against the formatted body).
         heads = {
-            name: shared_header(body) if name in SHARED else header(model, body)
+            name: shared_header(body) if name in shared.NAMES else header(model, body)
             for name, body in {**raw, **ready}.items()
         }
         formatted = {**wait(), **ready}

@@ -234,9 +234,15 @@ def write_all(planned: list[Planned], *, force: bool = False) -> list[Path]:
             todo = [item for item in planned if item.stale]
             _commit(folder, todo)
     except OSError as exc:
-        where = exc.filename or folder
+        # A target file's own problem names the file; anything else (the lock, a temporary
+        # file, the journal: names the user never gave) names the folder the user gave.
+        targets = {str(item.path) for item in planned}
+        where = exc.filename if str(exc.filename) in targets else folder
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise OutputProblem(f"{where}: not writable ({exc.strerror})") from None
+        if where == folder:
+            reason = exc.strerror or exc
+            raise OutputProblem(f"{folder}: cannot write files here ({reason})") from None
         raise OutputProblem(f"{where}: {exc.strerror or exc}") from None
     return [item.path for item in todo]
 
