@@ -75,7 +75,10 @@ def _start_ruff(ruff: str, sources: dict[str, str]) -> Callable[[], dict[str, st
     try:
         for name, text in sources.items():
             Path(folder.name, name).write_text(text, encoding="utf-8", newline="\n")
-        command = [ruff, "format", "--isolated", "--quiet", "--target-version", "py311"]
+        # --no-cache: ruff would otherwise leave a .ruff_cache folder in the user's current
+        # folder on every render.
+        command = [ruff, "format", "--isolated", "--no-cache", "--quiet"]
+        command += ["--target-version", "py311"]
         process = subprocess.Popen(
             [*command, folder.name],
             stdout=subprocess.PIPE,
