@@ -161,3 +161,45 @@ def test_render_writes_nothing_outside_its_output_folder(tmp_path):
     (tmp_path / "spec.json").write_text(json.dumps(SPEC))
     assert specgen_cli(tmp_path, "render", "spec.json", "--out", "g").returncode == 0
     assert sorted(os.listdir(tmp_path)) == ["g", "spec.json"]
+
+
+SAVE = """
+import sys, numpy as np
+sys.path.insert(0, "g")
+import promise_sequential as module
+model = module.build_model(seed=0)
+model.save("m.keras")
+x = np.arange(12, dtype="float32").reshape(4, 3) / 7
+np.savez("before.npz", x=x, y=model.predict(x, verbose=0), units=model.layers[-1].units)
+"""
+LOAD = """
+import keras, numpy as np
+model = keras.models.load_model("m.keras")  # the module is not imported, nor on the path
+saved = np.load("before.npz")
+assert type(model) is keras.Sequential, type(model)
+assert model.layers[-1].units == int(saved["units"]), model.layers[-1].units
+np.testing.assert_array_equal(model.predict(saved["x"], verbose=0), saved["y"])
+print("reloaded", [layer.name for layer in model.layers])
+"""
+
+
+def test_a_sequential_model_reloads_the_architecture_saved_in_its_file(tmp_path):
+    pytest.importorskip("keras")
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    assert specgen_cli(tmp_path, "render", "spec.json", "--style", "sequential", "--out", "g")
+
+    def run(code):
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=ENV, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out
+
+    run(SAVE)
+    # The spec edited and re-rendered since: the file's own architecture comes back.
+    edited = SPEC | {"layers": [{"name": "out", "type": "Dense", "units": 5}]}
+    (tmp_path / "spec.json").write_text(json.dumps(edited))
+    rerender = specgen_cli(tmp_path, "render", "spec.json", "--style", "sequential", "--out", "g")
+    assert rerender.returncode == 0 and "written:" in rerender.stdout, rerender.stderr
+    out = run(LOAD)
+    assert out.stdout.strip() == "reloaded ['out']"
