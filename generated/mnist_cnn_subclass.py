@@ -59,9 +59,10 @@ class MnistCnn(keras.Model):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        # Private layers, made in the order a Functional model lists them: Keras then
-        # lists and saves them as it does a Functional model's, so get_weights() and
-        # .weights.h5 files are interchangeable between the styles.
+        # Layers made in the order a Functional model lists them, each saved under
+        # `layers/` as in a Functional model (a name that sorts before `layers` is kept
+        # private for that), so get_weights() and .weights.h5 files are interchangeable
+        # between the styles.
         self.__conv1 = keras.layers.Conv2D(32, 3, activation="relu", name="conv1")
         self.__conv2 = keras.layers.Conv2D(64, 3, activation="relu", name="conv2")
         self.__flatten = keras.layers.Flatten(name="flatten")

@@ -17,7 +17,6 @@ from .emit import cache
 from .emit.header import (
     HEADER_PREFIX,
     HEADER_SUFFIX,
-    LEGACY_PREFIX,
     LINES,
     SPEC_PREFIX,
     body_is_intact,
@@ -264,8 +263,6 @@ def examine(path: Path) -> tuple[str, Orphan] | None:
     parts = split_header(text)
     if parts is None:
         return model, Orphan(path, "its header is not one specgen writes")
-    if LEGACY_PREFIX in parts[0]:
-        return model, Orphan(path, "an old-style header; delete it yourself if it is yours")
     spec_hash = head[1].removeprefix(SPEC_PREFIX)
     if (
         not _is_hash(parts[1])

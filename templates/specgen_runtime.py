@@ -11,6 +11,7 @@ import importlib.util
 import json
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -105,36 +106,50 @@ class Recorder(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-# Each callback's own state that on_train_begin resets and a resumed run must get back;
-# everything else (its settings, open files, writers) the callback rebuilds itself.
+# Each catalog callback's own state that on_train_begin resets and a resumed run must
+# get back; everything else (its settings, open files, writers) the callback rebuilds
+# itself. Keras has no state API for callbacks: these are their public attributes, read
+# strictly (one Keras renames, and saving fails naming it, rather than storing None).
+# ModelCheckpoint saves every epoch (a spec cannot set save_freq): only `best` carries
+# over. TensorBoard steps every summary by epoch (update_freq is "epoch" only), so its
+# batch counters change nothing written. CSVLogger appends to the log (see _trim_log).
 CALLBACK_STATE = {
     "EarlyStopping": ("wait", "stopped_epoch", "best", "best_weights", "best_epoch"),
     "ReduceLROnPlateau": ("wait", "cooldown_counter", "best"),
-    "ModelCheckpoint": (
-        "best",
-        "_current_epoch",
-        "_last_batch_seen",
-        "_batches_seen_since_last_saving",
-    ),
-    "TensorBoard": (
-        "_global_train_batch",
-        "_global_test_batch",
-        "_previous_epoch_iterations",
-    ),
+    "ModelCheckpoint": ("best",),
+    "TensorBoard": (),
+    "CSVLogger": (),
+    "TerminateOnNaN": (),
 }
+# For tests: SIGKILL this process right after the checkpoint of this epoch is saved,
+# a kill at a known point of the run (no clock involved).
+KILL_AFTER_EPOCH = "SPECGEN_KILL_AFTER_EPOCH"
 
 
 def _state(callback):
     """(plain values, lists of arrays such as EarlyStopping's best weights)."""
+    name = type(callback).__name__
+    if name not in CALLBACK_STATE:
+        raise DataError(f"cannot checkpoint callback {name}: its state is not known")
     scalars, arrays = {}, {}
-    for key in CALLBACK_STATE.get(type(callback).__name__, ()):
-        value = getattr(callback, key, None)
-        if isinstance(value, np.generic):
-            value = value.item()
+    for key in CALLBACK_STATE[name]:
+        if not hasattr(callback, key):
+            raise DataError(
+                f"cannot checkpoint {name}.{key}: this Keras ({keras.__version__})"
+                " has no such attribute; run without resuming (--fresh) or use the"
+                " Keras this script was generated for"
+            )
+        value = getattr(callback, key)
+        if isinstance(value, np.generic | np.ndarray) and np.ndim(value) == 0:
+            value = np.asarray(value).item()
         if isinstance(value, list):
             arrays[key] = [np.asarray(v) for v in value]
         elif value is None or isinstance(value, bool | int | float | str):
             scalars[key] = value
+        else:
+            raise DataError(
+                f"cannot checkpoint {name}.{key}: a {type(value).__name__} value"
+            )
     return scalars, arrays
 
 
@@ -255,6 +270,8 @@ class Checkpoint(keras.callbacks.Callback):
         os.replace(
             temp, self.path
         )  # a kill leaves the old checkpoint or the new, never half
+        if not finished and os.environ.get(KILL_AFTER_EPOCH) == str(epoch):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _trim_log(path, epochs):

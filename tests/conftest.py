@@ -34,16 +34,11 @@ def import_file(path: Path, name: str | None = None):
     return module
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_cache(tmp_path_factory):
-    """specgen's render cache in a folder of this session's, never the user's ~/.cache: the
-    tests (and the specgen processes they start) neither read nor leave entries there."""
-    if "SPECGEN_CACHE_DIR" in os.environ:  # the caller chose one (or "" for none)
-        yield
-        return
-    os.environ["SPECGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("specgen-cache"))
-    yield
-    del os.environ["SPECGEN_CACHE_DIR"]
+# The render cache is never part of a proof: with it, a render compared with another is a
+# cached copy of itself. Every test (and every specgen process a test starts) renders for real;
+# tests/test_cache.py and tests/test_startup.py turn the cache on in folders of their own. Set
+# here, at import, so that no specgen module can have looked the folder up before.
+os.environ["SPECGEN_CACHE_DIR"] = ""
 
 
 @pytest.fixture(scope="session")

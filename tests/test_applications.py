@@ -100,7 +100,7 @@ def test_the_generated_script_trains_a_frozen_backbone(weights_file, tmp_path):
     path, _ = weights_file
     _render(_spec(pooling="avg", weights=str(path), trainable=False), tmp_path)
     run = subprocess.run(
-        [sys.executable, "train_backbone_head_functional.py", "--data", "synthetic"]
+        [sys.executable, "train_backbone_head.py", "--style", "functional", "--data", "synthetic"]
         + ["--samples", "32", "--epochs", "1"],
         cwd=tmp_path,
         capture_output=True,

@@ -150,13 +150,17 @@ def test_refuses_to_overwrite_foreign_or_edited_files(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_rerender_of_a_renamed_spec_is_the_only_change(tmp_path):
+def test_rerender_of_a_renamed_spec_is_the_only_change(tmp_path, capsys):
     assert main(["render", CIFAR, "--style", "all", "--out", str(tmp_path)]) == 0
-    before = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    capsys.readouterr()
+    # By content and identity, not by clock: a rewrite replaces the file (a new inode).
+    before = {p: (p.stat().st_ino, p.read_bytes()) for p in tmp_path.iterdir()}
     assert main(["render", CIFAR, "--style", "all", "--out", str(tmp_path)]) == 0
-    assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before, (
+    assert {p: (p.stat().st_ino, p.read_bytes()) for p in tmp_path.iterdir()} == before, (
         "current files are not rewritten"
     )
+    reported = capsys.readouterr().out.splitlines()
+    assert reported == [f"unchanged: {p}" for p in sorted(before)]
 
 
 def test_usage_error_is_exit_2(capsys):

@@ -3,26 +3,53 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, SPECS, spec_id
+from conftest import ROOT, SPECS
 
-import specgen
 from specgen.emit.format import _ruff
 from specgen.emit.header import body_is_intact, same_output
 
 GENERATED = ROOT / "generated"
-REGENERATE = "specgen render specs --style all --out generated --force"
+REGENERATE = (
+    "specgen render specs --style all --out generated --force"
+    " && ruff --version > generated/.ruff-version"
+)
+# The ruff that wrote generated/ (its `ruff --version` line): output is byte-identical only for
+# one ruff version, and ruff is a range in pyproject.toml, not a pin.
+RUFF_VERSION = GENERATED / ".ruff-version"
+
+
+def _this_ruff() -> str:
+    return subprocess.run(
+        [_ruff(), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_generated_is_byte_identical_with_the_ruff_that_wrote_it(rendered):
+    """The README's promise: byte-identical output for a given ruff version. With the ruff that
+    wrote generated/, every file is compared byte for byte (comments and layout included);
+    with another, this test is skipped, saying so, and test_generated_is_current compares up
+    to layout."""
+    wrote, this = RUFF_VERSION.read_text("utf-8").strip(), _this_ruff()
+    if wrote != this:
+        pytest.skip(f"generated/ was written by {wrote}, this is {this}: compared up to layout")
+    expected = {p.name: p.read_bytes() for p in rendered.iterdir() if p.suffix == ".py"}
+    on_disk = {p.name: p.read_bytes() for p in GENERATED.glob("*.py")}
+    differ = sorted(
+        n for n in expected.keys() | on_disk.keys() if expected.get(n) != on_disk.get(n)
+    )
+    assert not differ, f"generated/ differs ({', '.join(differ)}); regenerate with: {REGENERATE}"
 
 
 def test_generated_is_current(rendered):
     # Compared as `render --check` compares: up to formatting (specgen/emit/header.py), because ruff
     # is a version range, not a pin, and a newer ruff may lay the same code out differently.
-    # Byte-identical output for one ruff version is test_byte_identical_across_hash_seeds.
+    # Byte for byte with the ruff that wrote generated/: the test above.
+    print(f"generated/ was written by {RUFF_VERSION.read_text('utf-8').strip()}")
     expected = {p.name: p.read_text("utf-8") for p in rendered.iterdir() if p.suffix == ".py"}
     on_disk = {p.name: p.read_text("utf-8") for p in GENERATED.glob("*.py")}
     stale = sorted(
@@ -62,35 +89,59 @@ def test_header_names_spec_and_hashes(rendered):
         assert code.startswith("# specgen code-sha256: ")
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
-def test_key_order_does_not_matter(spec):
-    data = json.loads(spec.read_text("utf-8"))
-
-    def shuffled(value, rng):
-        if isinstance(value, dict):
-            items = list(value.items())
-            rng.shuffle(items)
-            return {k: shuffled(v, rng) for k, v in items}
-        if isinstance(value, list):
-            return [shuffled(v, rng) for v in value]
-        return value
-
-    again = specgen.render(shuffled(data, random.Random(5)), "all")
-    assert again == specgen.render(spec, "all")
+def _shuffled(value, rng):
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {k: _shuffled(v, rng) for k, v in items}
+    if isinstance(value, list):
+        return [_shuffled(v, rng) for v in value]
+    return value
 
 
-def test_byte_identical_across_hash_seeds(tmp_path):
-    code = "import specgen,sys,json; json.dump(specgen.render(sys.argv[1], 'all'), sys.stdout)"
-    outputs = set()
-    for seed in ("0", "1", "12345"):
-        env = dict(os.environ, PYTHONHASHSEED=seed)
-        out = subprocess.run(
-            [sys.executable, "-c", code, str(SPECS[0])],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            check=True,
-        )
-        outputs.add(out.stdout)
+# A render in a fresh process, cache off: its files' bytes for each spec given.
+RENDER = (
+    "import json, specgen, sys\n"
+    "json.dump([specgen.render(s, 'all') for s in sys.argv[1:]], sys.stdout)\n"
+)
+
+
+def _fresh_renders(specs, seed="0"):
+    env = {
+        "PYTHONPATH": str(ROOT),
+        "PATH": "/usr/bin:/bin",
+        "SPECGEN_CACHE_DIR": "",
+        "PYTHONHASHSEED": seed,
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", RENDER, *map(str, specs)],
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
+    return out.stdout  # bytes: compared byte for byte
+
+
+def test_key_order_does_not_matter(tmp_path):
+    """Every spec with its keys shuffled at every level (two orders), rendered in a fresh
+    process with the cache off: the same bytes as the spec as written."""
+    shuffled = []
+    for spec in SPECS:
+        data = json.loads(spec.read_text("utf-8"))
+        for seed in (5, 6):
+            path = tmp_path / f"{seed}" / spec.name  # same file name: same header line
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(json.dumps(_shuffled(data, random.Random(seed))), "utf-8")
+            shuffled.append(path)
+    written = json.loads(_fresh_renders(SPECS))
+    renders = json.loads(_fresh_renders(shuffled))
+    for index, spec in enumerate(SPECS):
+        for again in renders[2 * index : 2 * index + 2]:
+            assert again == written[index], spec.name
+
+
+def test_byte_identical_across_hash_seeds():
+    """Every spec, rendered in three fresh processes under different hash seeds, cache off."""
+    outputs = {_fresh_renders(SPECS, seed) for seed in ("0", "1", "12345")}
     assert len(outputs) == 1

@@ -3,12 +3,14 @@ The Python API, input limits, `specgen import` archives and --templates folders.
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 
 import pytest
+from conftest import ROOT
 
 import specgen
 from specgen.cli import main
@@ -208,23 +210,56 @@ def test_malformed_keras_configs_are_located(tmp_path, capsys, config, expected)
     assert expected in err and "internal error" not in err, err
 
 
-def test_zip_bombs_and_fifos_are_refused_in_bounded_memory(tmp_path, capsys):
+# Runs `specgen import` on one file with tracemalloc on: the peak of what Python allocated
+# while refusing it (the modules the command needs are imported first: their code is not data).
+MEASURE = """
+import sys, tracemalloc
+from specgen.cli import main
+from specgen import importer, verify  # noqa: F401
+from specgen.importer import guard  # noqa: F401
+tracemalloc.start()
+code = main(["import", sys.argv[1], "-o", sys.argv[2]])
+print(code, tracemalloc.get_traced_memory()[1])
+"""
+
+
+def _peak(path, out):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SPECGEN_CACHE_DIR": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    code, peak = result.stdout.split()
+    return int(code), int(peak), result.stderr
+
+
+def test_zip_bombs_and_fifos_are_refused_in_bounded_memory(tmp_path):
     bomb = _keras(tmp_path, b" " * (limits.MAX_CONFIG_BYTES + 1), "bomb.keras")
     liar = _keras(tmp_path, b" " * (limits.MAX_CONFIG_BYTES + 1), "liar.keras")
     _lie_about_size(liar)
     ratio = _keras(tmp_path, b"{}" + b" " * (4 << 20), "ratio.keras")
     fifo = tmp_path / "fifo.keras"
     os.mkfifo(fifo)
-    for path, expected in [
-        (bomb, "declares"),
-        (liar, "cannot be extracted"),  # zipfile stops at the declared size; CRC fails
-        (ratio, "zip bomb"),
-        (fifo, "not a regular file"),
-        (str(tmp_path), "is a directory"),
-        (_keras(tmp_path, b"{}", "empty.keras", zipfile.ZIP_STORED)[:-6] + "nope", "no such"),
+    # What refusing a 2-byte config costs: the command's own work, the baseline.
+    code, baseline, err = _peak(_keras(tmp_path, b"{}", "small.keras"), tmp_path / "s.json")
+    assert code == 1, err
+    for path, expected, inflated in [
+        (bomb, "declares", limits.MAX_CONFIG_BYTES + 1),
+        (liar, "cannot be extracted", limits.MAX_CONFIG_BYTES + 1),  # zipfile stops early
+        (ratio, "zip bomb", 4 << 20),
+        (fifo, "not a regular file", None),
+        (str(tmp_path), "is a directory", None),
+        (_keras(tmp_path, b"{}", "empty.keras", zipfile.ZIP_STORED)[:-6] + "nope", "no such", None),
     ]:
-        assert main(["import", str(path), "-o", str(tmp_path / "s.json")]) == 1
-        assert expected in capsys.readouterr().err
+        code, peak, err = _peak(path, tmp_path / "s.json")
+        assert code == 1 and expected in err, err
+        # Bounded: past the baseline, under a quarter of what inflating the config would hold
+        # (4 MiB: 16 MiB for the others), so the refusal came before the bytes were read.
+        bound = (inflated or 16 << 20) // 4
+        print(f"{os.path.basename(path)}: {peak - baseline:,} bytes past {baseline:,}")
+        assert peak - baseline < bound, f"{path}: {peak:,} bytes at peak ({baseline:,} base)"
     assert not (tmp_path / "s.json").exists()
 
 
@@ -239,4 +274,3 @@ def test_import_output_is_not_clobbered(tmp_path, capsys):
     assert mine.read_text() == "mine"
     assert main(["import", str(source), "-o", str(mine), "--force"]) == 0
     assert json.loads(mine.read_text())["layers"][0]["type"] == "Dense"
-    assert io is not None

@@ -100,7 +100,7 @@ def test_what_specgen_did_not_write_is_never_deleted_even_with_force(stage, tmp_
         spec_line = header.SPEC_PREFIX + "not a hash"
         (out / "m_functional.py").write_text("\n".join([head[0], spec_line, head[2]]) + "\n" + body)
     elif case == "old-style header":  # what specgen <= 0.1.0 wrote, hash and all
-        legacy = header.LEGACY_PREFIX + hashlib.sha256(body.encode()).hexdigest()
+        legacy = "# specgen body-sha256: " + hashlib.sha256(body.encode()).hexdigest()
         (out / "m_functional.py").write_text(f"{head[0]}\n{legacy}\n{body}")
     elif case == "symbolic link":
         (tmp_path / "mine.py").write_text(generated)

@@ -206,13 +206,64 @@ def test_environment_problems_are_one_line_exit_1(tmp_path, capsys):
     assert len(err) == 3 and all(str(tmp_path) in line or "/missing" in line for line in err)
 
 
-def test_an_unwritable_folder_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(tmp_path))
+def _read_only(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
 
-    monkeypatch.setattr(writing.tempfile, "mkstemp", refuse)
+
+# Real refusals, no fake: the kernel's own (/proc takes no new files, /sys/kernel refuses even
+# root) and a read-only folder (mode bits bind any user but root).
+UNWRITABLE = {
+    "proc": (lambda tmp_path: "/proc", "cannot write files here (No such file or directory)"),
+    "sys": (lambda tmp_path: "/sys/kernel", "not writable ("),
+    "read-only": (_read_only, "not writable (Permission denied)"),
+}
+
+
+@pytest.mark.parametrize("case", UNWRITABLE)
+def test_an_unwritable_folder_is_one_line_naming_it(case, tmp_path, capsys):
+    make, message = UNWRITABLE[case]
+    if case == "read-only" and os.geteuid() == 0:
+        pytest.skip("root writes into a read-only folder: mode bits do not bind root")
+    if case == "sys" and not os.path.isdir("/sys/kernel"):
+        pytest.skip("no /sys/kernel here")
+    folder = make(tmp_path)
+
+    def ours():  # /proc's own entries come and go with other processes
+        return sorted(n for n in os.listdir(folder) if "specgen" in n or n.endswith(".py"))
+
+    before = ours()
     spec = str(ROOT / "specs" / "tiny_regression.json")
-    assert main(["render", spec, "--out", str(tmp_path)]) == 1
+    assert main(["render", spec, "--out", str(folder)]) == 1
     (line,) = capsys.readouterr().err.splitlines()
-    assert line == f"{tmp_path}: not writable (Permission denied)"
-    assert list(tmp_path.iterdir()) == []
+    assert line.startswith(f"{folder}: {message}"), line  # the folder given, no temporary file
+    assert ours() == before
+
+
+def _cli(args, cwd, umask):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SPECGEN_CACHE_DIR": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "specgen.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.umask(umask),
+    )
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002], ids=oct)
+def test_new_files_get_0666_less_the_umask(umask, tmp_path):
+    """As the README says, and as `open` would give them: rendered files and `schema -o`."""
+    spec = str(ROOT / "specs" / "tiny_regression.json")
+    out = _cli(["render", spec, "--style", "all", "--out", "g"], tmp_path, umask)
+    assert out.returncode == 0, out.stderr
+    out = _cli(["schema", "-o", "schema.json"], tmp_path, umask)
+    assert out.returncode == 0, out.stderr
+    written = [*(tmp_path / "g").iterdir(), tmp_path / "schema.json"]
+    assert len(written) > 5
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in written} == {
+        p.name: oct(0o666 & ~umask) for p in written
+    }

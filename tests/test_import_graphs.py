@@ -232,8 +232,10 @@ def test_an_archive_of_any_size_is_read_for_its_config_only(tmp_path, monkeypatc
         config = saved.read("config.json")
     with zipfile.ZipFile(tmp_path / "big.keras", "w") as archive:
         archive.writestr("config.json", config)
-        archive.writestr("model.weights.h5", b"not hdf5 " * 1000)
-    monkeypatch.setattr(limits, "MAX_IMPORT_BYTES", 100)  # the old whole-archive limit
+        # Stored, not compressed: an archive larger than any limit specgen reads by.
+        weights = b"\0" * (limits.MAX_CONFIG_BYTES + 1)
+        archive.writestr("model.weights.h5", weights, compress_type=zipfile.ZIP_STORED)
+    assert (tmp_path / "big.keras").stat().st_size > limits.MAX_CONFIG_BYTES
     spec = import_guard.read_and_convert(tmp_path / "big.keras")
     assert spec["outputs"] == ["zb", "ab"]
 
@@ -279,7 +281,8 @@ def test_list_outputs_train_per_output_losses_in_every_style(tmp_path):
     results = []
     for style in ("functional", "subclass"):
         run = subprocess.run(
-            [sys.executable, f"train_two_heads_{style}.py", "--data", "synthetic"]
+            [sys.executable, "train_two_heads.py", "--style", style, "--run-dir", style]
+            + ["--data", "synthetic"]
             + ["--samples", "32", "--epochs", "1"],
             cwd=tmp_path,
             capture_output=True,

@@ -20,7 +20,14 @@ def test_render_never_imports_tensorflow(tmp_path):
         "bad = [m for m in sys.modules if m.split('.')[0] in heavy]\n"
         "assert not bad, bad\n"
     )
+    # Cache off, whatever the caller's environment: a cached render never reaches the code
+    # that could import them.
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SPECGEN_CACHE_DIR": ""}
     result = subprocess.run(
-        [sys.executable, "-c", code, *map(str, SPECS)], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-c", code, *map(str, SPECS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
     )
     assert result.returncode == 0, result.stderr

@@ -15,7 +15,7 @@ SPEC = ROOT / "specs" / "digits_cnn.json"
 
 def test_packaged_modules_are_already_formatted_and_lint_clean():
     sources = {name: shared.source(name)[0] for name in shared.NAMES}
-    assert formatting.format_sources(sources) == sources
+    assert formatting.start(sources)() == sources
     paths = [str(ROOT / "templates" / name) for name in shared.NAMES]
     lint = subprocess.run(
         ["ruff", "check", "--isolated", "--select", "E,F,W,I,UP,B,SIM,RUF,BLE", *paths],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
 from conftest import import_file
@@ -155,12 +154,10 @@ def _run(name: str, tmp_path):
     _perturb(original, rng)
     original.save(tmp_path / "orig.keras")
     spec = import_guard.read_and_convert(tmp_path / "orig.keras")  # as `specgen import`
-    started = time.perf_counter()
     # ConvNeXt's LayerScale is imported as a CustomLayer: the test allows what a user would.
     with custom.allowing(*importer.custom_modules(spec)):
         model = specgen.compile(spec)
     files = specgen.render(model, "all")
-    elapsed = time.perf_counter() - started
     for file, text in files.items():
         (tmp_path / file).write_text(text)
     lint = subprocess.run(
@@ -172,7 +169,7 @@ def _run(name: str, tmp_path):
     assert lint.returncode == 0, lint.stdout  # the same rules as the golden files
     x = _inputs(original, rng)
     expected = [np.asarray(t) for t in keras.tree.flatten(original(x, training=False))]
-    report = {"render_s": elapsed, "top_layers": len(spec["layers"])}
+    report = {"top_layers": len(spec["layers"])}
     report["blocks"] = {k: len(b["layers"]) for k, b in spec.get("blocks", {}).items()}
     for file, text in files.items():
         (tmp_path / file).write_text(text)
@@ -326,7 +323,10 @@ def test_operations_refuse_the_sequential_style():
     assert "is an operation (ops.add), not a layer" in model.chain_break()[1]
 
 
-def test_efficientnet_b7_renders_well_under_two_seconds(tmp_path):
+def test_efficientnet_b7_imports_and_renders_through_the_cli(tmp_path):
+    """An 800-layer import renders as a user runs it. How fast is bench/'s business: no
+    wall-clock figure here (it would measure this CPU), and the cache stays off (a test never
+    reads or leaves entries in the user's ~/.cache)."""
     import subprocess
     import sys
 
@@ -337,17 +337,17 @@ def test_efficientnet_b7_renders_well_under_two_seconds(tmp_path):
     assert len(original.layers) > 800
     spec = importer.to_spec(json.loads(original.to_json()))
     (tmp_path / "b7.json").write_text(json.dumps(spec))
-    started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "specgen.cli", "render", "b7.json", "--style", "all", "--out", "g"],
         cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SPECGEN_CACHE_DIR": ""},
         check=True,
     )
-    elapsed = time.perf_counter() - started
     lines = (tmp_path / "g" / "efficientnetb7_functional.py").read_text().count("\n")
-    print(f"EfficientNetB7: {len(original.layers)} layers, {lines} lines, {elapsed:.2f} s")
-    assert elapsed < 2.0
+    print(f"EfficientNetB7: {len(original.layers)} layers, {lines} lines")
+    assert {p.name for p in (tmp_path / "g").glob("efficientnetb7_*.py")} == {
+        f"efficientnetb7_{style}.py" for style in ("sequential", "functional", "subclass")
+    }
 
 
 def test_import_folds_repeated_units_unless_flat(tmp_path):

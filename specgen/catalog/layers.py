@@ -467,10 +467,7 @@ DTYPES = ["float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_b
 COMMON = (Arg("trainable", BOOL), Arg("dtype", _named("dtype policy", DTYPES)))
 LAYERS = tuple(replace(kind, args=kind.args + COMMON) for kind in LAYERS)
 LAYERS += catalog_ops.LAYERS + catalog_applications.LAYERS
-OPS = tuple(kind for kind in LAYERS if kind.op)
 
 BY_SPELLING: Mapping[str, LayerKind] = MappingProxyType(
     {spelling: kind for kind in LAYERS for spelling in kind.spellings}
 )
-# Keys every layer entry may carry besides its constructor arguments.
-LAYER_KEYS = ("type", "name", "inputs")

@@ -23,7 +23,6 @@ import os
 import stat
 import sys
 from functools import cache
-from os import replace as _replace  # bound once: a test faking os.replace for write.py
 from pathlib import Path
 
 MAX_ENTRY_BYTES = 32 * 1024 * 1024
@@ -212,7 +211,7 @@ def put_bytes(kind: str, name: str, payload: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as stream:  # mkstemp: 0600, this user's
             stream.write(_mac(kind, name, payload) + b"\n" + payload)
-        _replace(temp, where / name)  # readers never see half an entry
+        os.replace(temp, where / name)  # readers never see half an entry
     except OSError:
         try:
             os.unlink(temp)

@@ -27,7 +27,8 @@ def _ruff() -> str:
 
 
 # The arguments specgen runs ruff with: part of every formatted-output cache key (identity).
-ARGUMENTS = ("format", "--isolated", "--quiet", "--target-version", "py311")
+# --no-cache: ruff would otherwise leave a .ruff_cache folder in the user's current folder.
+ARGUMENTS = ("format", "--isolated", "--no-cache", "--quiet", "--target-version", "py311")
 
 
 @cache_forever
@@ -39,11 +40,6 @@ def identity() -> str:
 
     path = shutil.which(ruff) or ruff
     return cache.key(cache.file_digest(path), *ARGUMENTS)
-
-
-def format_sources(sources: dict[str, str]) -> dict[str, str]:
-    """{file name: source} -> the same, ruff-formatted (line length 88, Python 3.11)."""
-    return start(sources)()
 
 
 def start(sources: dict[str, str]) -> Callable[[], dict[str, str]]:

@@ -26,8 +26,6 @@ HEADER_SUFFIX = ". DO NOT EDIT."
 SPEC_PREFIX = "# specgen spec-sha256: "
 CODE_PREFIX = "# specgen code-sha256: "
 LINES = 3
-# specgen <= 0.1.0 wrote two lines and hashed the body's text; such files are still ours.
-LEGACY_PREFIX = "# specgen body-sha256: "
 
 
 DOCSTRING_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
@@ -107,12 +105,6 @@ def split(text: str) -> tuple[str, str, str] | None:
     lines = text.split("\n", LINES)
     if not (lines[0].startswith(HEADER_PREFIX) and lines[0].endswith(HEADER_SUFFIX)):
         return None
-    if len(lines) > 2 and lines[1].startswith(LEGACY_PREFIX):
-        return (
-            lines[0] + "\n" + lines[1],
-            lines[1].removeprefix(LEGACY_PREFIX),
-            text.split("\n", 2)[2],
-        )
     if len(lines) <= LINES or not (
         lines[1].startswith(SPEC_PREFIX) and lines[2].startswith(CODE_PREFIX)
     ):
@@ -125,8 +117,6 @@ def body_is_intact(text: str) -> bool:
     parts = split(text)
     if parts is None:
         return False
-    if LEGACY_PREFIX in parts[0]:
-        return hashlib.sha256(parts[2].encode("utf-8")).hexdigest() == parts[1]
     return fingerprint(parts[2]) == parts[1]
 
 

@@ -146,7 +146,6 @@ def header(model: Model, body: str) -> str:
 
 
 # Written once per output folder: the same text from every spec that trains (shared.py).
-SHARED = shared.NAMES
 
 
 def shared_header(body: str) -> str:
@@ -171,7 +170,7 @@ def outputs_for(model: Model, styles: tuple[str, ...]) -> dict[str, str]:
     files = {f"{module_name(model, style)}.py": f"{style}.py.jinja" for style in styles}
     if model.training is not None:
         files[f"{script_name(model)}.py"] = "train.py.jinja"
-        files.update({name: name for name in SHARED})
+        files.update({name: name for name in shared.NAMES})
     return files
 
 
@@ -180,7 +179,7 @@ def _render_raw(env, model: Model, styles, templates, raw: dict, ready: dict) ->
 
     train = training.build(model)
     for file_name, template in outputs_for(model, styles).items():
-        if file_name in SHARED:
+        if file_name in shared.NAMES:
             text, packaged = shared.source(file_name, templates)
             (ready if packaged else raw)[file_name] = text  # packaged: formatted
             continue
@@ -237,7 +236,7 @@ def render_model(
         # The code fingerprint ignores layout, so it is taken from the unformatted code while
         # ruff runs (tests/test_golden.py checks every header against the formatted body).
         heads = {
-            name: shared_header(body) if name in SHARED else header(model, body)
+            name: shared_header(body) if name in shared.NAMES else header(model, body)
             for name, body in {**raw, **ready}.items()
         }
         formatted = {**wait(), **ready}

@@ -192,11 +192,31 @@ def recover(folder: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _chmod(fd: int, path: str, mode: int) -> None:
+def set_mode(fd: int, path: str, mode: int) -> None:
     if hasattr(os, "fchmod"):
         os.fchmod(fd, mode)
     else:  # Windows before Python 3.13
         os.chmod(path, mode)
+
+
+def new_file_mode(folder: Path) -> int:
+    """0o666 & ~umask, as `open` gives a new file. The umask is read without setting it
+    (os.umask only reads by setting, a race with every thread creating files meanwhile): from
+    /proc/self/status where the kernel reports it, else from a probe file made in `folder`."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    probe = folder / f".probe{TEMP_MARK}{os.getpid()}.tmp"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        return stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+        probe.unlink(missing_ok=True)
 
 
 def _mode_for(item: Planned) -> int:
@@ -206,9 +226,7 @@ def _mode_for(item: Planned) -> int:
             return stat.S_IMODE(info.st_mode)
     except FileNotFoundError:
         pass
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return new_file_mode(item.path.parent)
 
 
 def write_all(planned: list[Planned], *, force: bool = False) -> list[Path]:
@@ -230,9 +248,15 @@ def write_all(planned: list[Planned], *, force: bool = False) -> list[Path]:
             todo = [item for item in planned if item.stale]
             _commit(folder, todo)
     except OSError as exc:
-        where = exc.filename or folder
+        # A target file's own problem names the file; anything else (the lock, a temporary
+        # file, the journal: names the user never gave) names the folder the user gave.
+        targets = {str(item.path) for item in planned}
+        where = exc.filename if str(exc.filename) in targets else folder
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise OutputProblem(f"{where}: not writable ({exc.strerror})") from None
+        if where == folder:
+            reason = exc.strerror or exc
+            raise OutputProblem(f"{folder}: cannot write files here ({reason})") from None
         raise OutputProblem(f"{where}: {exc.strerror or exc}") from None
     return [item.path for item in todo]
 
@@ -248,7 +272,7 @@ def _commit(folder: Path, todo: list[Planned]) -> None:
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(item.text)
                 stream.flush()
-                _chmod(stream.fileno(), temp, _mode_for(item))
+                set_mode(stream.fileno(), temp, _mode_for(item))
                 os.fsync(stream.fileno())
         with signals_held():
             _rename_all(folder, temps)

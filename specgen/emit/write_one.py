@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..spec import limits
-from .write import MAX_OUTPUT_BYTES, OutputProblem, _chmod
+from .write import MAX_OUTPUT_BYTES, OutputProblem, new_file_mode, set_mode
 
 
 def write_file(
@@ -55,9 +55,7 @@ def write_file(
                 raise OutputProblem(f"{path}: exists and is not {what}; use --force to replace it")
             mode = stat.S_IMODE(info.st_mode)
     if mode is None:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+        mode = new_file_mode(folder)
     try:
         handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.specgen-", suffix=".tmp")
     except OSError as exc:
@@ -66,7 +64,7 @@ def write_file(
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            _chmod(stream.fileno(), temp, mode)
+            set_mode(stream.fileno(), temp, mode)
             os.fsync(stream.fileno())
         os.replace(temp, path)
     except OSError as exc:

@@ -76,8 +76,14 @@ def _archive_config(stream, path: Path) -> tuple[bytes, str]:
             ]
         )
     try:
+        # In chunks: zipfile inflates up to the size asked for before it cuts the data to the
+        # declared size, so one read of `limit` bytes would hold that much whatever the header.
+        chunks, total = [], 0
         with archive.open(info) as stream:
-            data = stream.read(limit + 1)
+            while total <= limit and (chunk := stream.read(1 << 20)):
+                chunks.append(chunk)
+                total += len(chunk)
+        data = b"".join(chunks)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise ImportProblem([f"{where}: cannot be extracted ({exc})"]) from None
     if len(data) > limit:

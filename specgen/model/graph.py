@@ -18,7 +18,7 @@ from ..catalog import shapes
 from ..spec.errors import SpecError
 from ..spec.loader import Loaded
 from ..spec.validation import layer_problems, nearest
-from . import naming
+from . import cycles, naming
 from .ir import (
     BlockDef,
     BlockNode,
@@ -92,24 +92,6 @@ def _auto_names(layers: list[dict], taken: set[str]) -> list[str]:
     return names
 
 
-def _find_cycle(name: str, refs: dict[str, list[str]]) -> list[str] | None:
-    path, seen = [name], set()
-
-    def walk(node: str) -> bool:
-        for ref in refs.get(node, []):
-            if ref == name:
-                return True
-            if ref in refs and ref not in seen:
-                seen.add(ref)
-                path.append(ref)
-                if walk(ref):
-                    return True
-                path.pop()
-        return False
-
-    return [*path, name] if walk(name) else None
-
-
 @dataclass
 class _Graph:
     """What `_resolve` learns about one graph (the model's, or a block's for one use)."""
@@ -120,6 +102,26 @@ class _Graph:
     nodes: list = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     multi: dict[str, int] = field(default_factory=dict)  # layers with several outputs
+    # Computed at the first forward reference (a valid spec has none): component ids, and
+    # where each component's cycle was reported (reported once, however many references
+    # close it).
+    component: dict[str, int] | None = None
+    reported: dict[int, str] = field(default_factory=dict)
+
+    def cycle(self, name: str, ref: str, where: str) -> str | None:
+        """The error for `name`'s reference to the later `ref` when that closes a cycle."""
+        if self.component is None:
+            self.component = cycles.components(self.refs)
+        group = self.component[name]
+        if self.component.get(ref) != group:
+            return None
+        if group in self.reported:
+            return f"the layers form a cycle (reported at {self.reported[group]})"
+        self.reported[group] = where
+        within = {n for n, g in self.component.items() if g == group}
+        return "the layers form a cycle: " + cycles.shown(
+            cycles.through(name, ref, self.refs, within)
+        )
 
 
 def _references(
@@ -171,8 +173,8 @@ def _check_refs(graph: _Graph, i: int, layer: dict, pointer: str, err: Report) -
                 where,
                 f"unknown input or layer {base!r}" + (f"; did you mean {hint!r}?" if hint else ""),
             )
-        elif cycle := _find_cycle(name, graph.refs):
-            err(where, "the layers form a cycle: " + " -> ".join(cycle))
+        elif message := graph.cycle(name, ref, where):
+            err(where, message)
         else:
             err(
                 where,
@@ -461,10 +463,12 @@ class _Errors:
     def __init__(self, loaded: Loaded):
         self.loaded = loaded
         self.found: list[SpecError] = []
+        self.seen: set[SpecError] = set()
 
     def __call__(self, pointer: str, message: str) -> None:
         error = self.loaded.error(pointer, message)
-        if error not in self.found:  # one block used twice reports its own mistake once
+        if error not in self.seen:  # one block used twice reports its own mistake once
+            self.seen.add(error)
             self.found.append(error)
 
     @property

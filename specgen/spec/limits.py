@@ -17,7 +17,6 @@ MAX_STRING_CHARS = 65_536  # one JSON string: names, descriptions, paths
 MAX_ITEMS = 100_000  # one array or object
 MAX_LAYERS = 10_000  # layers of the model, and of each block
 
-MAX_IMPORT_BYTES = 256 * 1024 * 1024  # a .keras file (weights included) on disk
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # config.json inside it, declared and actual
 MAX_ZIP_RATIO = 200  # uncompressed / compressed size of config.json: JSON rarely passes 20
 

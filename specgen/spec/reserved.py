@@ -40,8 +40,6 @@ GENERATED = frozenset(
 
 PYTHON = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 
-RESERVED = KERAS_ATTRIBUTES | GENERATED | PYTHON
-
 
 def why_reserved(name: str) -> str | None:
     if name in keyword.kwlist or name in keyword.softkwlist:
