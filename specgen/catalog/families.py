@@ -1,0 +1,27 @@
+"""The family modules added as the catalog grew to all of `keras.layers`, in one tuple that
+`layers.py` joins to its table (one module per Keras family, each entry beside its rule)."""
+
+from __future__ import annotations
+
+from . import (
+    attention,
+    convolution_extra,
+    core_extra,
+    encoding,
+    normalization,
+    pooling,
+    regularization,
+    reshaping,
+)
+from .base import LayerKind
+
+LAYERS: tuple[LayerKind, ...] = (
+    *convolution_extra.LAYERS,
+    *reshaping.LAYERS,
+    *pooling.LAYERS,
+    *core_extra.LAYERS,
+    *regularization.LAYERS,
+    *normalization.LAYERS,
+    *encoding.LAYERS,
+    *attention.LAYERS,
+)

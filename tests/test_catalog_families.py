@@ -1,0 +1,170 @@
+"""Every entry of the catalog's family modules (catalog/families.py), in every style its spec
+allows: the whole layer list, one weight list, bit-equal outputs across the styles and against
+a model built directly from `keras.layers.<Class>(**args)` with the same weights, the exact
+output structure, and the parameter count specgen inferred without TensorFlow."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from conftest import import_file
+
+import specgen
+from specgen.catalog import families
+
+keras = pytest.importorskip("keras")
+
+STYLES = ("sequential", "functional", "subclass")
+
+
+@dataclass(frozen=True)
+class Ints:
+    """An int32 input whose values are drawn from [0, high): within the layer's vocabulary."""
+
+    shape: tuple
+    high: int
+
+
+# (type, arguments, inputs: a float32 shape, or Ints)
+CASES = [
+    ("Conv1DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2}, [(5, 2)]),
+    ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "padding": "same"}, [(3, 3, 2, 2)]),
+    (
+        "SeparableConv1D",
+        {"filters": 4, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"},
+        [(7, 3)],
+    ),
+    ("DepthwiseConv1D", {"kernel_size": 3, "strides": 2, "use_bias": False}, [(9, 2)]),
+    ("ZeroPadding1D", {"padding": [1, 2]}, [(4, 2)]),
+    ("ZeroPadding3D", {"padding": [[1, 0], [0, 2], [1, 1]]}, [(2, 3, 2, 1)]),
+    ("Cropping1D", {"cropping": [1, 2]}, [(6, 2)]),
+    ("Cropping3D", {"cropping": [1, 0, 1]}, [(4, 3, 4, 1)]),
+    ("UpSampling1D", {"size": 3}, [(4, 2)]),
+    ("UpSampling3D", {"size": [1, 2, 3]}, [(2, 2, 2, 1)]),
+    ("GlobalMaxPooling3D", {"keepdims": True}, [(2, 3, 4, 2)]),
+    ("GlobalAveragePooling3D", {}, [(2, 3, 4, 2)]),
+    ("AdaptiveAveragePooling1D", {"output_size": 3}, [(7, 2)]),
+    ("AdaptiveAveragePooling2D", {"output_size": [2, 3]}, [(5, 7, 2)]),
+    ("AdaptiveAveragePooling3D", {"output_size": 2}, [(4, 5, 3, 1)]),
+    ("AdaptiveMaxPooling1D", {"output_size": 2}, [(5, 3)]),
+    ("AdaptiveMaxPooling2D", {"output_size": 3}, [(7, 6, 1)]),
+    ("AdaptiveMaxPooling3D", {"output_size": [2, 3, 2]}, [(4, 4, 5, 1)]),
+    ("Identity", {}, [(3, 2)]),
+    ("Masking", {"mask_value": 0.5}, [(4, 3)]),
+    ("ActivityRegularization", {"l1": 0.01, "l2": 0.1}, [(5,)]),
+    ("GaussianDropout", {"rate": 0.3, "seed": 1}, [(5,)]),
+    ("AlphaDropout", {"rate": 0.2, "noise_shape": [None, 1, 3], "seed": 1}, [(4, 3)]),
+    ("SpatialDropout1D", {"rate": 0.2, "seed": 2}, [(4, 3)]),
+    ("SpatialDropout3D", {"rate": 0.2}, [(2, 2, 2, 3)]),
+    ("UnitNormalization", {"axis": [1, 2]}, [(3, 4)]),
+    ("RMSNormalization", {"axis": -1, "epsilon": 1e-4}, [(3, 4)]),
+    ("CategoryEncoding", {"num_tokens": 6, "output_mode": "count"}, [Ints((4,), 6)]),
+    ("Hashing", {"num_bins": 5, "salt": 7}, [Ints((3,), 1000)]),
+    ("Discretization", {"bin_boundaries": [0.25, 0.5, 0.75]}, [(4,)]),
+    ("Attention", {"use_scale": True, "score_mode": "concat"}, [(3, 4), (5, 4)]),
+    ("AdditiveAttention", {"dropout": 0.1}, [(3, 4), (5, 6), (5, 4)]),
+    (
+        "GroupQueryAttention",
+        {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2, "use_gate": True},
+        [(3, 6), (5, 6), (5, 4)],
+    ),
+]
+
+
+def test_every_family_entry_has_a_case():
+    assert sorted(kind.name for kind in families.LAYERS) == sorted(c[0] for c in CASES)
+
+
+def _spec(layer_type: str, args: dict, inputs: list) -> dict:
+    entries = [
+        {"name": f"in{i}", "shape": list(item.shape), "dtype": "int32"}
+        if isinstance(item, Ints)
+        else {"name": f"in{i}", "shape": list(item), "dtype": "float32"}
+        for i, item in enumerate(inputs)
+    ]
+    layer = {"name": "probe", "type": layer_type, **args}
+    if len(inputs) > 1:
+        layer["inputs"] = [e["name"] for e in entries]
+    name = f"family_{layer_type.lower()}"
+    return {"name": name, "seed": 0, "inputs": entries, "layers": [layer]}
+
+
+def _arrays(inputs: list, rows: int = 3) -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    return [
+        rng.integers(0, item.high, size=(rows, *item.shape)).astype("int32")
+        if isinstance(item, Ints)
+        else rng.standard_normal((rows, *item)).astype("float32")
+        for item in inputs
+    ]
+
+
+def _direct(layer_type: str, args: dict, inputs: list, call: str):
+    """The same layer built straight from Keras, outside specgen."""
+    tensors = [
+        keras.Input(shape=item.shape, dtype="int32", name=f"in{i}")
+        if isinstance(item, Ints)
+        else keras.Input(shape=item, name=f"in{i}")
+        for i, item in enumerate(inputs)
+    ]
+    layer = getattr(keras.layers, layer_type)(**args, name="probe")
+    if call == "list":
+        out = layer(tensors)
+    elif call == "positional":
+        out = layer(*tensors)
+    else:
+        (x,) = tensors
+        out = layer(x)
+    return keras.Model(tensors if len(tensors) > 1 else tensors[0], out)
+
+
+def _expected_layers(style: str, layer_type: str, inputs: list) -> list[tuple[str, str]]:
+    inputs_layers = [(f"in{i}", "InputLayer") for i in range(len(inputs))]
+    own = [("probe", getattr(keras.layers, layer_type).__name__)]
+    return inputs_layers + own if style == "functional" else own
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_every_style_is_keras_own_layer(case, tmp_path):
+    layer_type, args, inputs = case
+    spec = _spec(layer_type, args, inputs)
+    model = specgen.compile(spec)
+    (node,) = model.layers
+    for name, text in specgen.render(spec, "all").items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    built = {}
+    for style in STYLES:
+        path = tmp_path / f"{model.name}_{style}.py"
+        if path.exists():
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # importing and building must not warn
+                module = import_file(path, f"_family_{model.name}_{style}")
+                built[style] = module.build_model(seed=0)
+    # A single-input layer is a Sequential model too; a multi-input one is not.
+    assert list(built) == (list(STYLES) if len(inputs) == 1 else ["functional", "subclass"])
+    direct = _direct(layer_type, args, inputs, node.kind.call)
+    reference = built["functional"].get_weights()
+    for style, m in built.items():
+        got = [(layer.name, type(layer).__name__) for layer in m.layers]
+        assert got == _expected_layers(style, layer_type, inputs), style
+        assert m.count_params() == node.params, style
+        m.set_weights(reference)
+    direct.set_weights(reference)
+    assert direct.count_params() == node.params
+    assert tuple(direct.outputs[0].shape[1:]) == node.out.dims
+    trainable = sum(int(np.prod(w.shape)) for w in direct.trainable_weights)
+    assert trainable == node.out.trainable
+    arrays = _arrays(inputs)
+    expected = direct(arrays if len(arrays) > 1 else arrays[0], training=False)
+    assert keras.ops.is_tensor(expected)
+    for style, m in built.items():
+        for w, r in zip(m.get_weights(), reference, strict=True):
+            np.testing.assert_array_equal(w, r)
+        x = {f"in{i}": a for i, a in enumerate(arrays)} if len(arrays) > 1 else arrays[0]
+        out = m(x, training=False)
+        assert keras.ops.is_tensor(out), (style, type(out))  # one tensor, not a list
+        assert out.dtype == expected.dtype, style
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(expected), err_msg=style)
