@@ -71,6 +71,13 @@ CASES = [
         {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2, "use_gate": True},
         [(3, 6), (5, 6), (5, 4)],
     ),
+    ("ConvLSTM1D", {"filters": 2, "kernel_size": 3, "recurrent_dropout": 0.1}, [(3, 6, 2)]),
+    (
+        "ConvLSTM2D",
+        {"filters": 2, "kernel_size": [2, 3], "padding": "same", "return_sequences": True},
+        [(2, 4, 5, 1)],
+    ),
+    ("ConvLSTM3D", {"filters": 1, "kernel_size": 2, "strides": 2}, [(2, 4, 4, 4, 1)]),
 ]
 
 

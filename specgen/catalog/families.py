@@ -6,6 +6,7 @@ from __future__ import annotations
 from . import (
     attention,
     convolution_extra,
+    convolutional_recurrent,
     core_extra,
     encoding,
     normalization,
@@ -24,4 +25,5 @@ LAYERS: tuple[LayerKind, ...] = (
     *normalization.LAYERS,
     *encoding.LAYERS,
     *attention.LAYERS,
+    *convolutional_recurrent.LAYERS,
 )
