@@ -28,7 +28,15 @@ class Ints:
     high: int
 
 
-# (type, arguments, inputs: a float32 shape, or Ints)
+@dataclass(frozen=True)
+class Pixels:
+    """A float32 image input with values in [0, 255): Keras's default value_range."""
+
+    shape: tuple
+
+
+IMAGE = [Pixels((6, 6, 3))]
+# (type, arguments, inputs: a float32 shape, Ints or Pixels)
 CASES = [
     ("Conv1DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2}, [(5, 2)]),
     ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "padding": "same"}, [(3, 3, 2, 2)]),
@@ -78,6 +86,27 @@ CASES = [
         [(2, 4, 5, 1)],
     ),
     ("ConvLSTM3D", {"filters": 1, "kernel_size": 2, "strides": 2}, [(2, 4, 4, 4, 1)]),
+    ("RandomBrightness", {"factor": 0.3, "seed": 1}, IMAGE),
+    ("RandomHue", {"factor": [0.1, 0.4], "seed": 2}, IMAGE),
+    ("RandomSaturation", {"factor": 0.5, "seed": 3}, IMAGE),
+    ("RandomGrayscale", {"factor": 0.9, "seed": 4}, IMAGE),
+    ("RandomInvert", {"factor": 0.8, "seed": 5}, IMAGE),
+    ("RandomSharpness", {"factor": 0.5, "seed": 6}, IMAGE),
+    ("RandomShear", {"x_factor": 0.3, "y_factor": 0.2, "fill_mode": "constant", "seed": 7}, IMAGE),
+    ("RandomErasing", {"factor": 1.0, "scale": [0.1, 0.3], "seed": 8}, IMAGE),
+    ("RandomGaussianBlur", {"kernel_size": 3, "sigma": [0.5, 1.5], "seed": 9}, IMAGE),
+    ("RandomPerspective", {"factor": 0.9, "scale": 0.5, "seed": 10}, IMAGE),
+    ("RandomColorJitter", {"brightness_factor": 0.2, "hue_factor": 0.1, "seed": 11}, IMAGE),
+    ("RandomColorDegeneration", {"factor": 0.5, "seed": 12}, IMAGE),
+    ("RandomPosterization", {"factor": [1, 4], "seed": 13}, IMAGE),
+    ("Solarization", {"addition_factor": 0.2, "threshold_factor": 0.5, "seed": 14}, IMAGE),
+    ("AugMix", {"num_chains": 2, "chain_depth": 2, "seed": 15}, IMAGE),
+    ("RandAugment", {"num_ops": 2, "factor": 0.4, "seed": 16}, IMAGE),
+    ("MixUp", {"alpha": 0.5, "seed": 17}, IMAGE),
+    ("CutMix", {"factor": 1.0, "seed": 18}, IMAGE),
+    ("RandomElasticTransform", {"factor": 1.0, "scale": 0.5, "seed": 19}, IMAGE),
+    ("AutoContrast", {"value_range": [0, 255]}, IMAGE),
+    ("ContrastLimitedAdaptiveHistogramEqualization", {"tile_grid_size": [2, 2]}, IMAGE),
 ]
 
 
@@ -89,24 +118,31 @@ def _spec(layer_type: str, args: dict, inputs: list) -> dict:
     entries = [
         {"name": f"in{i}", "shape": list(item.shape), "dtype": "int32"}
         if isinstance(item, Ints)
-        else {"name": f"in{i}", "shape": list(item), "dtype": "float32"}
+        else {"name": f"in{i}", "shape": list(_dims(item)), "dtype": "float32"}
         for i, item in enumerate(inputs)
     ]
     layer = {"name": "probe", "type": layer_type, **args}
     if len(inputs) > 1:
         layer["inputs"] = [e["name"] for e in entries]
-    name = f"family_{layer_type.lower()}"
+    name = f"family_{layer_type.lower()}"[:40]
     return {"name": name, "seed": 0, "inputs": entries, "layers": [layer]}
+
+
+def _dims(item) -> tuple:
+    return item.shape if isinstance(item, Ints | Pixels) else item
 
 
 def _arrays(inputs: list, rows: int = 3) -> list[np.ndarray]:
     rng = np.random.default_rng(7)
-    return [
-        rng.integers(0, item.high, size=(rows, *item.shape)).astype("int32")
-        if isinstance(item, Ints)
-        else rng.standard_normal((rows, *item)).astype("float32")
-        for item in inputs
-    ]
+    arrays = []
+    for item in inputs:
+        if isinstance(item, Ints):
+            arrays.append(rng.integers(0, item.high, size=(rows, *item.shape)).astype("int32"))
+        elif isinstance(item, Pixels):
+            arrays.append(rng.uniform(0, 255, size=(rows, *item.shape)).astype("float32"))
+        else:
+            arrays.append(rng.standard_normal((rows, *item)).astype("float32"))
+    return arrays
 
 
 def _direct(layer_type: str, args: dict, inputs: list, call: str):
@@ -114,7 +150,7 @@ def _direct(layer_type: str, args: dict, inputs: list, call: str):
     tensors = [
         keras.Input(shape=item.shape, dtype="int32", name=f"in{i}")
         if isinstance(item, Ints)
-        else keras.Input(shape=item, name=f"in{i}")
+        else keras.Input(shape=_dims(item), name=f"in{i}")
         for i, item in enumerate(inputs)
     ]
     layer = getattr(keras.layers, layer_type)(**args, name="probe")
@@ -165,13 +201,24 @@ def test_every_style_is_keras_own_layer(case, tmp_path):
     trainable = sum(int(np.prod(w.shape)) for w in direct.trainable_weights)
     assert trainable == node.out.trainable
     arrays = _arrays(inputs)
-    expected = direct(arrays if len(arrays) > 1 else arrays[0], training=False)
-    assert keras.ops.is_tensor(expected)
-    for style, m in built.items():
-        for w, r in zip(m.get_weights(), reference, strict=True):
-            np.testing.assert_array_equal(w, r)
-        x = {f"in{i}": a for i, a in enumerate(arrays)} if len(arrays) > 1 else arrays[0]
-        out = m(x, training=False)
-        assert keras.ops.is_tensor(out), (style, type(out))  # one tensor, not a list
-        assert out.dtype == expected.dtype, style
-        np.testing.assert_array_equal(np.asarray(out), np.asarray(expected), err_msg=style)
+    x = {f"in{i}": a for i, a in enumerate(arrays)} if len(arrays) > 1 else arrays[0]
+    # A seeded layer that acts in training draws the same numbers in every fresh model:
+    # each style passes `training` on and augments (or drops) exactly as Keras's own layer.
+    modes = (True, False) if node.kind.training and "seed" in args else (False,)
+    for training in modes:
+        # Some layers (AugMix) also draw from the global stream: the same start for each call.
+        keras.utils.set_random_seed(99)
+        expected = direct(arrays if len(arrays) > 1 else arrays[0], training=training)
+        assert keras.ops.is_tensor(expected)
+        for style, m in built.items():
+            for w, r in zip(m.get_weights(), reference, strict=True):
+                np.testing.assert_array_equal(w, r)
+            keras.utils.set_random_seed(99)
+            out = m(x, training=training)
+            assert keras.ops.is_tensor(out), (style, type(out))  # one tensor, not a list
+            assert out.dtype == expected.dtype, style
+            np.testing.assert_array_equal(
+                np.asarray(out), np.asarray(expected), err_msg=f"{style} training={training}"
+            )
+        if training:  # the seeded augmentation did act (else this mode proves nothing)
+            assert not np.array_equal(np.asarray(expected), arrays[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import (
     attention,
+    augmentation,
     convolution_extra,
     convolutional_recurrent,
     core_extra,
@@ -26,4 +27,5 @@ LAYERS: tuple[LayerKind, ...] = (
     *encoding.LAYERS,
     *attention.LAYERS,
     *convolutional_recurrent.LAYERS,
+    *augmentation.LAYERS,
 )
