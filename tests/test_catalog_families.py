@@ -62,6 +62,11 @@ CASES = [
     ("AdaptiveMaxPooling3D", {"output_size": [2, 3, 2]}, [(4, 4, 5, 1)]),
     ("Identity", {}, [(3, 2)]),
     ("Masking", {"mask_value": 0.5}, [(4, 3)]),
+    (
+        "EinsumDense",
+        {"equation": "abc,cde->abde", "output_shape": [None, 2, 3], "bias_axes": "de"},
+        [(5, 4)],
+    ),
     ("ActivityRegularization", {"l1": 0.01, "l2": 0.1}, [(5,)]),
     ("GaussianDropout", {"rate": 0.3, "seed": 1}, [(5,)]),
     ("AlphaDropout", {"rate": 0.2, "noise_shape": [None, 1, 3], "seed": 1}, [(4, 3)]),
