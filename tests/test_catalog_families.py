@@ -91,6 +91,11 @@ CASES = [
         [(2, 4, 5, 1)],
     ),
     ("ConvLSTM3D", {"filters": 1, "kernel_size": 2, "strides": 2}, [(2, 4, 4, 4, 1)]),
+    (
+        "SpectralNormalization",
+        {"layer": {"type": "Conv1D", "filters": 3, "kernel_size": 2}, "power_iterations": 2},
+        [(5, 2)],
+    ),
     ("RandomBrightness", {"factor": 0.3, "seed": 1}, IMAGE),
     ("RandomHue", {"factor": [0.1, 0.4], "seed": 2}, IMAGE),
     ("RandomSaturation", {"factor": 0.5, "seed": 3}, IMAGE),
@@ -158,6 +163,9 @@ def _direct(layer_type: str, args: dict, inputs: list, call: str):
         else keras.Input(shape=_dims(item), name=f"in{i}")
         for i, item in enumerate(inputs)
     ]
+    if isinstance(args.get("layer"), dict):  # a wrapper: its layer built from Keras too
+        inner = dict(args["layer"])
+        args = {**args, "layer": getattr(keras.layers, inner.pop("type"))(**inner)}
     layer = getattr(keras.layers, layer_type)(**args, name="probe")
     if call == "list":
         out = layer(tensors)

@@ -15,6 +15,7 @@ from . import (
     pooling,
     regularization,
     reshaping,
+    wrappers,
 )
 from .base import LayerKind
 
@@ -30,4 +31,5 @@ LAYERS: tuple[LayerKind, ...] = (
     *attention.LAYERS,
     *convolutional_recurrent.LAYERS,
     *augmentation.LAYERS,
+    *wrappers.LAYERS,
 )
