@@ -76,6 +76,11 @@ CASES = [
     ("RMSNormalization", {"axis": -1, "epsilon": 1e-4}, [(3, 4)]),
     ("CategoryEncoding", {"num_tokens": 6, "output_mode": "count"}, [Ints((4,), 6)]),
     ("Hashing", {"num_bins": 5, "salt": 7}, [Ints((3,), 1000)]),
+    (
+        "IntegerLookup",
+        {"vocabulary": [3, 7, 11, 2], "mask_token": 0, "output_mode": "multi_hot"},
+        [Ints((5,), 13)],
+    ),
     ("Discretization", {"bin_boundaries": [0.25, 0.5, 0.75]}, [(4,)]),
     ("Attention", {"use_scale": True, "score_mode": "concat"}, [(3, 4), (5, 4)]),
     ("AdditiveAttention", {"dropout": 0.1}, [(3, 4), (5, 6), (5, 4)]),

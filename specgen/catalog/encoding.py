@@ -1,6 +1,9 @@
 """Categorical preprocessing layers (keras/src/layers/preprocessing) whose state is data given
-inline: CategoryEncoding, Hashing and Discretization with its `bin_boundaries`. None has
-weights. Each entry sits beside its shape rule.
+inline: CategoryEncoding, Hashing, Discretization with its `bin_boundaries` and IntegerLookup
+with its `vocabulary`. None has weights. Each entry sits beside its shape rule.
+
+StringLookup and TextVectorization are not catalogued yet: they take string tensors, and a
+spec's inputs are numbers (float32, float16, int32, int64).
 """
 
 from __future__ import annotations
@@ -48,6 +51,22 @@ def _discretization(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
     return shapes.Shape(_encoded("one_hot", x, len(bins) + 1))
 
 
+def _integer_lookup(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
+    x = shapes.single(dims)
+    vocabulary, mask = args["vocabulary"], args.get("mask_token")
+    oov = args.get("oov_token", -1)
+    if mask is not None and mask in vocabulary or oov in vocabulary:
+        raise shapes.ShapeError(
+            f"the vocabulary may not hold the mask token ({mask}) or the OOV token ({oov})"
+        )
+    mode = args.get("output_mode", "int")
+    if mode == "int":
+        return shapes.Shape(x)
+    # The mask token has an index only in `int` mode (Keras's _oov_start_index).
+    depth = len(vocabulary) + args.get("num_oov_indices", 1)
+    return shapes.Shape(_encoded(mode, x, depth))
+
+
 LAYERS: tuple[LayerKind, ...] = (
     LayerKind(
         "CategoryEncoding",
@@ -93,5 +112,21 @@ LAYERS: tuple[LayerKind, ...] = (
             Arg("output_mode", _named("output mode", ["int", "one_hot"])),
         ),
         _discretization,
+    ),
+    LayerKind(
+        "IntegerLookup",
+        (
+            # Inline state: the vocabulary Keras's adapt() would find, without repeats.
+            Arg(
+                "vocabulary",
+                {"type": "array", "items": {"type": "integer"}, "minItems": 1, "uniqueItems": True},
+                required=True,
+            ),
+            Arg("num_oov_indices", {"type": "integer", "minimum": 0}),
+            Arg("mask_token", {"anyOf": [{"type": "integer"}, {"type": "null"}]}),
+            Arg("oov_token", {"type": "integer"}),
+            Arg("output_mode", _named("output mode", ["int", *MODES])),
+        ),
+        _integer_lookup,
     ),
 )
