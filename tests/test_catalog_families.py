@@ -101,6 +101,16 @@ CASES = [
         {"layer": {"type": "Conv1D", "filters": 3, "kernel_size": 2}, "power_iterations": 2},
         [(5, 2)],
     ),
+    (
+        "MelSpectrogram",
+        {"fft_length": 32, "sequence_stride": 16, "sampling_rate": 8000, "num_mel_bins": 8},
+        [(64,)],
+    ),
+    (
+        "STFTSpectrogram",
+        {"mode": "stft", "frame_length": 12, "frame_step": 4, "expand_dims": True},
+        [(40, 2)],
+    ),
     ("RandomBrightness", {"factor": 0.3, "seed": 1}, IMAGE),
     ("RandomHue", {"factor": [0.1, 0.4], "seed": 2}, IMAGE),
     ("RandomSaturation", {"factor": 0.5, "seed": 3}, IMAGE),

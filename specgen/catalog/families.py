@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import (
     attention,
+    audio,
     augmentation,
     convolution_extra,
     convolutional_recurrent,
@@ -32,4 +33,5 @@ LAYERS: tuple[LayerKind, ...] = (
     *convolutional_recurrent.LAYERS,
     *augmentation.LAYERS,
     *wrappers.LAYERS,
+    *audio.LAYERS,
 )
