@@ -63,6 +63,11 @@ CASES = [
     ("Identity", {}, [(3, 2)]),
     ("Masking", {"mask_value": 0.5}, [(4, 3)]),
     (
+        "ReversibleEmbedding",
+        {"input_dim": 9, "output_dim": 3, "tie_weights": False},
+        [Ints((4,), 9)],
+    ),
+    (
         "EinsumDense",
         {"equation": "abc,cde->abde", "output_shape": [None, 2, 3], "bias_axes": "de"},
         [(5, 4)],
@@ -81,6 +86,7 @@ CASES = [
         {"vocabulary": [3, 7, 11, 2], "mask_token": 0, "output_mode": "multi_hot"},
         [Ints((5,), 13)],
     ),
+    ("HashedCrossing", {"num_bins": 7, "output_mode": "one_hot"}, [Ints((1,), 50), Ints((1,), 9)]),
     ("Discretization", {"bin_boundaries": [0.25, 0.5, 0.75]}, [(4,)]),
     ("Attention", {"use_scale": True, "score_mode": "concat"}, [(3, 4), (5, 4)]),
     ("AdditiveAttention", {"dropout": 0.1}, [(3, 4), (5, 6), (5, 4)]),

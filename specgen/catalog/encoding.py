@@ -1,6 +1,6 @@
 """Categorical preprocessing layers (keras/src/layers/preprocessing) whose state is data given
-inline: CategoryEncoding, Hashing, Discretization with its `bin_boundaries` and IntegerLookup
-with its `vocabulary`. None has weights. Each entry sits beside its shape rule.
+inline: CategoryEncoding, Hashing, HashedCrossing, Discretization with its `bin_boundaries`
+and IntegerLookup with its `vocabulary`. None has weights. Each entry sits beside its shape rule.
 
 StringLookup and TextVectorization are not catalogued yet: they take string tensors, and a
 spec's inputs are numbers (float32, float16, int32, int64).
@@ -49,6 +49,19 @@ def _discretization(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
     if args.get("output_mode", "int") == "int":
         return shapes.Shape(x)
     return shapes.Shape(_encoded("one_hot", x, len(bins) + 1))
+
+
+def _hashed_crossing(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
+    if len(dims) != 2:
+        raise shapes.ShapeError(f"expected two inputs to cross, received {len(dims)}")
+    a, b = dims
+    if a != b:
+        raise shapes.ShapeError(
+            f"the crossed inputs need equal shapes, received {shapes.show(a)}, {shapes.show(b)}"
+        )
+    if args.get("output_mode", "int") == "int":
+        return shapes.Shape(a)
+    return shapes.Shape(_encoded("one_hot", a, args["num_bins"]))
 
 
 def _integer_lookup(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
@@ -128,5 +141,16 @@ LAYERS: tuple[LayerKind, ...] = (
             Arg("output_mode", _named("output mode", ["int", *MODES])),
         ),
         _integer_lookup,
+    ),
+    LayerKind(
+        "HashedCrossing",
+        (
+            Arg("num_bins", POS_INT, required=True, positional=True),
+            Arg("output_mode", _named("output mode", ["int", "one_hot"])),
+        ),
+        _hashed_crossing,
+        call="list",
+        min_inputs=2,
+        max_inputs=2,
     ),
 )
