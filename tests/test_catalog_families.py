@@ -302,3 +302,81 @@ def test_every_style_is_keras_own_layer(case, tmp_path):
             )
         if training:  # the seeded augmentation did act (else this mode proves nothing)
             assert not np.array_equal(np.asarray(expected), arrays[0])
+
+
+# More arguments per entry: the inferred shape and parameter count against Keras's own layer,
+# built directly (no render: the styles are proven above).
+SPREAD = [
+    (
+        "Conv1DTranspose",
+        {"filters": 2, "kernel_size": 4, "strides": 3, "padding": "same"},
+        [(5, 2)],
+    ),
+    ("Conv1DTranspose", {"filters": 2, "kernel_size": 3, "dilation_rate": 2}, [(5, 1)]),
+    ("Conv3DTranspose", {"filters": 3, "kernel_size": [1, 2, 3], "strides": 2}, [(2, 3, 2, 2)]),
+    (
+        "SeparableConv1D",
+        {"filters": 3, "kernel_size": 2, "strides": 2, "use_bias": False},
+        [(7, 2)],
+    ),
+    ("DepthwiseConv1D", {"kernel_size": 2, "depth_multiplier": 3, "dilation_rate": 2}, [(8, 2)]),
+    ("ZeroPadding1D", {"padding": 3}, [(4, 2)]),
+    ("ZeroPadding3D", {"padding": [1, 2, 0]}, [(2, 3, 2, 1)]),
+    ("ZeroPadding3D", {}, [(2, 3, 2, 1)]),
+    ("Cropping1D", {}, [(4, 2)]),
+    ("Cropping3D", {"cropping": [[0, 1], [1, 1], [2, 0]]}, [(3, 4, 5, 1)]),
+    ("UpSampling1D", {}, [(4, 2)]),
+    ("UpSampling3D", {"size": 2}, [(2, 2, 2, 1)]),
+    ("GlobalMaxPooling3D", {}, [(2, 3, 4, 2)]),
+    ("GlobalAveragePooling3D", {"keepdims": True}, [(2, 3, 4, 2)]),
+    ("AdaptiveMaxPooling1D", {"output_size": 4}, [(3, 2)]),
+    ("AdaptiveAveragePooling2D", {"output_size": 2}, [(4, 4, 3)]),
+    ("RMSNormalization", {"axis": [1, 2]}, [(3, 4)]),
+    ("UnitNormalization", {}, [(3, 4)]),
+    ("EinsumDense", {"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "c"}, [(3,)]),
+    ("EinsumDense", {"equation": "abc,cd->abd", "output_shape": [5, 2]}, [(5, 3)]),
+    ("ReversibleEmbedding", {"input_dim": 7, "output_dim": 2}, [Ints((3,), 7)]),
+    ("CategoryEncoding", {"num_tokens": 4, "output_mode": "one_hot"}, [Ints((1,), 4)]),
+    ("CategoryEncoding", {"num_tokens": 4, "output_mode": "one_hot"}, [Ints((3,), 4)]),
+    ("CategoryEncoding", {"num_tokens": 5}, [Ints((2,), 5)]),
+    ("Hashing", {"num_bins": 4, "output_mode": "multi_hot"}, [Ints((3,), 100)]),
+    ("Hashing", {"num_bins": 4, "output_mode": "one_hot"}, [Ints((1,), 100)]),
+    ("Discretization", {"bin_boundaries": [0.0, 1.0], "output_mode": "one_hot"}, [(3,)]),
+    ("IntegerLookup", {"vocabulary": [5, 1, 9]}, [Ints((4,), 12)]),
+    (
+        "IntegerLookup",
+        {"vocabulary": [5, 1], "num_oov_indices": 2, "output_mode": "count"},
+        [Ints((4,), 8)],
+    ),
+    ("HashedCrossing", {"num_bins": 5}, [Ints((1,), 9), Ints((1,), 9)]),
+    ("Attention", {}, [(3, 4), (5, 4)]),
+    ("AdditiveAttention", {"use_scale": False}, [(3, 4), (5, 4)]),
+    (
+        "GroupQueryAttention",
+        {"head_dim": 3, "num_query_heads": 2, "num_key_value_heads": 1, "use_bias": False},
+        [(3, 4), (5, 4)],
+    ),
+    ("ConvLSTM1D", {"filters": 3, "kernel_size": 2, "strides": 2, "padding": "same"}, [(2, 5, 2)]),
+    ("ConvLSTM2D", {"filters": 2, "kernel_size": 2, "use_bias": False}, [(3, 4, 4, 2)]),
+    (
+        "SpectralNormalization",
+        {"layer": {"type": "Embedding", "input_dim": 6, "output_dim": 3}},
+        [Ints((4,), 6)],
+    ),
+    ("SpectralNormalization", {"layer": {"type": "Dense", "units": 4}}, [(3,)]),
+    ("STFTSpectrogram", {"mode": "real", "frame_length": 8, "padding": "same"}, [(20, 1)]),
+    ("STFTSpectrogram", {"mode": "imag", "frame_length": 6, "fft_length": 16}, [(20, 3)]),
+    ("STFTSpectrogram", {}, [(300, 1)]),
+    ("MelSpectrogram", {"fft_length": 16, "sequence_stride": 8, "num_mel_bins": 4}, [(40,)]),
+]
+
+
+@pytest.mark.parametrize("case", SPREAD, ids=[c[0] for c in SPREAD])
+def test_inferred_shape_and_params_match_keras_across_arguments(case):
+    layer_type, args, inputs = case
+    (node,) = specgen.compile(_spec(layer_type, args, inputs)).layers
+    direct = _direct(layer_type, args, inputs, node.kind.call)
+    assert tuple(direct.outputs[0].shape[1:]) == node.out.dims
+    assert direct.count_params() == node.params
+    trainable = sum(int(np.prod(w.shape)) for w in direct.trainable_weights)
+    assert trainable == node.out.trainable
