@@ -380,3 +380,90 @@ def test_inferred_shape_and_params_match_keras_across_arguments(case):
     assert direct.count_params() == node.params
     trainable = sum(int(np.prod(w.shape)) for w in direct.trainable_weights)
     assert trainable == node.out.trainable
+
+
+# Specs Keras cannot build: specgen refuses each with a message naming the problem. How Keras
+# fails: "raises" (building or calling), "warns" (generated code must not warn), "crashes"
+# (the process dies: SIGFPE in TensorFlow's pooling, so it is not called here), "misstates"
+# (it builds, but its static output shape disagrees with what the call returns).
+REFUSED = [
+    ("AdaptiveMaxPooling1D", {"output_size": 1}, [(3, 2)], "pooling window of 4", "crashes"),
+    (
+        "GroupQueryAttention",
+        {"head_dim": 2, "num_query_heads": 3, "num_key_value_heads": 2},
+        [(3, 4), (5, 4)],
+        "must divide num_query_heads",
+        "raises",
+    ),
+    (
+        "GroupQueryAttention",
+        {"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 2},
+        [(3, 4), (5, 6)],
+        "must be equal",
+        "raises",
+    ),
+    ("Attention", {}, [(3, 4), (5, 6)], "equal features", "raises"),
+    (
+        "STFTSpectrogram",
+        {"frame_length": 4, "frame_step": 5},
+        [(20, 1)],
+        "may not exceed",
+        "raises",
+    ),
+    ("STFTSpectrogram", {"frame_length": 4, "fft_length": 6}, [(20, 1)], "power of two", "warns"),
+    (
+        "IntegerLookup",
+        {"vocabulary": [1, 0], "mask_token": 0},
+        [Ints((2,), 3)],
+        "mask token",
+        "raises",
+    ),
+    (
+        "EinsumDense",
+        {"equation": "ab,bc->ac", "output_shape": [2, 3]},
+        [(3,)],
+        "one size",
+        "misstates",
+    ),
+    (
+        "EinsumDense",
+        {"equation": "abc,cd->abd", "output_shape": [4, 2]},
+        [(5, 3)],
+        "has 5",
+        "raises",
+    ),
+    (
+        "SpectralNormalization",
+        {"layer": {"type": "LSTM", "units": 2}},
+        [(4, 3)],
+        "SpectralNormalization wraps one of",
+        "raises",
+    ),
+    ("Cropping1D", {"cropping": [2, 2]}, [(4, 1)], "leaves nothing", "raises"),
+]
+
+
+def _kind(name: str):
+    return next(kind for kind in families.LAYERS if kind.name == name)
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=[c[0] for c in REFUSED])
+def test_specs_keras_cannot_build_are_refused_by_name(case):
+    layer_type, args, inputs, words, keras_fails = case
+    with pytest.raises(specgen.SpecInvalid) as info:
+        specgen.compile(_spec(layer_type, args, inputs))
+    assert words in str(info.value) and "/layers/0" in str(info.value)
+    call = _kind(layer_type).call
+    if keras_fails == "raises":  # Keras refuses it too: the refusal is not ours alone
+        with pytest.raises(Exception):  # noqa: B017,PT011 - Keras raises several types
+            model = _direct(layer_type, args, inputs, call)
+            arrays = _arrays(inputs)
+            model(arrays if len(arrays) > 1 else arrays[0])
+    elif keras_fails == "warns":
+        with pytest.warns(UserWarning):
+            _direct(layer_type, args, inputs, call)
+    elif keras_fails == "misstates":
+        model = _direct(layer_type, args, inputs, call)
+        arrays = _arrays(inputs)
+        got = model(arrays if len(arrays) > 1 else arrays[0]).shape[1:]
+        assert tuple(got) != tuple(model.outputs[0].shape[1:])

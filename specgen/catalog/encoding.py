@@ -67,11 +67,8 @@ def _hashed_crossing(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
 def _integer_lookup(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
     x = shapes.single(dims)
     vocabulary, mask = args["vocabulary"], args.get("mask_token")
-    oov = args.get("oov_token", -1)
-    if mask is not None and mask in vocabulary or oov in vocabulary:
-        raise shapes.ShapeError(
-            f"the vocabulary may not hold the mask token ({mask}) or the OOV token ({oov})"
-        )
+    if mask is not None and mask in vocabulary:
+        raise shapes.ShapeError(f"the vocabulary may not hold the mask token ({mask})")
     mode = args.get("output_mode", "int")
     if mode == "int":
         return shapes.Shape(x)
