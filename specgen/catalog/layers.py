@@ -15,6 +15,7 @@ from types import MappingProxyType
 from . import activations as catalog_activations
 from . import applications as catalog_applications
 from . import custom as catalog_custom
+from . import families as catalog_families
 from . import ops as catalog_ops
 from . import preprocessing as catalog_preprocessing
 from . import shapes
@@ -460,6 +461,7 @@ LAYERS += (
     ),
 )
 LAYERS += catalog_activations.LAYERS + catalog_preprocessing.LAYERS + catalog_custom.LAYERS
+LAYERS += catalog_families.LAYERS  # the families split out as the catalog grew
 
 # Every layer (not an operation) takes Keras's base-layer `trainable` and `dtype`: a frozen
 # pretrained Embedding stays frozen, a float32 output layer stays float32 under mixed precision.

@@ -437,3 +437,10 @@ def dot(args: dict, shapes: list[Dims]) -> Shape:
         d for i, d in enumerate(b) if i != index[1]
     )
     return Shape(dims or (1,))
+
+
+# For the family modules, which keep each entry beside its rule.
+window = _window
+as_tuple = _tuple
+with_bias = _weights
+check_rank = _rank
