@@ -280,7 +280,7 @@ def share_definitions(schema: dict, min_size: int = 200) -> dict:
 
 def dumps(schema: dict) -> str:
     """JSON indented one space a level, with every object or array that fits in 100 columns
-    on one line: readable, and under 150 KB (editors load the schema on every keystroke)."""
+    on one line: readable, and under 250 KB (editors load the schema on every keystroke)."""
     return _dumps(schema, 0) + "\n"
 
 
