@@ -19,8 +19,54 @@ from pathlib import Path
 from . import api
 from .model.ir import Model
 
-# A `null` (variable) dimension gets this length in the sample inputs.
-VARIABLE_LENGTH = 5
+# A `null` (variable) dimension gets the first of these lengths that every layer accepts
+# (a valid convolution or pooling needs a long enough input); the last is the fallback.
+VARIABLE_LENGTHS = (5, 8, 16, 32, 64, 128, 256)
+VARIABLE_LENGTH = VARIABLE_LENGTHS[0]
+
+
+def _accepts(nodes, dims: dict) -> bool:
+    """Whether the shape rules of `nodes` (blocks included) accept these input shapes."""
+    from .catalog import shapes
+
+    for node in nodes:
+        parents = [dims[name] for name in node.inputs]
+        try:
+            if node.is_block:
+                inner = dict(zip(node.block.inputs, parents, strict=True))
+                if not _accepts(node.inner, inner):
+                    return False
+                dims[node.name] = inner[node.block.output]
+            else:
+                dims[node.name] = node.kind.shape(dict(node.args), parents).dims
+        except shapes.ShapeError:
+            return False
+    return True
+
+
+# The exclusive upper bound of an integer input that no layer bounds.
+INTEGER_BOUND = 10
+# Layers that take integer indices below an argument of theirs.
+_INDEX_BOUNDS = {"Embedding": "input_dim", "ReversibleEmbedding": "input_dim"}
+_INDEX_BOUNDS |= {"CategoryEncoding": "num_tokens"}
+
+
+def integer_bound(model: Model, name: str) -> int:
+    """Integers drawn for input `name` stay below every bound its direct users set."""
+    bounds = [INTEGER_BOUND]
+    for node in model.layers:
+        if name in node.inputs and not node.is_block and node.kind.name in _INDEX_BOUNDS:
+            bounds.append(dict(node.args).get(_INDEX_BOUNDS[node.kind.name], INTEGER_BOUND))
+    return min(bounds)
+
+
+def variable_length(model: Model) -> int:
+    """A length for the model's `null` input dimensions that every layer accepts."""
+    for length in VARIABLE_LENGTHS:
+        dims = {e.name: tuple(length if d is None else d for d in e.dims) for e in model.inputs}
+        if _accepts(model.layers, dims):
+            return length
+    return VARIABLE_LENGTHS[-1]
 
 
 def _import(path: Path):
@@ -38,10 +84,12 @@ def sample_inputs(model: Model, rows: int, seed: int = 0):
 
     rng = np.random.default_rng(seed)
     arrays = {}
+    length = variable_length(model)
     for node in model.inputs:
-        shape = (rows, *(VARIABLE_LENGTH if d is None else d for d in node.dims))
+        shape = (rows, *(length if d is None else d for d in node.dims))
         if node.dtype.startswith("int"):
-            arrays[node.name] = rng.integers(0, 2, size=shape).astype(node.dtype)
+            high = integer_bound(model, node.name)
+            arrays[node.name] = rng.integers(0, high, size=shape).astype(node.dtype)
         else:
             arrays[node.name] = rng.random(shape, dtype="float32")
     return arrays[model.inputs[0].name] if len(arrays) == 1 else arrays
