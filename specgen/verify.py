@@ -52,12 +52,13 @@ _INDEX_BOUNDS |= {"CategoryEncoding": "num_tokens"}
 
 
 def integer_bound(model: Model, name: str) -> int:
-    """Integers drawn for input `name` stay below every bound its direct users set."""
-    bounds = [INTEGER_BOUND]
-    for node in model.layers:
-        if name in node.inputs and not node.is_block and node.kind.name in _INDEX_BOUNDS:
-            bounds.append(dict(node.args).get(_INDEX_BOUNDS[node.kind.name], INTEGER_BOUND))
-    return min(bounds)
+    """Integers drawn for input `name` span the smallest bound its direct users set."""
+    bounds = [
+        dict(node.args)[_INDEX_BOUNDS[node.kind.name]]
+        for node in model.layers
+        if name in node.inputs and not node.is_block and node.kind.name in _INDEX_BOUNDS
+    ]
+    return min(bounds, default=INTEGER_BOUND)
 
 
 def variable_length(model: Model) -> int:
