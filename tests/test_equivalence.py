@@ -66,7 +66,8 @@ def _flat(outputs):
 
 def _assert_same(a, b):
     """Same structure (a dict keyed by output name, or one tensor) and bit-identical values."""
-    assert type(a) is type(b) or not isinstance(a, dict), (type(a), type(b))
+    assert isinstance(a, dict) == isinstance(b, dict), (type(a), type(b))
+    assert keras.tree.is_nested(a) == keras.tree.is_nested(b), (type(a), type(b))
     if isinstance(a, dict):
         assert list(a) == list(b)
     for x, y in zip(_flat(a), _flat(b), strict=True):
@@ -87,8 +88,12 @@ def test_structure_matches_inference(built):
     layers = [n for n in model.layers if not n.is_op and n.owner == n.name]
     expected = [node.name for node in model.keras_layers if not node.is_op]
     for style, m in models.items():
-        # A block is one layer (its registered class) in every style.
-        assert [layer.name for layer in m.layers if layer.name in expected] == expected, style
+        # A block is one layer (its registered class) in every style; the whole list, so an
+        # extra weightless layer fails. A Functional model lists its inputs too.
+        inputs = list(model.input_names) if style == "functional" else []
+        listed = [layer.name for layer in m.layers]
+        assert sorted(listed) == sorted(inputs + expected), style
+        assert [name for name in listed if name not in inputs] == expected, style
         for node in layers:
             assert m.get_layer(node.name).count_params() == node.params, (style, node.name)
         assert m.count_params() == trainable + frozen, style
@@ -123,6 +128,8 @@ def test_one_calling_convention_same_outputs(built, rendered):
                 assert isinstance(out, list) and len(out) == len(model.outputs), (style, form)
             elif len(model.outputs) > 1:
                 assert isinstance(out, dict) and list(out) == list(model.outputs), (style, form)
+            else:  # one output is one tensor: a dict or list of one fails
+                assert not keras.tree.is_nested(out), (style, form, type(out))
             if reference is None:
                 reference = out
             _assert_same(reference, out)
