@@ -26,10 +26,13 @@ VARIABLE_LENGTH = VARIABLE_LENGTHS[0]
 
 
 def _accepts(nodes, dims: dict) -> bool:
-    """Whether the shape rules of `nodes` (blocks included) accept these input shapes."""
-    from .catalog import shapes
+    """Whether the shape rules of `nodes` (blocks included) accept these input shapes. A node
+    this walk does not follow (a layer called again) ends it: what came before is accepted."""
+    from .catalog import outputs, shapes
 
     for node in nodes:
+        if not node.is_block and not hasattr(node, "kind"):
+            return True  # a call of a layer again: its shapes are its first call's
         parents = [dims[name] for name in node.inputs]
         try:
             if node.is_block:
@@ -37,8 +40,13 @@ def _accepts(nodes, dims: dict) -> bool:
                 if not _accepts(node.inner, inner):
                     return False
                 dims[node.name] = inner[node.block.output]
-            else:
-                dims[node.name] = node.kind.shape(dict(node.args), parents).dims
+                continue
+            args = dict(node.args)
+            if len(parents) > 1 and outputs.state_dims(node.kind.name, args) is not None:
+                parents = parents[:1]  # a recurrent layer's extra inputs are its state
+            dims[node.name] = node.kind.shape(args, parents).dims
+            found = outputs.output_dims(node.kind.name, args, dims[node.name])
+            dims.update({f"{node.name}:{k}": d for k, d in enumerate(found or ())})
         except shapes.ShapeError:
             return False
     return True
