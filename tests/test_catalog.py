@@ -3,6 +3,7 @@ specgen infers without TensorFlow equal what Keras builds from the generated cod
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import import_file
 
@@ -243,7 +244,80 @@ def test_inferred_shape_and_params_match_keras(index, tmp_path):
     if node.is_op:  # an operation has no layer and no weights
         return
     layer = built.get_layer("probe")
-    assert tuple(built.outputs[0].shape[1:]) == node.out.dims
     assert layer.count_params() == node.params
     trainable = sum(int(w.numpy().size) for w in layer.trainable_weights)
     assert trainable == node.out.trainable
+
+
+# Every layer class, every style, against Keras's own layer: the last (richest) case of each.
+LAST = {case[0]: i for i, case in enumerate(CASES) if not case[0].startswith("ops.")}
+LAST.pop("CustomLayer")  # a user's class, not one of keras.layers
+LAST.pop("Application")  # a keras.applications model: tests/test_applications.py
+OBJECTS = {
+    "initializer": keras.initializers,
+    "regularizer": keras.regularizers,
+    "constraint": keras.constraints,
+}
+
+
+def _keras_layer(layer_type: str, args: dict, name: str | None = None):
+    """Keras's own layer for a catalog entry, built from the spec's arguments directly."""
+    kinds = {arg.name: arg.kind for arg in catalog.BY_SPELLING[layer_type].args}
+    given = {}
+    for key, value in args.items():
+        if kinds[key] == "layer":
+            value = _keras_layer(value["type"], {k: v for k, v in value.items() if k != "type"})
+        elif kinds[key] in OBJECTS and isinstance(value, dict):
+            config = {k: v for k, v in value.items() if k != "type"}
+            value = getattr(OBJECTS[kinds[key]], value["type"])(**config)
+        given[key] = value
+    return getattr(keras.layers, layer_type)(**given, **({"name": name} if name else {}))
+
+
+def _reference(kind, args: dict, inputs: list):
+    tensors = []
+    for i, item in enumerate(inputs):
+        dims, dtype = item if isinstance(item[-1], str) else (item, "float32")
+        tensors.append(keras.Input(shape=dims, dtype=dtype, name=f"in{i}"))
+    layer = _keras_layer(kind.name, args, name="probe")
+    if kind.call == "list":
+        out = layer(tensors)
+    elif kind.call == "positional":
+        out = layer(*tensors)
+    else:
+        (x,) = tensors
+        out = layer(x)
+    return keras.Model(tensors if len(tensors) > 1 else tensors[0], out)
+
+
+@pytest.mark.parametrize("layer_type", sorted(LAST))
+def test_every_style_equals_keras_own_layer(layer_type, tmp_path):
+    """Built in every style the spec allows: the whole layer list is the one layer, the weights
+    interchange with Keras's own layer, and the outputs (one tensor, bit for bit) are its."""
+    from specgen.verify import sample_inputs
+
+    index = LAST[layer_type]
+    _, args, inputs = CASES[index]
+    spec = _spec(index, layer_type, args, inputs)
+    model = specgen.compile(spec)
+    for name, text in specgen.render(model, "all").items():
+        (tmp_path / name).write_text(text)
+    styles = [
+        s
+        for s in ("sequential", "functional", "subclass")
+        if (tmp_path / f"case_{index}_{s}.py").exists()
+    ]
+    assert styles[-2:] == ["functional", "subclass"]
+    reference = _reference(model.layers[0].kind, args, inputs)
+    x = sample_inputs(model, 2, seed=index)
+    for style in styles:
+        built = import_file(tmp_path / f"case_{index}_{style}.py").build_model(seed=1)
+        layers = [layer.name for layer in built.layers]
+        assert layers == (["probe"] if style != "functional" else [*model.input_names, "probe"])
+        assert [w.shape for w in built.get_weights()] == [
+            w.shape for w in reference.get_weights()
+        ], style
+        reference.set_weights(built.get_weights())
+        want, got = reference(x, training=False), built(x, training=False)
+        assert keras.tree.is_nested(got) == keras.tree.is_nested(want) == False, style  # noqa: E712
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want), err_msg=style)

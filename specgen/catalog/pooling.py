@@ -6,7 +6,7 @@ beside its shape rule.
 from __future__ import annotations
 
 from . import shapes
-from .base import BOOL, Arg, LayerKind, int_tuple
+from .base import BOOL, POS_INT, Arg, LayerKind, int_tuple
 
 
 def _global(kind: str, rank: int) -> LayerKind:
@@ -37,9 +37,12 @@ def _adaptive_rule(rank: int):
 
 
 def _adaptive(kind: str, rank: int) -> LayerKind:
+    # Rank 3 takes one size for every axis: Keras 3.x's TensorFlow backend cannot trace 3D
+    # adaptive pooling with unequal sizes (a graph-mode build or fit fails; eager works).
+    size = POS_INT if rank == 3 else int_tuple(rank)
     return LayerKind(
         f"Adaptive{kind}Pooling{rank}D",
-        (Arg("output_size", int_tuple(rank), required=True, positional=True),),
+        (Arg("output_size", size, required=True, positional=True),),
         _adaptive_rule(rank),
     )
 
