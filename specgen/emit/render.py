@@ -138,8 +138,11 @@ def module_name(model: Model, style: str) -> str:
     return f"{model.name}_{style}"
 
 
-def header(model: Model, body: str) -> str:
-    return headers.make(model.name, model.spec_sha256, body)
+def header(model: Model, body: str, *, script: bool) -> str:
+    """A training script carries the whole spec's hash; a model module the model's only."""
+    if script:
+        return headers.make(model.name, model.spec_sha256, body)
+    return headers.make(model.name, model.model_sha256, body, model=True)
 
 
 # Written once per output folder: the same text from every spec that trains (shared.py).
@@ -235,7 +238,7 @@ def render_model(
 
     env = environment(templates)
     train = training.build(model)
-    raw, ready = {}, {}
+    raw, ready, scripts = {}, {}, set()
     with located(templates):
         for style in styles:
             module = module_name(model, style)
@@ -246,6 +249,8 @@ def render_model(
                     text, packaged = shared.source(file_name, templates)
                     (ready if packaged else raw)[file_name] = text  # packaged: formatted
                     continue
+                if template == "train.py.jinja":
+                    scripts.add(file_name)
                 raw[file_name] = env.get_template(template).render(
                     model=model,
                     style=style,
@@ -260,7 +265,9 @@ def render_model(
         # The code fingerprint ignores layout, so it is taken from the unformatted code while
         # ruff runs (tests/test_golden.py checks every header against the formatted body).
         heads = {
-            name: shared_header(body) if name in SHARED else header(model, body)
+            name: shared_header(body)
+            if name in SHARED
+            else header(model, body, script=name in scripts)
             for name, body in {**raw, **ready}.items()
         }
         formatted = {**wait(), **ready}

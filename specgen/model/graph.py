@@ -25,6 +25,7 @@ from .ir import (
     Model,
     ParamRef,
     freeze,
+    model_hash,
     pascal_case,
     snake_case,
     spec_hash,
@@ -415,6 +416,7 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         outputs=outputs,
         training=freeze(data.get("training")),
         spec_sha256=spec_hash(data),
+        model_sha256=model_hash(data),
         file=loaded.file,
         source=loaded.source,
     )

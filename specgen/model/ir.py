@@ -173,11 +173,19 @@ class LayerNode:
     def functional_expr(self) -> str:
         if self.is_op:
             return self.op_expr()
-        return f"{self.constructor}({self.call_args()})"
+        # A layer that trains by default is told it is not training: a Functional model
+        # passes `training` on only when its caller gives one (fit() does), so model(x)
+        # infers as predict() does; the node keeps the argument in .keras files.
+        inference = ", training=False" if self.kind.trains_by_default else ""
+        return f"{self.constructor}({self.call_args()}{inference})"
 
     @property
     def takes_training(self) -> bool:
         return self.kind.training
+
+    @property
+    def trains_by_default(self) -> bool:
+        return self.kind.trains_by_default
 
     @property
     def attribute(self) -> str:
@@ -223,9 +231,9 @@ class BlockDef:
 
     @property
     def config_update(self) -> str:
-        """The parameters, and the spec's hash that from_config checks."""
+        """The parameters, and the model's hash that from_config checks."""
         pairs = [f"{literal(name)}: self.{name}" for name, _ in self.params]
-        return "{" + ", ".join([*pairs, '"spec_sha256": SPEC_SHA256']) + "}"
+        return "{" + ", ".join([*pairs, '"model_sha256": MODEL_SHA256']) + "}"
 
     @property
     def build_symbolic(self) -> str:
@@ -272,6 +280,10 @@ class BlockNode:
         return self.block.takes_training
 
     @property
+    def trains_by_default(self) -> bool:
+        return False  # its call() passes `training` on to its layers, None as None
+
+    @property
     def is_op(self) -> bool:
         return False
 
@@ -303,7 +315,8 @@ class Model:
     blocks: tuple[BlockDef, ...]
     outputs: tuple[str, ...]
     training: Mapping | None
-    spec_sha256: str
+    spec_sha256: str  # the whole spec: the training script's
+    model_sha256: str  # what builds the model (model_hash): the model modules'
     file: str
     source: SourceMap = field(compare=False, repr=False)
 
@@ -344,6 +357,12 @@ class Model:
         if len(names) == 1:
             return var(names[0])
         return "{" + ", ".join(f"{literal(n)}: {var(n)}" for n in names) + "}"
+
+    @property
+    def trains_by_default(self) -> bool:
+        """A layer of the model itself trains when called without `training` (see
+        LayerKind.trains_by_default): the Sequential style then defaults to inference."""
+        return any(node.trains_by_default for node in self.layers)
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -418,7 +437,21 @@ class Model:
 
 def spec_hash(data: dict) -> str:
     """sha256 of the spec's canonical JSON, so key order and whitespace do not matter."""
-    body = {k: v for k, v in data.items() if k != "$schema"}
+    return _canonical_hash({k: v for k, v in data.items() if k != "$schema"})
+
+
+# Top-level keys that do not build the model: a model module's hash leaves them out, so an
+# edit of the training block (or the prose) keeps the modules and saved models as they were.
+NOT_MODEL = frozenset({"$schema", "training", "description"})
+
+
+def model_hash(data: dict) -> str:
+    """sha256 of what builds the model: inputs, layers, blocks, outputs, seed, name (every
+    top-level key but NOT_MODEL's, so a key added later counts until said otherwise)."""
+    return _canonical_hash({k: v for k, v in data.items() if k not in NOT_MODEL})
+
+
+def _canonical_hash(body: dict) -> str:
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

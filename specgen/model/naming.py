@@ -28,7 +28,8 @@ from .ir import pascal_case
 # Every global a generated module defines or imports (see the templates' module prologue).
 MODULE_GLOBALS = frozenset(
     """
-    SEED SPEC_SHA256 build_model contextlib from_spec_config in_spec_order keras random
+    InferenceSequential MODEL_SHA256 SEED build_model contextlib from_spec_config in_spec_order
+    keras random
     seeded symbolic_inputs
     """.split()
 )

@@ -323,6 +323,7 @@ class Training:
             "vocabulary": literal(_vocabulary(model)),
             "validation_split": literal(self.spec.get("validation_split")),
             "targets": literal(self.spec.get("targets")),
+            "spec_sha256": literal(model.spec_sha256),
         }
 
     @property

@@ -33,7 +33,8 @@ KERAS_ATTRIBUTES = frozenset(
 # Names bound in the scopes where generated code also binds layer and input names.
 GENERATED = frozenset(
     """
-    SEED SPEC_SHA256 build_model cls config from_spec_config in_spec_order input_shape inputs
+    InferenceSequential MODEL_SHA256 SEED build_model cls config from_spec_config in_spec_order
+    input_shape inputs
     keras kwargs model seed seeded self symbolic_inputs training
     """.split()
 )
