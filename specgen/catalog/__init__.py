@@ -7,7 +7,6 @@ and data sets. `allow_import` is the user's opt-in for custom layer modules, giv
 spec. The stages above read these names from the package.
 """
 
-
 import importlib
 
 _MODULES = {"activations", "allow_import", "base", "custom", "layers", "ops", "preprocessing"}
