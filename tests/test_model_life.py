@@ -198,3 +198,26 @@ def test_tampered_checkpoints_are_one_line_errors(tmp_path):
         _tamper(folder / "run" / "checkpoint.npz", change)
         line = _one_error(_run(folder, "--run-dir", "run", "--epochs", "2"), word)
         assert "checkpoint.npz" in line, (name, line)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Keras's RandomCrop returns its input uncropped when training is False"
+    " (keras/src/layers/preprocessing/image_preprocessing/random_crop.py, transform_images),"
+    " against its own compute_output_shape and docstring: predict() cannot run in any style",
+)
+def test_random_crop_infers_like_its_output_shape():
+    from specgen.verify import verify
+
+    spec = {
+        "name": "cropped",
+        "seed": 0,
+        "inputs": [{"name": "image", "shape": [6, 6, 3]}],
+        "layers": [
+            {"name": "crop", "type": "RandomCrop", "height": 4, "width": 3, "seed": 1},
+            {"name": "flat", "type": "Flatten"},
+            {"name": "out", "type": "Dense", "units": 2},
+        ],
+    }
+    lines = []
+    assert verify(specgen.compile(spec), echo=lines.append), "\n".join(lines)
