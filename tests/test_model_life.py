@@ -221,3 +221,30 @@ def test_random_crop_infers_like_its_output_shape():
     }
     lines = []
     assert verify(specgen.compile(spec), echo=lines.append), "\n".join(lines)
+
+
+def test_trains_by_default_is_what_keras_call_signatures_say():
+    """LayerKind.trains_by_default marks exactly the catalog layers whose call() defaults
+    `training` to a true value: the ones a Functional or Sequential model would run in
+    training mode when called without `training`."""
+    import inspect
+
+    from specgen.catalog import LAYERS
+
+    # Image layers whose call() takes training=True but whose output ignores it (shown
+    # below): calling them in training mode changes nothing.
+    deterministic = {"Resizing": (4, 4), "CenterCrop": (4, 4)}
+    x = np.random.default_rng(0).random((2, 6, 6, 3), dtype="float32")
+    for name, args in deterministic.items():
+        layer = getattr(keras.layers, name)(*args)
+        np.testing.assert_array_equal(layer(x, training=True), layer(x, training=False))
+    checked = 0
+    for kind in LAYERS:
+        cls = getattr(keras.layers, kind.name, None)
+        if kind.op or cls is None:
+            continue
+        parameter = inspect.signature(cls.call).parameters.get("training")
+        default = parameter is not None and bool(parameter.default not in (None, False))
+        assert default == (kind.trains_by_default or kind.name in deterministic), kind.name
+        checked += 1
+    assert checked >= 40
