@@ -18,6 +18,7 @@ from .emit.header import (
     HEADER_PREFIX,
     HEADER_SUFFIX,
     LINES,
+    MODEL_PREFIX,
     SPEC_PREFIX,
     body_is_intact,
 )
@@ -263,7 +264,9 @@ def examine(path: Path) -> tuple[str, Orphan] | None:
     parts = split_header(text)
     if parts is None:
         return model, Orphan(path, "its header is not one specgen writes")
-    spec_hash = head[1].removeprefix(SPEC_PREFIX)
+    # A model module carries the model's hash, a training script (and any file of an older
+    # specgen) the spec's.
+    spec_hash = head[1].removeprefix(SPEC_PREFIX).removeprefix(MODEL_PREFIX)
     if (
         not _is_hash(parts[1])
         or not (_is_hash(spec_hash) or model == SHARED_OWNER)

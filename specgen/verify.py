@@ -78,6 +78,11 @@ def variable_length(model: Model) -> int:
     return VARIABLE_LENGTHS[-1]
 
 
+# The export runs the same ops in a traced graph, where TensorFlow may fuse or reorder
+# float operations (oneDNN, grappler): one float32 rounding step of an output near 1.
+EXPORT_ATOL = 1e-6
+
+
 def _import(path: Path):
     name = f"_specgen_verify_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -128,6 +133,42 @@ def same_outputs(a, b, atol: float = 0.0) -> bool:
     )
 
 
+class Differs(str):
+    """A check's finding that two results differ, in words: which call, which output, how
+    far (an error a check raised is a plain str)."""
+
+
+def compare(expected, got, call: str, atol: float = 0.0) -> bool | Differs:
+    """True when `got` is `expected` (same structure, values within atol); else why not."""
+    import keras
+    import numpy as np
+
+    def shape_of(value):
+        return f"a dict of {list(value)}" if isinstance(value, dict) else "one tensor"
+
+    if isinstance(expected, dict) != isinstance(got, dict) or (
+        isinstance(expected, dict) and list(expected) != list(got)
+    ):
+        return Differs(f"{call} returns {shape_of(got)}, not {shape_of(expected)}")
+    left, right = keras.tree.flatten(expected), keras.tree.flatten(got)
+    names = list(expected) if isinstance(expected, dict) else [None] * len(left)
+    if len(left) != len(right):
+        return Differs(f"{call} returns {len(right)} tensors, not {len(left)}")
+    for name, x, y in zip(names, left, right, strict=True):
+        x, y = np.asarray(x), np.asarray(y)
+        output = "the output" if name is None else f"output {name!r}"
+        if x.shape != y.shape:
+            return Differs(f"{call}: {output} has shape {y.shape}, not {x.shape}")
+        gap = np.abs(x.astype("float64") - y.astype("float64"))
+        if gap.size and not (gap.max() <= atol):
+            where = np.unravel_index(int(np.nanargmax(gap)), gap.shape)
+            return Differs(
+                f"{call}: {output} differs from model(x, training=False) by up to"
+                f" {gap.max():.3g} (at index {tuple(int(i) for i in where)}; allowed {atol})"
+            )
+    return True
+
+
 def same_weights(a, b) -> bool:
     import numpy as np
 
@@ -173,14 +214,17 @@ def _build(module):
 
 
 def _cell(result: bool | str) -> str:
-    return "ok" if result is True else "ERROR" if isinstance(result, str) else "DIFFERS"
+    if result is True:
+        return "ok"
+    return "DIFFERS" if result is False or isinstance(result, Differs) else "ERROR"
 
 
-def _run(check: Callable[[str], bool], style: str) -> bool | str:
+def _run(check: Callable[[str], bool | Differs], style: str) -> bool | str:
     """A check's verdict, or the error it raised: one failing check must not hide the rest
     (and a valid spec must never end `verify` with an internal error)."""
     try:
-        return bool(check(style))
+        result = check(style)
+        return result if isinstance(result, Differs) else bool(result)
     except Exception as error:  # noqa: BLE001 - reported in the table, then as text
         return f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
 
@@ -203,7 +247,10 @@ def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> li
     def reload(style):
         built[style].save(root / f"{style}.keras")
         reloaded[style] = keras.models.load_model(root / f"{style}.keras")
-        return same_outputs(expected, reloaded[style](x, training=False))
+        return _all(
+            compare(expected, reloaded[style](x, training=False), "reloaded(x, training=False)"),
+            compare(expected, reloaded[style](x), "reloaded(x)"),
+        )
 
     def loads_everywhere(style):
         path = root / f"{style}.weights.h5"
@@ -228,6 +275,7 @@ def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> li
                 for v in calling_conventions(model, x).values()
             ),
         ),
+        ("inference (model(x), predict, evaluate)", lambda s: _inference(built[s], x, expected)),
         (".weights.h5 into every style", loads_everywhere),
         (".keras round trip", reload),
         ("export()", lambda s: _exports(built[s], root / s, served, expected)),
@@ -248,15 +296,56 @@ def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int) -> li
     return rows
 
 
-def _exports(m, folder: Path, x, expected) -> bool:
+def _all(*results: bool | Differs) -> bool | Differs:
+    """The first finding of several comparisons, or True."""
+    return next((r for r in results if r is not True), True)
+
+
+def _inference(m, x, expected) -> bool | Differs:
+    """Called without `training`, twice, through predict() and evaluate(): the same
+    deterministic outputs as model(x, training=False), bit for bit. Layers that train by
+    default (augmentation) or draw noise would make these differ."""
+    import keras
+    import numpy as np
+
+    first = m(x)
+    found = _all(
+        compare(expected, first, "model(x)"),
+        compare(first, m(x), "model(x) called again"),
+        compare(
+            expected,
+            m.predict(x, verbose=0, batch_size=len(keras.tree.flatten(x)[0])),
+            "predict(x)",
+        ),
+    )
+    if found is not True:
+        return found
+    # evaluate() runs the test step: a mean squared error of 0.0 against the inference
+    # outputs holds only when the outputs are the same.
+    names = list(expected) if isinstance(expected, dict) else None
+    m.compile(loss={n: "mse" for n in names} if names else "mse")
+    try:
+        loss = m.evaluate(x, expected, verbose=0, return_dict=True)["loss"]
+    finally:
+        m.compiled = False  # leave the model as built (uncompiled) for the other checks
+    if float(np.asarray(loss)) != 0.0:
+        return Differs(f"evaluate(x, model(x, training=False)): mse is {float(loss):.3g}, not 0")
+    return True
+
+
+def _exports(m, folder: Path, x, expected) -> bool | Differs:
     import keras
     import tensorflow as tf
 
     m.export(str(folder), verbose=False)
     served = keras.layers.TFSMLayer(str(folder), call_endpoint="serve")
-    got = served(tf.nest.map_structure(tf.constant, x))
+    inputs = tf.nest.map_structure(tf.constant, x)
+    got, again = served(inputs), served(inputs)
     flat_expected, flat_got = keras.tree.flatten(expected), keras.tree.flatten(got)
-    return same_outputs(flat_expected, flat_got, atol=1e-6)
+    return _all(
+        compare(flat_expected, flat_got, "the export's serve(x)", atol=EXPORT_ATOL),
+        compare(keras.tree.flatten(got), keras.tree.flatten(again), "serve(x) called again"),
+    )
 
 
 def _refuses(m) -> bool:
@@ -265,9 +354,11 @@ def _refuses(m) -> bool:
     for layer in [m, *m._flatten_layers()]:
         if not type(layer).__module__.startswith("_specgen_verify"):
             continue  # a Keras class: its config rebuilds the saved architecture
-        mine = layer.get_config()["spec_sha256"]
+        if "model_sha256" not in layer.get_config():
+            continue  # InferenceSequential: a keras.Sequential, rebuilt from its layers
+        mine = layer.get_config()["model_sha256"]
         try:
-            type(layer).from_config({**layer.get_config(), "spec_sha256": other})
+            type(layer).from_config({**layer.get_config(), "model_sha256": other})
         except ValueError as error:
             if other not in str(error) or mine not in str(error):
                 return False

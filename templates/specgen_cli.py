@@ -31,6 +31,8 @@ class Settings:
     vocabulary: int | None = None
     validation_split: float | None = None
     targets: str | None = None
+    # sha256 of the whole spec: a run folder resumes only a run of this content.
+    spec_sha256: str | None = None
 
 
 def sibling(package, name):

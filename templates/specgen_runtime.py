@@ -7,6 +7,7 @@ resumes where it stopped, with the same history and weights as a run that never 
 """
 
 import contextlib
+import hashlib
 import importlib.util
 import json
 import math
@@ -44,6 +45,7 @@ __all__ = ["DataError", "load_spec_data", "main", "synthetic_data", "train"]
 # Several steps per tf.function call amortise Python overhead in both loops.
 STEPS_PER_EXECUTION = 32
 CHECKPOINT = "checkpoint.npz"
+LOCK = ".lock"
 LOG_FILES = ("log.csv",)
 
 
@@ -176,20 +178,37 @@ class Checkpoint(keras.callbacks.Callback):
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 self.arrays = {key: data[key] for key in data.files}
-            self.meta = json.loads(str(self.arrays.pop("meta")))
+            meta = json.loads(str(self.arrays.pop("meta")))
         except Exception as error:  # a cut or foreign file: zip, JSON or key errors
             raise DataError(
-                f"cannot read {self.path} ({error}); rerun with --fresh"
+                f"cannot read {self.path} ({type(error).__name__}: {error});"
+                " rerun with --fresh"
             ) from error
+        self.meta = _checked_meta(self.path, meta, len(self.callbacks))
         if self.meta["fingerprint"] != self.fingerprint:
             raise DataError(
-                f"{self.path.parent} holds a run with other settings"
-                f" ({_differences(self.meta['fingerprint'], self.fingerprint)});"
+                f"{self.path.parent} holds the run of another"
+                f" {_differences(self.meta['fingerprint'], self.fingerprint)};"
                 " use --fresh to discard it or another --run-dir"
             )
         self.recorder.history = self.meta["history"]
         _trim_log(self.path.parent / "log.csv", self.meta["epoch"])
         return self.meta["epoch"]
+
+    def continue_to(self, epochs):
+        """A finished run asked for more epochs goes on from its last epoch's state,
+        as a longer run would have (one that EarlyStopping stopped would have stopped
+        there too: it stays finished). Fewer epochs than it has cannot be undone."""
+        if self.meta is None:
+            return
+        done = self.meta["epoch"]
+        if epochs < done:
+            raise DataError(
+                f"{self.path.parent} holds a run of {done} epochs; --epochs {epochs}"
+                " cannot undo them: use --fresh or another --run-dir"
+            )
+        if self.finished and not self.stopped and epochs > done:
+            self.meta["finished"] = False
 
     @property
     def finished(self):
@@ -200,15 +219,43 @@ class Checkpoint(keras.callbacks.Callback):
         return bool(self.meta and self.meta["stopped"])
 
     def restore_variables(self, model):
+        """The last epoch's variables; a finished run's final ones (EarlyStopping may
+        have restored its best weights when training ended)."""
         if self.meta is None:
             return
         model.optimizer.build(model.trainable_variables)
+        final = self.finished and any(k.startswith("final/") for k in self.arrays)
         for prefix, variables in (
-            ("model", model.variables),
+            ("final/model" if final else "model", model.variables),
             ("optimizer", model.optimizer.variables),
         ):
             for index, variable in enumerate(variables):
-                variable.assign(self.arrays[f"{prefix}/{index}"])
+                key = f"{prefix}/{index}"
+                array = self.arrays.get(key)
+                if array is None:
+                    raise DataError(
+                        f"{self.path} has no array {key!r}; rerun with --fresh"
+                    )
+                if tuple(array.shape) != tuple(
+                    variable.shape
+                ) or array.dtype != np.dtype(variable.dtype):
+                    raise DataError(
+                        f"{self.path}: array {key!r} is {array.dtype}"
+                        f"{list(array.shape)}, but {variable.path} is"
+                        f" {variable.dtype}{list(variable.shape)}; rerun with --fresh"
+                    )
+                variable.assign(array)
+            known = {f"{prefix}/{i}" for i in range(len(variables))}
+            extra = sorted(
+                k
+                for k in self.arrays
+                if k.rpartition("/")[0] == prefix and k not in known
+            )
+            if extra:
+                raise DataError(
+                    f"{self.path} has an array {extra[0]!r} the model has no variable"
+                    " for; rerun with --fresh"
+                )
 
     def on_train_begin(self, logs=None):
         if self.meta is None:
@@ -218,11 +265,12 @@ class Checkpoint(keras.callbacks.Callback):
                 setattr(callback, key, value)
             count = self.meta["callback_arrays"][index]
             for key, size in count.items():
-                setattr(
-                    callback,
-                    key,
-                    [self.arrays[f"callback/{index}/{key}/{i}"] for i in range(size)],
-                )
+                names = [f"callback/{index}/{key}/{i}" for i in range(size)]
+                if missing := [name for name in names if name not in self.arrays]:
+                    raise DataError(
+                        f"{self.path} has no array {missing[0]!r}; rerun with --fresh"
+                    )
+                setattr(callback, key, [self.arrays[name] for name in names])
 
     def on_epoch_end(self, epoch, logs=None):
         self.save(epoch + 1, finished=False)
@@ -240,6 +288,18 @@ class Checkpoint(keras.callbacks.Callback):
                 for i, v in enumerate(model.optimizer.variables)
             }
         )
+        if finished and self.meta is not None:
+            # The last epoch's state stays what a continued run starts from; the
+            # final variables (best weights restored, say) are kept beside it when
+            # they differ.
+            final = {
+                f"final/{k}": v for k, v in arrays.items() if k.startswith("model/")
+            }
+            arrays = {
+                k: v for k, v in self.arrays.items() if not k.startswith("final/")
+            }
+            if any(not np.array_equal(v, arrays.get(k[6:])) for k, v in final.items()):
+                arrays.update(final)
         states, counts = [], []
         for index, callback in enumerate(self.callbacks):
             scalars, lists = _state(callback)
@@ -261,6 +321,7 @@ class Checkpoint(keras.callbacks.Callback):
             "callback_arrays": counts,
         }
         self.meta = meta
+        self.arrays = dict(arrays)
         arrays["meta"] = np.asarray(json.dumps(meta))
         temp = self.path.with_name(f".{CHECKPOINT}.{os.getpid()}.tmp")
         with open(temp, "wb") as stream:
@@ -276,17 +337,78 @@ class Checkpoint(keras.callbacks.Callback):
 
 def _trim_log(path, epochs):
     """CSVLogger writes its row before the checkpoint is saved: a kill between the two
-    would leave a row that the resumed run writes again."""
+    would leave a row that the resumed run writes again. Bytes in, bytes out: the csv
+    module's line endings (\\r\\n) stay as they were."""
     if path.exists():
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        path.write_text("".join(lines[: epochs + 1]), encoding="utf-8")
+        lines = path.read_bytes().splitlines(keepends=True)
+        if len(lines) > epochs + 1:
+            path.write_bytes(b"".join(lines[: epochs + 1]))
+
+
+# Checkpoint meta keys and the types they must have (a tampered file is refused).
+META = {
+    "fingerprint": dict,
+    "epoch": int,
+    "stopped": bool,
+    "finished": bool,
+    "history": dict,
+    "callbacks": list,
+    "callback_arrays": list,
+}
+
+
+def _checked_meta(path, meta, callbacks):
+    """The checkpoint's meta, checked key by key: one error naming the file and key."""
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: 'meta' is not an object; rerun with --fresh")
+    for key, kind in META.items():
+        if key not in meta:
+            raise DataError(f"{path}: 'meta' has no key {key!r}; rerun with --fresh")
+        if not isinstance(meta[key], kind) or (
+            kind is int and isinstance(meta[key], bool)
+        ):
+            raise DataError(
+                f"{path}: meta key {key!r} is not a {kind.__name__}; rerun with --fresh"
+            )
+    if meta["epoch"] < 0:
+        raise DataError(f"{path}: meta key 'epoch' is negative; rerun with --fresh")
+    for key in ("callbacks", "callback_arrays"):
+        if len(meta[key]) != callbacks or not all(
+            isinstance(v, dict) for v in meta[key]
+        ):
+            raise DataError(
+                f"{path}: meta key {key!r} does not list the spec's {callbacks}"
+                " callbacks; rerun with --fresh"
+            )
+    for key, curve in meta["history"].items():
+        if not isinstance(curve, list) or len(curve) != meta["epoch"]:
+            raise DataError(
+                f"{path}: history {key!r} does not hold {meta['epoch']} epochs;"
+                " rerun with --fresh"
+            )
+    for counts in meta["callback_arrays"]:
+        if not all(isinstance(n, int) and 0 <= n < 10**6 for n in counts.values()):
+            raise DataError(
+                f"{path}: meta key 'callback_arrays' holds a bad count;"
+                " rerun with --fresh"
+            )
+    return meta
 
 
 def _differences(old, new):
-    return ", ".join(
-        f"{k}: {old.get(k)!r} then, {new.get(k)!r} now"
-        for k in new
-        if old.get(k) != new.get(k)
+    """What changed between two fingerprints, in words."""
+    changed = [k for k in new if old.get(k) != new.get(k)]
+    if "spec" in changed or "data" in changed:
+        return " and ".join(
+            f"{k} content (sha256 {str(old.get(k))[:12]} then, {str(new[k])[:12]} now)"
+            for k in ("spec", "data")
+            if k in changed
+        )
+    settings_old, settings_new = old.get("settings") or {}, new.get("settings") or {}
+    return "setting " + ", ".join(
+        f"{k}: {settings_old.get(k)!r} then, {settings_new.get(k)!r} now"
+        for k in settings_new
+        if settings_old.get(k) != settings_new.get(k)
     )
 
 
@@ -517,20 +639,75 @@ def plot_history(history, path):
 
 
 def _fingerprint(settings, args):
-    """What makes two runs the same run: a checkpoint resumes only the run it belongs
-    to."""
-    keys = (
-        "style",
-        "loop",
-        "epochs",
-        "batch_size",
-        "data",
-        "samples",
-        "seed",
-        "strategy",
-    )
+    """What makes two runs the same run: the spec's content (its sha256), the data's
+    content and the settings that shape the run; a checkpoint resumes only its own run.
+    `--epochs` is not among them: a finished run can be continued."""
+    keys = ("style", "loop", "batch_size", "data", "samples", "seed", "strategy")
     values = {key: getattr(args, key) for key in keys}
-    return {"spec": settings.name, "mixed_precision": args.mixed_precision, **values}
+    values["mixed_precision"] = args.mixed_precision
+    return {
+        "spec": getattr(settings, "spec_sha256", None),
+        "data": _data_digest(settings, args),
+        "settings": values,
+    }
+
+
+def _data_digest(settings, args):
+    """sha256 of the data the run reads: a file's bytes, a folder's files (names and
+    bytes), or the spec's own description of it (a built-in name, inline arrays)."""
+    source = args.data if args.data not in ("spec", "synthetic") else None
+    data = settings.dataset if args.data == "spec" else args.data
+    if source is None and isinstance(data, str) and data.endswith(".npz"):
+        source = data
+    if source is None and isinstance(data, dict):
+        key = next(
+            (k for k in ("image_folder", "text_folder", "csv") if k in data), None
+        )
+        source = data[key] if key else None
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
+    if source is not None:
+        path = Path(source)
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file())
+            if path.is_dir()
+            else [path]
+        )
+        for file in files:
+            digest.update(str(file.relative_to(path) if path.is_dir() else "").encode())
+            try:
+                with open(file, "rb") as stream:
+                    digest.update(hashlib.file_digest(stream, "sha256").digest())
+            except OSError as error:
+                raise DataError(f"cannot read {file}: {error.strerror}") from None
+    return digest.hexdigest()
+
+
+class RunLock:
+    """One process at a time per run folder: an exclusive lock on `run_dir/.lock`, which
+    the system releases when the process ends, however it ends."""
+
+    def __init__(self, run_dir):
+        self.path = Path(run_dir) / LOCK
+        self.stream = None
+
+    def __enter__(self):
+        self.stream = open(self.path, "a+b")  # held until __exit__
+        try:
+            import fcntl
+
+            fcntl.flock(self.stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # not POSIX: no lock, as before
+            pass
+        except OSError:
+            self.stream.close()
+            raise DataError(
+                f"another process is training in {self.path.parent} (it holds"
+                f" {self.path}); wait for it to end or use another --run-dir"
+            ) from None
+        return self
+
+    def __exit__(self, *exc):
+        self.stream.close()
 
 
 def _check_tensorboard(callbacks):
@@ -563,14 +740,20 @@ def train(script, args):
     strategy = make_strategy(args.strategy)
     if strategy.num_replicas_in_sync > 1:
         jit = False  # cross-replica gradient sums cannot run inside XLA clusters
-    train_pair, validation_pair, test_pair = load_data(settings, args)
+    data = load_data(settings, args)
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        return _train_locked(script, args, settings, strategy, jit, run_dir, data)
+
+
+def _train_locked(script, args, settings, strategy, jit, run_dir, data):
+    train_pair, validation_pair, test_pair = data
     batches = Batches(
         train_pair, args.batch_size, args.seed, getattr(script, "CLASS_WEIGHT", None)
     )
     validation = evaluation_dataset(validation_pair, args.batch_size)
     test = evaluation_dataset(test_pair, args.batch_size)
-    run_dir = Path(args.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     if args.fresh:
         _start_fresh(run_dir)
     # TF 2.21 cannot loop over a distributed iterator inside one tf.function ("You must
@@ -596,6 +779,7 @@ def train(script, args):
             run_dir, _fingerprint(settings, args), spec_callbacks, recorder
         )
         start = checkpoint.load()
+        checkpoint.continue_to(args.epochs)
         if checkpoint.meta is None:
             _start_fresh(run_dir)  # a log left by an earlier, unfinished run
         checkpoint.restore_variables(model)

@@ -273,7 +273,7 @@ def test_keras_file_from_another_spec_version_is_refused(tmp_path):
         import_file(new_folder / f"version_probe_{style}.py", f"_new_{style}")
         with pytest.raises(ValueError) as info:
             keras.models.load_model(tmp_path / f"{style}.keras")
-        assert old.spec_sha256 in str(info.value) and new.spec_sha256 in str(info.value)
+        assert old.model_sha256 in str(info.value) and new.model_sha256 in str(info.value)
     # A Functional model without specgen classes reloads the architecture it was saved with.
     plain = next(p for p in SPECS if p.stem == "tiny_regression")
     model = specgen.compile(plain)

@@ -139,6 +139,9 @@ class LayerKind:
     max_inputs: int | None = 1
     # Passed `training=` in subclassed call(): behaves differently in training.
     training: bool = False
+    # Its call() defaults to `training=True` (Keras's augmentation layers): called without a
+    # `training` argument, as a Functional or Sequential model calls it, it trains.
+    trains_by_default: bool = False
     defaults: Mapping = field(default_factory=dict)
     # An operation node (`keras.ops.<name>`): called, never constructed; no weights.
     op: bool = False

@@ -62,7 +62,7 @@ def _crop(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
 
 
 def _augment(name: str, *args: Arg, rule=_image) -> LayerKind:
-    return LayerKind(name, args, rule, training=True)
+    return LayerKind(name, args, rule, training=True, trains_by_default=True)
 
 
 LAYERS: tuple[LayerKind, ...] = (

@@ -141,11 +141,11 @@ def module_name(model: Model, style: str) -> str:
     return f"{model.name}_{style}"
 
 
-def header(model: Model, body: str) -> str:
-    return headers.make(model.name, model.spec_sha256, body)
-
-
-# Written once per output folder: the same text from every spec that trains (shared.py).
+def header(model: Model, body: str, *, script: bool) -> str:
+    """A training script carries the whole spec's hash; a model module the model's only."""
+    if script:
+        return headers.make(model.name, model.spec_sha256, body)
+    return headers.make(model.name, model.model_sha256, body, model=True)
 
 
 def shared_header(body: str) -> str:
@@ -236,7 +236,9 @@ def render_model(
         # The code fingerprint ignores layout, so it is taken from the unformatted code while
         # ruff runs (tests/test_golden.py checks every header against the formatted body).
         heads = {
-            name: shared_header(body) if name in shared.NAMES else header(model, body)
+            name: shared_header(body)
+            if name in shared.NAMES
+            else header(model, body, script=name == f"{script_name(model)}.py")
             for name, body in {**raw, **ready}.items()
         }
         formatted = {**wait(), **ready}

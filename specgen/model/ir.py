@@ -41,7 +41,8 @@ class Model:
     blocks: tuple[BlockDef, ...]
     outputs: tuple[str, ...]
     training: Mapping | None
-    spec_sha256: str
+    spec_sha256: str  # the whole spec: the training script's
+    model_sha256: str  # what builds the model (model_hash): the model modules'
     file: str
     source: SourceMap = field(compare=False, repr=False)
     output_structure: str = "dict"
@@ -98,6 +99,12 @@ class Model:
         return "{" + ", ".join(f"{literal(n)}: {var(n)}" for n in names) + "}"
 
     @property
+    def trains_by_default(self) -> bool:
+        """A layer of the model itself trains when called without `training` (see
+        LayerKind.trains_by_default): the Sequential style then defaults to inference."""
+        return any(node.trains_by_default for node in self.layers)
+
+    @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.inputs)
 
@@ -142,7 +149,9 @@ class Model:
             if node.owner not in made:
                 made.add(node.owner)
                 steps.append((shared_variable(node.owner), target.constructor))
-            steps.append((node.name, f"{shared_variable(node.owner)}({node.call_args()})"))
+            inferred = ", training=False" if node.trains_by_default else ""
+            call = f"{shared_variable(node.owner)}({node.call_args()}{inferred})"
+            steps.append((node.name, call))
         return tuple(steps)
 
     @property
@@ -214,7 +223,21 @@ class Model:
 
 def spec_hash(data: dict) -> str:
     """sha256 of the spec's canonical JSON, so key order and whitespace do not matter."""
-    body = {k: v for k, v in data.items() if k != "$schema"}
+    return _canonical_hash({k: v for k, v in data.items() if k != "$schema"})
+
+
+# Top-level keys that do not build the model: a model module's hash leaves them out, so an
+# edit of the training block (or the prose) keeps the modules and saved models as they were.
+NOT_MODEL = frozenset({"$schema", "training", "description"})
+
+
+def model_hash(data: dict) -> str:
+    """sha256 of what builds the model: inputs, layers, blocks, outputs, seed, name (every
+    top-level key but NOT_MODEL's, so a key added later counts until said otherwise)."""
+    return _canonical_hash({k: v for k, v in data.items() if k not in NOT_MODEL})
+
+
+def _canonical_hash(body: dict) -> str:
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -29,8 +29,8 @@ from .ir import pascal_case
 # Every global a generated module defines or imports (see the templates' module prologue).
 MODULE_GLOBALS = frozenset(
     """
-    SEED SPEC_SHA256 build_model contextlib from_spec_config in_spec_order keras random
-    seeded set_trainable symbolic_inputs
+    build_model contextlib from_spec_config in_spec_order InferenceSequential keras
+    MODEL_SHA256 random SEED seeded set_trainable symbolic_inputs
     """.split()
 )
 Report = Callable[[str, str], None]

@@ -114,11 +114,15 @@ class LayerNode:
     def functional_expr(self) -> str:
         if self.is_op:
             return self.op_expr()
-        return f"{self.constructor}({self.call_args()})"
+        return f"{self.constructor}({self.call_args()}{_inference(self)})"
 
     @property
     def takes_training(self) -> bool:
         return self.kind.training
+
+    @property
+    def trains_by_default(self) -> bool:
+        return self.kind.trains_by_default
 
     @property
     def attribute(self) -> str:
@@ -164,9 +168,9 @@ class BlockDef:
 
     @property
     def config_update(self) -> str:
-        """The parameters, and the spec's hash that from_config checks."""
+        """The parameters, and the model's hash that from_config checks."""
         pairs = [f"{literal(name)}: self.{name}" for name, _ in self.params]
-        return "{" + ", ".join([*pairs, '"spec_sha256": SPEC_SHA256']) + "}"
+        return "{" + ", ".join([*pairs, '"model_sha256": MODEL_SHA256']) + "}"
 
     @property
     def build_symbolic(self) -> str:
@@ -221,6 +225,10 @@ class BlockNode:
         return self.block.takes_training
 
     @property
+    def trains_by_default(self) -> bool:
+        return False  # its call() passes `training` on to its layers, None as None
+
+    @property
     def is_op(self) -> bool:
         return False
 
@@ -266,11 +274,15 @@ class CallNode:
 
     @property
     def functional_expr(self) -> str:
-        return f"{shared_variable(self.owner)}({self.call_args()})"
+        return f"{shared_variable(self.owner)}({self.call_args()}{_inference(self)})"
 
     @property
     def takes_training(self) -> bool:
         return self.target.takes_training
+
+    @property
+    def trains_by_default(self) -> bool:
+        return self.target.trains_by_default
 
     @property
     def is_op(self) -> bool:
@@ -299,3 +311,10 @@ class CallNode:
     @property
     def params(self) -> int:
         return 0
+
+
+def _inference(node) -> str:
+    """A layer that trains by default is told it is not training: a Functional model passes
+    `training` on only when its caller gives one (fit() does), so model(x) infers as
+    predict() does; the node keeps the argument in .keras files."""
+    return ", training=False" if node.trains_by_default else ""

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from ..catalog import training as cat
 from ..spec.errors import SpecError
+from . import run_rules
 from .ir import Model, literal
-from .signatures import keras_order
+from .plan import KerasObject, Plan, is_per_output, plan
 
 # Kept for callers that list the allowlists (tests/test_safety.py).
 LOSS_CLASSES, METRIC_CLASSES, ACCURACY = cat.LOSS_NAMES, cat.METRIC_NAMES, cat.ACCURACY
@@ -37,39 +38,6 @@ CROSSENTROPY = {
 PROBABILITIES = {"softmax", "sigmoid", "log_softmax"}
 
 
-def _object(value) -> tuple[str, dict]:
-    """(class, arguments) of `"name"` or `{"type": Class, ...}`."""
-    if isinstance(value, str):
-        return value, {}
-    return value["type"], {k: v for k, v in value.items() if k != "type"}
-
-
-def _call(module: str, cls: str, args: Mapping, first: str = "") -> str:
-    parts = [first] if first else []
-    parts += [f"{k}={_value(args[k])}" for k in keras_order(f"{module}.{cls}", args)]
-    return f"keras.{module}.{cls}({', '.join(parts)})"
-
-
-def _value(value) -> str:
-    """An argument: a literal, or a learning-rate schedule object."""
-    if isinstance(value, Mapping) and "type" in value:
-        cls, args = _object(value)
-        return _call("optimizers.schedules", cls, args)
-    return literal(value)
-
-
-def _per_output(value, outputs):
-    """{output: setting} from one setting for all or a dict keyed by output."""
-    if isinstance(value, Mapping) and "type" not in value:
-        return {name: value.get(name) for name in outputs}
-    return {name: value for name in outputs}
-
-
-def _loss(value) -> tuple[str, dict]:
-    cls, args = _object(value)
-    return cat.LOSS_NAMES.get(cls, cls), args
-
-
 @dataclass(frozen=True)
 class Head:
     """One output as the script trains it."""
@@ -80,6 +48,7 @@ class Head:
     loss_class: str
     loss_args: Mapping
     metrics: tuple
+    pointer: str  # the spec's place of this output's loss
 
     @property
     def units(self) -> int | None:
@@ -91,7 +60,7 @@ class Head:
 
     @property
     def loss(self) -> str:
-        return _call("losses", self.loss_class, self.loss_args)
+        return KerasObject(self.loss_class, self.loss_args).code("losses")
 
     @property
     def metric_calls(self) -> tuple[str, ...]:
@@ -102,7 +71,7 @@ class Head:
             elif isinstance(metric, str):
                 calls.append(f"keras.metrics.{cat.METRIC_NAMES[metric]}(name={literal(metric)})")
             else:
-                calls.append(_call("metrics", *_object(metric)))
+                calls.append(KerasObject.parse(metric).code("metrics"))
         return tuple(calls)
 
 
@@ -116,18 +85,25 @@ def _activation(model: Model, name: str) -> str | None:
     return args.get("activation")
 
 
-def heads(model: Model) -> tuple[Head, ...]:
-    spec = model.training
+def heads(model: Model, parsed: Plan | None = None) -> tuple[Head, ...]:
+    parsed = parsed or plan(model)
     dims = {n.name: tuple(n.out.dims) for n in model.layers}
-    losses = _per_output(spec["loss"], model.outputs)
-    metrics = _per_output(spec.get("metrics", ()), model.outputs)
     result = []
     for name in model.outputs:
-        if losses[name] is None:
+        loss = parsed.losses.value[name]
+        if loss is None:
             continue
-        cls, args = _loss(losses[name])
+        metrics = parsed.metrics.value[name] or ()
         result.append(
-            Head(name, dims[name], _activation(model, name), cls, args, tuple(metrics[name] or ()))
+            Head(
+                name,
+                dims[name],
+                _activation(model, name),
+                loss.cls,
+                loss.args,
+                metrics,
+                parsed.losses.pointer(name),
+            )
         )
     return tuple(result)
 
@@ -136,7 +112,8 @@ def _metric_name(metric) -> str:
     """The name Keras logs a metric under: its `name`, else its class in snake_case."""
     if isinstance(metric, str):
         return metric
-    cls, args = _object(metric)
+    parsed = KerasObject.parse(metric)
+    cls, args = parsed.cls, parsed.args
     if "name" in args:
         return args["name"]
     return "auc" if cls == "AUC" else re.sub(r"(?<!^)(?=[A-Z])", "_", cls).lower()
@@ -165,7 +142,7 @@ def check(model: Model) -> list[SpecError]:
 
     for field in ("loss", "metrics", "loss_weights"):
         value = spec.get(field)
-        if isinstance(value, Mapping) and "type" not in value:
+        if is_per_output(value):
             for name in value:
                 if name not in model.outputs:
                     error(
@@ -177,11 +154,10 @@ def check(model: Model) -> list[SpecError]:
     if errors:
         return errors
     many = len(model.outputs) > 1
-    loss_field = (
-        "/loss/{}" if isinstance(spec["loss"], Mapping) and "type" not in spec["loss"] else "/loss"
-    )
-    for head in heads(model):
-        where = loss_field.format(head.name)
+    parsed = plan(model)
+    outputs = heads(model, parsed)
+    for head in outputs:
+        where = head.pointer
         logits = head.loss_args.get("from_logits", False)
         if head.loss_class in CROSSENTROPY:
             if logits and head.activation in PROBABILITIES:
@@ -203,8 +179,7 @@ def check(model: Model) -> list[SpecError]:
                 f"{head.loss_class} needs one unit per class; output {head.name!r}"
                 " has 1 unit (use binary_crossentropy for two classes)",
             )
-    optimizer = spec["optimizer"]
-    schedule = isinstance(optimizer.get("learning_rate"), Mapping)
+    schedule = isinstance(parsed.optimizer.args.get("learning_rate"), Mapping)
     for index, callback in enumerate(spec.get("callbacks", ())):
         if callback["type"] == "ReduceLROnPlateau" and schedule:
             error(
@@ -222,7 +197,7 @@ def check(model: Model) -> list[SpecError]:
         if many:
             error("/class_weight", "Keras takes class_weight for a single output only")
         else:
-            head = heads(model)[0]
+            head = outputs[0]
             for key in spec["class_weight"]:
                 if not (key.isascii() and key.isdigit() and len(key) < 7):
                     error(f"/class_weight/{key}", f"class_weight keys are class ids; got {key!r}")
@@ -245,6 +220,7 @@ def check(model: Model) -> list[SpecError]:
                         f"targets: inputs, but output {node.name!r} has shape"
                         f" {node.out.dims}, not the input's {wanted}",
                     )
+    run_rules.check(model, outputs, error)
     dataset = spec.get("dataset")
     if isinstance(dataset, str) and dataset in BUILTIN and spec.get("targets") != "inputs":
         shapes, classes = BUILTIN[dataset]
@@ -255,7 +231,7 @@ def check(model: Model) -> list[SpecError]:
                 "/dataset",
                 f"{dataset} images are {fits}; input {model.inputs[0].name!r} is {list(dims)}",
             )
-        for head in heads(model):
+        for head in outputs:
             if head.labels in (cat.CLASS_IDS, cat.ONE_HOT) and head.units != classes:
                 error(
                     "/dataset",
@@ -268,6 +244,7 @@ def check(model: Model) -> list[SpecError]:
 class Training:
     model: Model
     outputs: tuple[Head, ...]
+    plan: Plan
 
     @property
     def spec(self):
@@ -283,8 +260,7 @@ class Training:
 
     @property
     def optimizer(self) -> str:
-        cls, args = _object(self.spec["optimizer"])
-        return _call("optimizers", cls, args)
+        return self.plan.optimizer.code("optimizers")
 
     @property
     def multi_output(self) -> bool:
@@ -324,20 +300,21 @@ class Training:
             "vocabulary": literal(_vocabulary(model)),
             "validation_split": literal(self.spec.get("validation_split")),
             "targets": literal(self.spec.get("targets")),
+            "spec_sha256": literal(model.spec_sha256),
         }
 
     @property
     def callbacks(self) -> tuple[str, ...]:
         calls = []
-        for callback in self.spec.get("callbacks", ()):
-            cls, args = _object(callback)
+        for callback in self.plan.callbacks:
+            cls, args = callback.cls, dict(callback.args)
             files = dict(cat.CALLBACKS[cls][1])
             if cls == "ModelCheckpoint" and args.get("save_weights_only"):
                 files["filepath"] = cat.WEIGHTS_ONLY_FILE
             first = ", ".join(f"run_dir / {literal(f)}" for f in files.values())
             if cls == "CSVLogger":
                 args = {**args, "append": True}  # a resumed run goes on with the same log
-            calls.append(_call("callbacks", cls, args, first))
+            calls.append(KerasObject(cls, args).code("callbacks", first))
         return tuple(calls)
 
 
@@ -352,4 +329,5 @@ def _vocabulary(model: Model) -> int | None:
 def build(model: Model) -> Training | None:
     if model.training is None:
         return None
-    return Training(model, heads(model))
+    parsed = plan(model)
+    return Training(model, heads(model, parsed), parsed)

@@ -33,8 +33,9 @@ KERAS_ATTRIBUTES = frozenset(
 # Names bound in the scopes where generated code also binds layer and input names.
 GENERATED = frozenset(
     """
-    SEED SPEC_SHA256 build_model cls config from_spec_config in_spec_order input_shape inputs
-    keras kwargs model seed seeded self set_trainable symbolic_inputs training
+    build_model cls config from_spec_config in_spec_order InferenceSequential input_shape
+    inputs keras kwargs model MODEL_SHA256 SEED seed seeded self set_trainable symbolic_inputs
+    training
     """.split()
 )
 
