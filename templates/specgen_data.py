@@ -49,13 +49,8 @@ def synthetic_data(settings, samples, seed):
                 xs[name] = rng.integers(0, high, size=(rows, *shape)).astype(dtype)
             else:
                 xs[name] = rng.random((rows, *shape), dtype="float32")
-        ys = {
-            n: labels(shape, kind, rows)
-            for n, (shape, kind) in settings.outputs.items()
-        }
-        return _structure(xs, list(settings.inputs)), _structure(
-            ys, list(settings.outputs)
-        )
+        ys = {n: labels(shape, kind, rows) for n, (shape, kind) in settings.outputs.items()}
+        return _structure(xs, list(settings.inputs)), _structure(ys, list(settings.outputs))
 
     return split(samples), split(max(samples // 4, 1))
 
@@ -98,9 +93,7 @@ def load_npz(settings, path):
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except Exception as error:  # zipfile, pickle and format errors alike: a bad file
-        raise DataError(
-            f"cannot read {path}: {type(error).__name__}: {error}"
-        ) from None
+        raise DataError(f"cannot read {path}: {type(error).__name__}: {error}") from None
 
     def pick(prefix, names):
         if len(names) == 1 and prefix in arrays:
@@ -132,11 +125,7 @@ def _linear(settings, data):
     linear.update(data["synthetic_linear"])
     rng = np.random.default_rng(settings.seed)
     x = rng.normal(0.0, 1.0, size=(linear["train"] + linear["test"], 1))
-    y = (
-        linear["slope"] * x
-        + linear["intercept"]
-        + rng.normal(0.0, linear["noise"], x.shape)
-    )
+    y = linear["slope"] * x + linear["intercept"] + rng.normal(0.0, linear["noise"], x.shape)
     x, y = x.astype("float32"), y.astype("float32")
     split = linear["train"]
     return (x[:split], y[:split]), (x[split:], y[split:])
@@ -151,50 +140,129 @@ def _split(x, y, fraction):
     return head, tail
 
 
-def _from_dataset(dataset):
-    """A small keras.utils folder data set as numpy arrays: both loops read the same
-    rows."""
-    xs, ys = [], []
-    for x, y in dataset:
-        xs.append(x.numpy())
-        ys.append(y.numpy())
-    if not xs:
-        raise DataError("the data folder holds no files Keras can read")
-    return np.concatenate(xs), np.concatenate(ys)
+IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what tf.io.decode_image reads
 
 
-def _folder(settings, data):
-    key = "image_folder" if "image_folder" in data else "text_folder"
-    path, fraction = data[key], data.get("test_split", 0.2)
+class Stream:
+    """Samples read from files when a batch needs them: only the paths are in memory,
+    and `decode` (a path tensor -> one sample) runs inside the tf.data pipeline."""
+
+    def __init__(self, paths, decode):
+        self.paths, self.decode = np.asarray(paths, dtype=str), decode
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, rows):
+        return Stream(self.paths[rows], self.decode)
+
+
+def _files(key, path, formats):
+    """Every file of a class-per-subfolder tree, sorted, with its class id."""
     if not os.path.isdir(path):
         raise DataError(f"{key} {path!r} is not a folder")
+    classes = sorted(e.name for e in os.scandir(path) if e.is_dir())
+    paths, labels = [], []
+    for label, name in enumerate(classes):
+        for folder, subfolders, names in sorted(os.walk(os.path.join(path, name))):
+            subfolders.sort()
+            for file in sorted(names):
+                if file.lower().endswith(formats):
+                    paths.append(os.path.join(folder, file))
+                    labels.append(label)
+    if not paths:
+        raise DataError(f"{key} {path!r} holds no {' or '.join(formats)} files in class subfolders")
+    return np.asarray(paths), np.asarray(labels, dtype="int64"), classes
+
+
+def _shuffled_split(paths, labels, fraction, seed):
+    """A seeded shuffle of the files, the last `fraction` of them held out."""
+    order = np.random.default_rng(seed).permutation(len(paths))
+    paths, labels = paths[order], labels[order]
+    cut = len(paths) - int(fraction * len(paths)) if fraction else len(paths)
+    if cut < 1:
+        raise DataError(f"test_split {fraction} leaves no files to train on")
+    test = slice(cut, None) if cut < len(paths) else slice(None)
+    return (paths[:cut], labels[:cut]), (paths[test], labels[test])
+
+
+def _checked(stream, what, verbose):
+    """One streamed pass that decodes every file: a file that cannot be read is named
+    here, before training, not as a traceback in the middle of an epoch."""
+    if verbose:
+        print(f"Checking {len(stream)} {what}...", flush=True)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(stream.paths)
+        .map(stream.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    done = 0
+    iterator = iter(dataset)
+    while True:
+        try:
+            next(iterator)
+        except StopIteration:
+            return stream
+        except tf.errors.OpError as error:
+            reason = error.message.splitlines()[0] if error.message else "unreadable"
+            raise DataError(f"cannot read {stream.paths[done]}: {reason}") from None
+        done += 1
+
+
+def _image_decoder(size, channels):
+    def decode(path):
+        image = tf.io.decode_image(
+            tf.io.read_file(path), channels=channels, expand_animations=False
+        )
+        image = tf.image.resize(image, size)  # float32, values as stored (0..255)
+        image.set_shape((*size, channels))
+        return image
+
+    return decode
+
+
+def _labels(labels, mode, classes):
+    if mode == "categorical":
+        return np.eye(len(classes), dtype="float32")[labels]
+    if mode == "binary":
+        if len(classes) != 2:
+            raise DataError(f"label_mode binary needs two class folders; found {len(classes)}")
+        return labels.astype("float32")[:, np.newaxis]
+    return labels
+
+
+def _folder(settings, data, verbose=False):
+    """Image or text files in one subfolder per class, streamed: the files are listed
+    and split here, read and decoded batch by batch while training."""
+    key = "image_folder" if "image_folder" in data else "text_folder"
+    path, fraction = data[key], data.get("test_split", 0.2)
     seed = settings.seed or 0
+    formats = IMAGE_FORMATS if key == "image_folder" else (".txt",)
+    paths, labels, classes = _files(key, path, formats)
+    train, test = _shuffled_split(paths, labels, fraction, seed)
+    mode = data.get("label_mode", "int")
     if key == "image_folder":
         shape = next(iter(settings.inputs.values()))[0]
-        train, test = keras.utils.image_dataset_from_directory(
-            path,
-            image_size=tuple(data.get("image_size", shape[:2])),
-            color_mode=data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb")),
-            label_mode=data.get("label_mode", "int"),
-            validation_split=fraction,
-            subset="both",
-            seed=seed,
-            shuffle=True,
-            verbose=False,
-        )
-        (x_train, y_train), (x_test, y_test) = _from_dataset(train), _from_dataset(test)
-        return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
-    train, test = keras.utils.text_dataset_from_directory(
-        path, validation_split=fraction, subset="both", seed=seed, verbose=False
-    )
-    (t_train, y_train), (t_test, y_test) = _from_dataset(train), _from_dataset(test)
+        mode_name = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
+        channels = {v: k for k, v in COLOR_MODES.items()}[mode_name]
+        decode = _image_decoder(tuple(data.get("image_size", shape[:2])), channels)
+        stream = Stream(paths, decode)
+        _checked(stream, f"images in {path}", verbose)
+        return tuple((Stream(p, decode), _labels(y, mode, classes)) for p, y in (train, test))
     length = next(iter(settings.inputs.values()))[0][0] or 64
     vectorize = keras.layers.TextVectorization(
         max_tokens=settings.vocabulary, output_sequence_length=length
     )
-    vectorize.adapt(t_train)  # the vocabulary comes from the training texts only
-    as_ids = lambda texts: np.asarray(vectorize(texts), dtype="int32")  # noqa: E731
-    return (as_ids(t_train), y_train), (as_ids(t_test), y_test)
+    _checked(Stream(paths, tf.io.read_file), f"texts in {path}", verbose)
+    if verbose:
+        print(f"Learning the vocabulary of {len(train[0])} texts...", flush=True)
+    texts = tf.data.Dataset.from_tensor_slices(train[0]).map(tf.io.read_file)
+    vectorize.adapt(texts.batch(256))  # streamed: the training texts only
+
+    def decode(file):
+        return tf.cast(vectorize(tf.io.read_file(file)), "int32")
+
+    return tuple((Stream(p, decode), _labels(y, mode, classes)) for p, y in (train, test))
 
 
 def _csv(settings, data):
@@ -203,23 +271,36 @@ def _csv(settings, data):
     path, label = data["csv"], data.get("label")
     try:
         with open(path, newline="", encoding="utf-8") as stream:
-            rows = list(csv.DictReader(stream))
+            rows = list(csv.reader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
+    header, rows = (rows[0], rows[1:]) if rows else ([], [])
     if not rows:
         raise DataError(f"{path} has no rows")
-    features = data.get("features") or [c for c in rows[0] if c != label]
+    features = data.get("features") or [c for c in header if c != label]
     for column in [*features, *([label] if label else [])]:
-        if column not in rows[0]:
-            raise DataError(
-                f"{path} has no column {column!r}; it has {', '.join(rows[0])}"
-            )
-    try:
-        x = np.array([[float(r[c]) for c in features] for r in rows], dtype="float32")
-        y = np.array([float(r[label]) for r in rows], dtype="float32") if label else x
-    except ValueError as error:
-        raise DataError(f"{path}: a value is not a number ({error})") from None
+        if column not in header:
+            raise DataError(f"{path} has no column {column!r}; it has {', '.join(header)}")
     _, kind = next(iter(settings.outputs.values()))
+    x, y = [], []
+    for line, row in enumerate(rows, start=2):  # the header is line 1
+        if len(row) != len(header):
+            raise DataError(f"{path}, row {line}: {len(row)} values; the header has {len(header)}")
+        values = dict(zip(header, row, strict=True))
+        try:
+            x.append([float(values[c]) for c in features])
+            y.append(float(values[label]) if label else 0.0)
+        except ValueError as error:
+            raise DataError(f"{path}, row {line}: not a number ({error})") from None
+        if label and kind == "class_ids" and not float(y[-1]).is_integer():
+            raise DataError(
+                f"{path}, row {line}: label {values[label]!r} is not a class id (a whole number)"
+            )
+    x = np.array(x, dtype="float32")
+    if not np.isfinite(x).all() or not np.isfinite(y).all():
+        line = 2 + int(np.flatnonzero(~np.isfinite(np.c_[x, y]).all(axis=1))[0])
+        raise DataError(f"{path}, row {line}: NaN or infinite value")
+    y = np.array(y, dtype="float32") if label else x
     if kind == "class_ids":
         y = y.astype("int64")
     elif y.ndim == 1:
@@ -227,23 +308,20 @@ def _csv(settings, data):
     return _split(x, y, data.get("test_split", 0.2))
 
 
-def load_spec_data(settings):
-    """The spec's own data set as ((x_train, y_train), (x_test, y_test))."""
+def load_spec_data(settings, verbose=False):
+    """The spec's own data set as ((x_train, y_train), (x_test, y_test)); a folder's
+    inputs are Streams (paths decoded while training)."""
     data = settings.dataset
     if data == "synthetic":
         return synthetic_data(settings, 1024, settings.seed or 0)
     if data == "digits":
         return _digits()
     if isinstance(data, str):
-        return (
-            load_npz(settings, data)
-            if data.endswith(".npz")
-            else _builtin(settings, data)
-        )
+        return load_npz(settings, data) if data.endswith(".npz") else _builtin(settings, data)
     if "synthetic_linear" in data:
         return _linear(settings, data)
     if "image_folder" in data or "text_folder" in data:
-        return _folder(settings, data)
+        return _folder(settings, data, verbose)
     if "csv" in data:
         return _csv(settings, data)
     return _inline(settings, data)
@@ -256,29 +334,26 @@ def check_data(settings, source, split, x, y):
     for name, array in _named(x, inputs).items():
         shape, dtype = settings.inputs[name]
         label = f"{source}: x_{split}" + (f"_{name}" if len(inputs) > 1 else "")
+        if isinstance(array, Stream):  # decoded to the input's shape, checked whole
+            rows = len(array)
+            continue
         array = np.asarray(array)
         expected = f"(rows, {', '.join('any' if d is None else str(d) for d in shape)})"
         fits = array.ndim == len(shape) + 1 and all(
             d is None or d == a for d, a in zip(shape, array.shape[1:], strict=True)
         )
         if not fits:
-            raise DataError(
-                f"{label} has shape {array.shape}; the model needs {expected}"
-            )
+            raise DataError(f"{label} has shape {array.shape}; the model needs {expected}")
         if array.dtype.kind not in "biuf":
             raise DataError(f"{label} has dtype {array.dtype}; the model needs numbers")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise DataError(f"{label} holds NaN or infinite values")
         if dtype.startswith("int") and settings.vocabulary and array.size:
             if array.min() < 0 or array.max() >= settings.vocabulary:
-                raise DataError(
-                    f"{label} holds ids outside 0..{settings.vocabulary - 1}"
-                )
+                raise DataError(f"{label} holds ids outside 0..{settings.vocabulary - 1}")
         rows = len(array) if rows is None else rows
         if len(array) != rows:
-            raise DataError(
-                f"{label} has {len(array)} rows; the other inputs have {rows}"
-            )
+            raise DataError(f"{label} has {len(array)} rows; the other inputs have {rows}")
     if settings.targets == "inputs":
         return
     for name, array in _named(y, outputs).items():
@@ -300,24 +375,20 @@ def check_data(settings, source, split, x, y):
                 )
             integral = array.dtype.kind != "f" or not (array % 1).any()
             if array.size and (array.min() < 0 or array.max() >= units or not integral):
-                raise DataError(
-                    f"{label} holds labels outside the class ids 0..{units - 1}"
-                )
+                raise DataError(f"{label} holds labels outside the class ids 0..{units - 1}")
             continue
         fits = array.ndim == len(shape) + 1 and all(
             d is None or d == a for d, a in zip(shape, array.shape[1:], strict=True)
         )
         if not fits and not (shape == (1,) and array.ndim == 1):
             needed = ", ".join("any" if d is None else str(d) for d in shape)
-            raise DataError(
-                f"{label} has shape {array.shape}; the model needs (rows, {needed})"
-            )
+            raise DataError(f"{label} has shape {array.shape}; the model needs (rows, {needed})")
 
 
 def load_data(settings, args):
     """(train, validation, test) pairs, checked against the model."""
     if args.data == "spec":
-        train, test = load_spec_data(settings)
+        train, test = load_spec_data(settings, verbose=not args.quiet)
         source = "data" if not isinstance(settings.dataset, str) else settings.dataset
     elif args.data == "synthetic":
         train, test = synthetic_data(settings, args.samples, args.seed)
@@ -336,43 +407,53 @@ def load_data(settings, args):
     return train, validation, test
 
 
+def _pipeline(pair):
+    """The pair's arrays (a Stream as its paths) and a function that turns one row of
+    them into a sample, decoding what a Stream holds."""
+    flat = tf.nest.flatten(pair)
+    tensors = [tf.constant(a.paths if isinstance(a, Stream) else a) for a in flat]
+    decoders = [a.decode if isinstance(a, Stream) else None for a in flat]
+
+    def read(*row):
+        row = [d(t) if d else t for d, t in zip(decoders, row, strict=True)]
+        return tf.nest.pack_sequence_as(pair, row)
+
+    return tensors, read, any(decoders)
+
+
 class Batches:
     """The training batches of each epoch, in an order fixed by the seed and the epoch
     alone, so a resumed run reads what an uninterrupted one would. `select(epoch)`
     picks the order that the next iterator over `dataset` reads; both loops read this
-    same dataset."""
+    same dataset. Files (Streams) are read and decoded in parallel, in that order."""
 
     def __init__(self, train, batch_size, seed, class_weight=None):
         if class_weight:  # as sample weights in the data, the same in both loops
-            weights = np.asarray(
-                [class_weight.get(int(c), 1.0) for c in np.ravel(train[1])]
-            )
+            weights = np.asarray([class_weight.get(int(c), 1.0) for c in np.ravel(train[1])])
             train = (*train, weights.astype("float32"))
         self.rows = len(tf.nest.flatten(train[0])[0])
         self.steps = -(-self.rows // batch_size)
         self.epoch = tf.Variable(0, dtype="int64", trainable=False)
-        tensors = tf.nest.map_structure(
-            tf.convert_to_tensor, train
-        )  # captured, not copied
+        tensors, read, streamed = _pipeline(train)  # captured, not copied
         seed = tf.constant(seed, dtype="int64")
 
         def order(_):
-            keys = tf.random.stateless_uniform(
-                [self.rows], seed=tf.stack([seed, self.epoch])
-            )
+            keys = tf.random.stateless_uniform([self.rows], seed=tf.stack([seed, self.epoch]))
             return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
-        self.dataset = (
-            tf.data.Dataset.range(1)
-            .flat_map(order)
-            .batch(batch_size)
-            .map(
-                lambda index: tf.nest.map_structure(
-                    lambda t: tf.gather(t, index), tensors
-                )
+        dataset = tf.data.Dataset.range(1).flat_map(order)
+        if streamed:  # one file at a time, several in flight, order kept
+            dataset = dataset.map(
+                lambda i: read(*[tf.gather(t, i) for t in tensors]),
+                num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True,
+            ).batch(batch_size)
+        else:  # rows already in memory: one gather per batch
+            dataset = dataset.batch(batch_size).map(
+                lambda index: read(*[tf.gather(t, index) for t in tensors])
             )
-            .apply(tf.data.experimental.assert_cardinality(self.steps))
-            .prefetch(tf.data.AUTOTUNE)
+        self.dataset = dataset.apply(tf.data.experimental.assert_cardinality(self.steps)).prefetch(
+            tf.data.AUTOTUNE
         )
 
     def select(self, epoch):
@@ -380,8 +461,10 @@ class Batches:
 
 
 def evaluation_dataset(pair, batch_size):
-    return (
-        tf.data.Dataset.from_tensor_slices(pair)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    tensors, read, streamed = _pipeline(pair)
+    dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors))
+    if streamed:
+        dataset = dataset.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    else:
+        dataset = dataset.map(read)  # only regroups the arrays
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
