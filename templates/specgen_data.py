@@ -179,10 +179,13 @@ def _shuffled_split(paths, labels, fraction, seed):
     """A seeded shuffle of the files, the last `fraction` of them held out."""
     order = np.random.default_rng(seed).permutation(len(paths))
     paths, labels = paths[order], labels[order]
-    cut = len(paths) - int(fraction * len(paths)) if fraction else len(paths)
-    if cut < 1:
-        raise DataError(f"test_split {fraction} leaves no files to train on")
-    test = slice(cut, None) if cut < len(paths) else slice(None)
+    held = int(fraction * len(paths))
+    if not 0 < held < len(paths):
+        raise DataError(
+            f"test_split {fraction} of {len(paths)} files holds out {held}; "
+            "the test and training sets each need at least one file"
+        )
+    cut, test = len(paths) - held, slice(len(paths) - held, None)
     return (paths[:cut], labels[:cut]), (paths[test], labels[test])
 
 
@@ -221,7 +224,14 @@ def _image_decoder(size, channels):
     return decode
 
 
-def _labels(labels, mode, classes):
+def _labels(settings, key, labels, mode, classes):
+    shape, _ = next(iter(settings.outputs.values()))
+    units = shape[-1] if shape else None
+    if mode != "binary" and units not in (None, len(classes)):
+        raise DataError(
+            f"{key} has {len(classes)} class folders ({', '.join(classes)}); "
+            f"the model's output has {units} units"
+        )
     if mode == "categorical":
         return np.eye(len(classes), dtype="float32")[labels]
     if mode == "binary":
@@ -248,12 +258,18 @@ def _folder(settings, data, verbose=False):
         decode = _image_decoder(tuple(data.get("image_size", shape[:2])), channels)
         stream = Stream(paths, decode)
         _checked(stream, f"images in {path}", verbose)
-        return tuple((Stream(p, decode), _labels(y, mode, classes)) for p, y in (train, test))
+        return tuple(
+            (Stream(p, decode), _labels(settings, key, y, mode, classes)) for p, y in (train, test)
+        )
     length = next(iter(settings.inputs.values()))[0][0] or 64
     vectorize = keras.layers.TextVectorization(
         max_tokens=settings.vocabulary, output_sequence_length=length
     )
-    _checked(Stream(paths, tf.io.read_file), f"texts in {path}", verbose)
+
+    def utf8(file):  # what TextVectorization's standardization can read
+        return tf.strings.unicode_decode(tf.io.read_file(file), "UTF-8", "strict")
+
+    _checked(Stream(paths, utf8), f"texts in {path}", verbose)
     if verbose:
         print(f"Learning the vocabulary of {len(train[0])} texts...", flush=True)
     texts = tf.data.Dataset.from_tensor_slices(train[0]).map(tf.io.read_file)
@@ -262,7 +278,9 @@ def _folder(settings, data, verbose=False):
     def decode(file):
         return tf.cast(vectorize(tf.io.read_file(file)), "int32")
 
-    return tuple((Stream(p, decode), _labels(y, mode, classes)) for p, y in (train, test))
+    return tuple(
+        (Stream(p, decode), _labels(settings, key, y, mode, classes)) for p, y in (train, test)
+    )
 
 
 def _csv(settings, data):
