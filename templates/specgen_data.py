@@ -283,6 +283,169 @@ def _folder(settings, data, verbose=False):
     )
 
 
+RECORD_DTYPES = {"float32": tf.float32, "int64": tf.int64}  # tf.train.Feature kinds
+SHUFFLE_BUFFER = 1024  # records: bounded memory, seeded by (seed, epoch)
+
+
+class Records:
+    """Examples in TFRecord shards, parsed as they are read: in memory only the file
+    names and each file's record count (from one checking pass)."""
+
+    def __init__(self, files, counts, features, inputs, targets):
+        self.files = np.asarray(files, dtype=str)
+        self.counts = np.asarray(counts, dtype="int64")
+        self.features, self.inputs, self.targets = features, inputs, targets
+        self.class_weight = None
+
+    def __len__(self):
+        return int(self.counts.sum())
+
+    def part(self, rows):
+        part = Records(self.files[rows], self.counts[rows], *self._spec())
+        part.class_weight = self.class_weight
+        return part
+
+    def _spec(self):
+        return self.features, self.inputs, self.targets
+
+    def parse(self, serialized):
+        example = tf.io.parse_single_example(serialized, self.features)
+        x = _structure(example, self.inputs)
+        if self.targets is None:  # an autoencoder: the input is the target
+            return x, x
+        y = _structure(example, self.targets)
+        if self.class_weight is None:
+            return x, y
+        table = tf.constant(self.class_weight, dtype="float32")
+        label = tf.reshape(tf.cast(y, "int32"), [-1])[0]  # classes past the table: 1
+        inside = label < len(self.class_weight)
+        weight = tf.where(inside, tf.gather(table, tf.minimum(label, len(table) - 1)), 1.0)
+        return x, y, weight
+
+    def dataset(self, seed=None, epoch=None):
+        """In file order, or shuffled as a function of (seed, epoch): the file list
+        permuted, then a bounded shuffle buffer seeded from both."""
+        files = tf.constant(self.files)
+        if seed is not None:
+            keys = tf.random.stateless_uniform([len(self.files)], seed=tf.stack([seed, epoch]))
+            files = tf.gather(files, tf.argsort(keys))
+        dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
+            tf.data.TFRecordDataset,
+            cycle_length=min(4, len(self.files)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        if seed is not None:
+            dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
+        return dataset.map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _record_features(settings, data):
+    """The spec's declared features, checked against the model's inputs and outputs."""
+    declared = data["features"]
+    inputs, targets = data["inputs"], data.get("targets")
+    for name in [*inputs, *(targets or [])]:
+        if name not in declared:
+            raise DataError(
+                f"tfrecord: {name!r} is not a declared feature; declared: {', '.join(declared)}"
+            )
+    pairs = [(inputs, settings.inputs, "input")]
+    if settings.targets != "inputs":
+        if not targets:
+            raise DataError("tfrecord: the spec names no targets")
+        pairs.append((targets, settings.outputs, "output"))
+    for names, model, what in pairs:
+        if len(names) != len(model):
+            raise DataError(
+                f"tfrecord: {len(names)} {what} features for the model's "
+                f"{len(model)} {what}s ({', '.join(model)})"
+            )
+        for name, (model_name, (shape, kind)) in zip(names, model.items(), strict=True):
+            feature = declared[name]
+            need = tuple(shape)
+            if what == "output" and kind == "class_ids":
+                need = (1,) if tuple(feature["shape"]) == (1,) else ()
+                if feature["dtype"] != "int64":
+                    raise DataError(
+                        f"tfrecord: feature {name!r} holds class ids for output "
+                        f"{model_name!r}; declare it int64"
+                    )
+            fits = len(need) == len(feature["shape"]) and all(
+                d is None or d == f for d, f in zip(need, feature["shape"], strict=True)
+            )
+            if not fits:
+                raise DataError(
+                    f"tfrecord: feature {name!r} has shape {list(feature['shape'])}; "
+                    f"the model's {what} {model_name!r} needs "
+                    f"{[d if d is not None else 'any' for d in need]}"
+                )
+    spec = {
+        name: tf.io.FixedLenFeature(declared[name]["shape"],
+                                    RECORD_DTYPES[declared[name]["dtype"]])
+        for name in [*inputs, *(targets or [])]
+    }  # fmt: skip
+    return spec, inputs, targets if settings.targets != "inputs" else None
+
+
+def _count_records(settings, records, verbose):
+    """One streamed pass: every record parsed, class ids checked; a record that cannot
+    be used is named by file and index."""
+    if verbose:
+        print(f"Checking {len(records.files)} TFRecord files...", flush=True)
+    units = {n: shape[-1] for n, (shape, kind) in settings.outputs.items() if kind == "class_ids"}
+    counts = []
+    for file in records.files:
+        dataset = tf.data.TFRecordDataset(file).map(records.parse)
+        done, iterator = 0, iter(dataset)
+        while True:
+            try:
+                x, y = next(iterator)
+            except StopIteration:
+                break
+            except tf.errors.OpError as error:
+                reason = error.message.splitlines()[0] if error.message else ""
+                raise DataError(f"{file}, record {done}: {reason}") from None
+            if records.targets is not None:
+                for name, value in _named(y, list(settings.outputs)).items():
+                    value = value.numpy()
+                    if name in units and (value.min() < 0 or value.max() >= units[name]):
+                        raise DataError(
+                            f"{file}, record {done}: label {value.tolist()} is outside "
+                            f"the class ids 0..{units[name] - 1}"
+                        )
+            for value in tf.nest.flatten(x):
+                if value.dtype.is_floating and not np.isfinite(value.numpy()).all():
+                    raise DataError(f"{file}, record {done}: NaN or infinite value")
+            done += 1
+        if not done:
+            raise DataError(f"{file} holds no records")
+        counts.append(done)
+    records.counts = np.asarray(counts, dtype="int64")
+    return records
+
+
+def _tfrecord(settings, data, verbose=False):
+    import glob
+
+    pattern = data["tfrecord"]
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise DataError(f"tfrecord {pattern!r} matches no files")
+    records = Records(files, [], *_record_features(settings, data))
+    _count_records(settings, records, verbose)
+    fraction = data.get("test_split", 0.2)
+    held = int(fraction * len(files))
+    if not 0 < held < len(files):
+        raise DataError(
+            f"test_split {fraction} of {len(files)} TFRecord files holds out {held}; "
+            "the test and training sets each need at least one file"
+        )
+    order = np.random.default_rng(settings.seed or 0).permutation(len(files))
+    train = records.part(np.sort(order[: len(files) - held]))
+    test = records.part(np.sort(order[len(files) - held :]))
+    return (train, train), (test, test)
+
+
 def _csv(settings, data):
     import csv
 
@@ -342,11 +505,15 @@ def load_spec_data(settings, verbose=False):
         return _folder(settings, data, verbose)
     if "csv" in data:
         return _csv(settings, data)
+    if "tfrecord" in data:
+        return _tfrecord(settings, data, verbose)
     return _inline(settings, data)
 
 
 def check_data(settings, source, split, x, y):
     """Each array against the model: one line names the array and the shape needed."""
+    if isinstance(x, Records):  # checked record by record when counted
+        return
     inputs, outputs = list(settings.inputs), list(settings.outputs)
     rows = None
     for name, array in _named(x, inputs).items():
@@ -418,7 +585,14 @@ def load_data(settings, args):
         train, test = (train[0], train[0]), (test[0], test[0])
     check_data(settings, source, "train", *train)
     check_data(settings, source, "test", *test)
-    if settings.validation_split:
+    if settings.validation_split and isinstance(train[0], Records):
+        files = len(train[0].files)  # the last files held out
+        cut = files - max(1, int(round(files * settings.validation_split)))
+        if cut < 1:
+            raise DataError("validation_split needs at least two training files")
+        head, tail = train[0].part(slice(None, cut)), train[0].part(slice(cut, None))
+        train, validation = (head, head), (tail, tail)
+    elif settings.validation_split:
         train, validation = _split(*train, settings.validation_split)
     else:
         validation = test
@@ -446,6 +620,9 @@ class Batches:
     same dataset. Files (Streams) are read and decoded in parallel, in that order."""
 
     def __init__(self, train, batch_size, seed, class_weight=None):
+        if isinstance(train[0], Records):
+            self._records(train[0], batch_size, seed, class_weight)
+            return
         if class_weight:  # as sample weights in the data, the same in both loops
             weights = np.asarray([class_weight.get(int(c), 1.0) for c in np.ravel(train[1])])
             train = (*train, weights.astype("float32"))
@@ -474,11 +651,36 @@ class Batches:
             tf.data.AUTOTUNE
         )
 
+    def _records(self, records, batch_size, seed, class_weight):
+        if class_weight:
+            top = max(int(c) for c in class_weight)
+            records = records.part(slice(None))
+            records.class_weight = [class_weight.get(c, 1.0) for c in range(top + 1)]
+        self.rows = len(records)
+        self.steps = -(-self.rows // batch_size)
+        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
+        seed = tf.constant(seed, dtype="int64")
+        self.dataset = (
+            tf.data.Dataset.range(1)
+            .flat_map(lambda _: records.dataset(seed, self.epoch))
+            .batch(batch_size)
+            .apply(tf.data.experimental.assert_cardinality(self.steps))
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
     def select(self, epoch):
         self.epoch.assign(epoch)
 
 
 def evaluation_dataset(pair, batch_size):
+    if isinstance(pair[0], Records):
+        return (
+            pair[0]
+            .dataset()
+            .batch(batch_size)
+            .apply(tf.data.experimental.assert_cardinality(-(-len(pair[0]) // batch_size)))
+            .prefetch(tf.data.AUTOTUNE)
+        )
     tensors, read, streamed = _pipeline(pair)
     dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors))
     if streamed:

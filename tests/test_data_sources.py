@@ -219,3 +219,95 @@ def test_csv_class_labels_that_are_whole_numbers_train(tmp_path, capsys):
     code, err, out = _main(_script(spec, tmp_path), capsys, tmp_path / "run")
     assert code == 0, err
     assert json.loads(out.strip().splitlines()[-1])["epochs"] == 2
+
+
+def _example(features):
+    import tensorflow as tf
+
+    def one(value):
+        value = np.ravel(value)
+        if value.dtype.kind == "f":
+            return tf.train.Feature(float_list=tf.train.FloatList(value=value))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=value))
+
+    return tf.train.Example(
+        features=tf.train.Features(feature={k: one(v) for k, v in features.items()})
+    ).SerializeToString()
+
+
+def _shards(folder, shards, per_shard, seed=0):
+    """`shards` TFRecord files of (image 4x4x1 float32, label int64 in 0..3)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for shard in range(shards):
+        with tf.io.TFRecordWriter(str(folder / f"part-{shard:03d}.tfrecord")) as writer:
+            for _ in range(per_shard):
+                label = int(rng.integers(0, 4))
+                image = rng.random((4, 4, 1), dtype=np.float32) + label
+                writer.write(_example({"image": image, "label": np.int64(label)}))
+    return str(folder / "part-*.tfrecord")
+
+
+TFRECORD_FEATURES = {
+    "image": {"dtype": "float32", "shape": [4, 4, 1]},
+    "label": {"dtype": "int64", "shape": []},
+}
+
+
+def _tfrecord_spec(pattern, **extra):
+    dataset = {"tfrecord": pattern, "features": TFRECORD_FEATURES, "inputs": ["image"],
+               "targets": ["label"], "test_split": 0.25, **extra}  # fmt: skip
+    return _spec("rec", [{"name": "x", "shape": [4, 4, 1]}],
+                 [{"type": "Flatten"}, {"type": "Dense", "units": 4, "activation": "softmax"}],
+                 dataset, validation_split=0.34, class_weight={"0": 1.0, "1": 2.0})  # fmt: skip
+
+
+def test_tfrecord_shards_stream_in_both_loops(tmp_path):
+    pattern = _shards(tmp_path / "shards", 8, 10)
+    script = _script(_tfrecord_spec(pattern), tmp_path)
+    train, validation, test = script.runtime.load_data(
+        script.SETTINGS, script.parse_args(["--quiet"])
+    )
+    assert (len(train[0]), len(validation[0]), len(test[0])) == (40, 20, 20)
+    assert type(train[0]).__name__ == "Records", "never materialised"
+    runs = {}
+    for loop in ("fit", "tape"):
+        argv = ["--quiet", "--loop", loop, "--run-dir", str(tmp_path / loop)]
+        runs[loop], _ = script.train(script.parse_args(argv))
+    for key, curve in runs["fit"]["history"].items():
+        np.testing.assert_allclose(
+            runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    assert runs["fit"]["history"]["accuracy"][-1] > 0.25
+
+
+def test_bad_tfrecord_sources_are_one_line_errors(tmp_path, capsys):
+    pattern = _shards(tmp_path / "good", 4, 3)
+    bad = tmp_path / "bad"
+    _shards(bad, 4, 3)
+    data = (bad / "part-002.tfrecord").read_bytes()
+    (bad / "part-002.tfrecord").write_bytes(data[: len(data) // 2])  # cut mid-record
+    labels = tmp_path / "labels"
+    _shards(labels, 4, 3)
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(labels / "part-001.tfrecord")) as writer:
+        writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": 0}))
+        writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": 7}))
+    wrong_shape = {**TFRECORD_FEATURES, "image": {"dtype": "float32", "shape": [16]}}
+    cases = [
+        (_tfrecord_spec(str(tmp_path / "none-*.tfrecord")), "matches no files"),
+        (_tfrecord_spec(str(bad / "*.tfrecord")), "part-002.tfrecord, record 1"),
+        (_tfrecord_spec(str(labels / "*.tfrecord")), "part-001.tfrecord, record 1: label 7"),
+        (_tfrecord_spec(pattern, features=wrong_shape), "feature 'image' has shape [16]"),
+        (_tfrecord_spec(pattern, inputs=["pixels"]), "'pixels' is not a declared feature"),
+    ]
+    for index, (spec, message) in enumerate(cases):
+        assert specgen.validate(spec) == [], spec["training"]["dataset"]
+        folder = tmp_path / f"case{index}"
+        folder.mkdir()
+        code, err, _ = _main(_script(spec, folder), capsys, folder / "run")
+        assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+        assert message in err, (message, err)
