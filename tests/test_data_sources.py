@@ -113,7 +113,7 @@ def test_folders_stream_and_both_loops_read_the_same_batches(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source", ["image_folder", "text_folder"])
+@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord"])
 def test_kill_and_resume_a_streamed_source(source, tmp_path):
     """As test_training's kill-and-resume, with the data streamed from files."""
     spec = copy.deepcopy(RESUMABLE)
@@ -122,14 +122,22 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
         spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
         spec["layers"] = [{"type": "Rescaling", "scale": 1 / 255}, {"type": "Flatten"},
                           *spec["layers"]]  # fmt: skip
-    else:
+    elif source == "text_folder":
         folder = _texts(tmp_path / "data", 4, 50)
         spec["inputs"] = [{"name": "x", "shape": [6], "dtype": "int32"}]
         spec["layers"] = [{"type": "Embedding", "input_dim": 16, "output_dim": 4},
                           {"type": "Flatten"}, *spec["layers"]]  # fmt: skip
+    else:  # 1,200 records in 10 shards
+        folder = _shards(tmp_path / "data", 10, 120)
+        spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
+        spec["layers"] = [{"type": "Flatten"}, *spec["layers"]]
     spec["training"]["dataset"] = {source: str(folder), "test_split": 0.2}
+    if source == "tfrecord":
+        spec["training"]["dataset"].update(
+            features=TFRECORD_FEATURES, inputs=["image"], targets=["label"]
+        )
     script = _render(spec, tmp_path)
-    loop = "fit" if source == "image_folder" else "tape"
+    loop = "tape" if source == "text_folder" else "fit"
     uninterrupted = _start(script, "--loop", loop, "--run-dir", "whole")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, str(script), "--quiet", "--loop", loop, "--run-dir", "killed"]
