@@ -129,6 +129,12 @@ def parse_args(settings, argv=None, description=None):
         help="split the CPU into N logical devices (try --strategy mirrored)",
     )
     add("--quiet", action="store_true", help="no progress bars")
+    add(
+        "--predict",
+        metavar="FILE_OR_FOLDER",
+        help="print the predictions of --run-dir's model.keras for these image or"
+        " text files, with class names; trains nothing",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.samples < 1:
         parser.error("--epochs, --batch-size and --samples must be at least 1")

@@ -3,6 +3,7 @@ sources, synthetic data shaped by the model, checks that name the array and the 
 needs, and the per-epoch batch order that both loops read and a resumed run reads again.
 """
 
+import json
 import os
 
 import keras
@@ -49,8 +50,13 @@ def synthetic_data(settings, samples, seed):
                 xs[name] = rng.integers(0, high, size=(rows, *shape)).astype(dtype)
             else:
                 xs[name] = rng.random((rows, *shape), dtype="float32")
-        ys = {n: labels(shape, kind, rows) for n, (shape, kind) in settings.outputs.items()}
-        return _structure(xs, list(settings.inputs)), _structure(ys, list(settings.outputs))
+        ys = {
+            n: labels(shape, kind, rows)
+            for n, (shape, kind) in settings.outputs.items()
+        }
+        return _structure(xs, list(settings.inputs)), _structure(
+            ys, list(settings.outputs)
+        )
 
     return split(samples), split(max(samples // 4, 1))
 
@@ -93,7 +99,9 @@ def load_npz(settings, path):
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except Exception as error:  # zipfile, pickle and format errors alike: a bad file
-        raise DataError(f"cannot read {path}: {type(error).__name__}: {error}") from None
+        raise DataError(
+            f"cannot read {path}: {type(error).__name__}: {error}"
+        ) from None
 
     def pick(prefix, names):
         if len(names) == 1 and prefix in arrays:
@@ -125,7 +133,11 @@ def _linear(settings, data):
     linear.update(data["synthetic_linear"])
     rng = np.random.default_rng(settings.seed)
     x = rng.normal(0.0, 1.0, size=(linear["train"] + linear["test"], 1))
-    y = linear["slope"] * x + linear["intercept"] + rng.normal(0.0, linear["noise"], x.shape)
+    y = (
+        linear["slope"] * x
+        + linear["intercept"]
+        + rng.normal(0.0, linear["noise"], x.shape)
+    )
     x, y = x.astype("float32"), y.astype("float32")
     split = linear["train"]
     return (x[:split], y[:split]), (x[split:], y[split:])
@@ -140,21 +152,28 @@ def _split(x, y, fraction):
     return head, tail
 
 
-IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what tf.io.decode_image reads
+IMAGE_FORMATS = (
+    ".bmp",
+    ".gif",
+    ".jpeg",
+    ".jpg",
+    ".png",
+)  # what tf.io.decode_image reads
 
 
 class Stream:
     """Samples read from files when a batch needs them: only the paths are in memory,
     and `decode` (a path tensor -> one sample) runs inside the tf.data pipeline."""
 
-    def __init__(self, paths, decode):
+    def __init__(self, paths, decode, raw=None, classes=None):
         self.paths, self.decode = np.asarray(paths, dtype=str), decode
+        self.raw, self.classes = raw, classes  # what the saved model keeps
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, rows):
-        return Stream(self.paths[rows], self.decode)
+        return Stream(self.paths[rows], self.decode, self.raw, self.classes)
 
 
 def _files(key, path, formats):
@@ -171,7 +190,9 @@ def _files(key, path, formats):
                     paths.append(os.path.join(folder, file))
                     labels.append(label)
     if not paths:
-        raise DataError(f"{key} {path!r} holds no {' or '.join(formats)} files in class subfolders")
+        raise DataError(
+            f"{key} {path!r} holds no {' or '.join(formats)} files in class subfolders"
+        )
     return np.asarray(paths), np.asarray(labels, dtype="int64"), classes
 
 
@@ -236,7 +257,9 @@ def _labels(settings, key, labels, mode, classes):
         return np.eye(len(classes), dtype="float32")[labels]
     if mode == "binary":
         if len(classes) != 2:
-            raise DataError(f"label_mode binary needs two class folders; found {len(classes)}")
+            raise DataError(
+                f"label_mode binary needs two class folders; found {len(classes)}"
+            )
         return labels.astype("float32")[:, np.newaxis]
     return labels
 
@@ -259,7 +282,11 @@ def _folder(settings, data, verbose=False):
         stream = Stream(paths, decode)
         _checked(stream, f"images in {path}", verbose)
         return tuple(
-            (Stream(p, decode), _labels(settings, key, y, mode, classes)) for p, y in (train, test)
+            (
+                Stream(p, decode, classes=classes),
+                _labels(settings, key, y, mode, classes),
+            )
+            for p, y in (train, test)
         )
     length = next(iter(settings.inputs.values()))[0][0] or 64
     vectorize = keras.layers.TextVectorization(
@@ -279,7 +306,11 @@ def _folder(settings, data, verbose=False):
         return tf.cast(vectorize(tf.io.read_file(file)), "int32")
 
     return tuple(
-        (Stream(p, decode), _labels(settings, key, y, mode, classes)) for p, y in (train, test)
+        (
+            Stream(p, decode, vectorize, classes),
+            _labels(settings, key, y, mode, classes),
+        )
+        for p, y in (train, test)
     )
 
 
@@ -319,7 +350,9 @@ class Records:
         table = tf.constant(self.class_weight, dtype="float32")
         label = tf.reshape(tf.cast(y, "int32"), [-1])[0]  # classes past the table: 1
         inside = label < len(self.class_weight)
-        weight = tf.where(inside, tf.gather(table, tf.minimum(label, len(table) - 1)), 1.0)
+        weight = tf.where(
+            inside, tf.gather(table, tf.minimum(label, len(table) - 1)), 1.0
+        )
         return x, y, weight
 
     def dataset(self, seed=None, epoch=None):
@@ -327,7 +360,9 @@ class Records:
         permuted, then a bounded shuffle buffer seeded from both."""
         files = tf.constant(self.files)
         if seed is not None:
-            keys = tf.random.stateless_uniform([len(self.files)], seed=tf.stack([seed, epoch]))
+            keys = tf.random.stateless_uniform(
+                [len(self.files)], seed=tf.stack([seed, epoch])
+            )
             files = tf.gather(files, tf.argsort(keys))
         dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
             tf.data.TFRecordDataset,
@@ -337,7 +372,9 @@ class Records:
         )
         if seed is not None:
             dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
-        return dataset.map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return dataset.map(
+            self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
 
 
 def _record_features(settings, data):
@@ -347,7 +384,8 @@ def _record_features(settings, data):
     for name in [*inputs, *(targets or [])]:
         if name not in declared:
             raise DataError(
-                f"tfrecord: {name!r} is not a declared feature; declared: {', '.join(declared)}"
+                f"tfrecord: {name!r} is not a declared feature; declared: "
+                f"{', '.join(declared)}"
             )
     pairs = [(inputs, settings.inputs, "input")]
     if settings.targets != "inputs":
@@ -392,7 +430,11 @@ def _count_records(settings, records, verbose):
     be used is named by file and index."""
     if verbose:
         print(f"Checking {len(records.files)} TFRecord files...", flush=True)
-    units = {n: shape[-1] for n, (shape, kind) in settings.outputs.items() if kind == "class_ids"}
+    units = {
+        n: shape[-1]
+        for n, (shape, kind) in settings.outputs.items()
+        if kind == "class_ids"
+    }
     counts = []
     for file in records.files:
         dataset = tf.data.TFRecordDataset(file).map(records.parse)
@@ -408,7 +450,9 @@ def _count_records(settings, records, verbose):
             if records.targets is not None:
                 for name, value in _named(y, list(settings.outputs)).items():
                     value = value.numpy()
-                    if name in units and (value.min() < 0 or value.max() >= units[name]):
+                    if name in units and (
+                        value.min() < 0 or value.max() >= units[name]
+                    ):
                         raise DataError(
                             f"{file}, record {done}: label {value.tolist()} is outside "
                             f"the class ids 0..{units[name] - 1}"
@@ -461,12 +505,16 @@ def _csv(settings, data):
     features = data.get("features") or [c for c in header if c != label]
     for column in [*features, *([label] if label else [])]:
         if column not in header:
-            raise DataError(f"{path} has no column {column!r}; it has {', '.join(header)}")
+            raise DataError(
+                f"{path} has no column {column!r}; it has {', '.join(header)}"
+            )
     _, kind = next(iter(settings.outputs.values()))
     x, y = [], []
     for line, row in enumerate(rows, start=2):  # the header is line 1
         if len(row) != len(header):
-            raise DataError(f"{path}, row {line}: {len(row)} values; the header has {len(header)}")
+            raise DataError(
+                f"{path}, row {line}: {len(row)} values; the header has {len(header)}"
+            )
         values = dict(zip(header, row, strict=True))
         try:
             x.append([float(values[c]) for c in features])
@@ -475,7 +523,8 @@ def _csv(settings, data):
             raise DataError(f"{path}, row {line}: not a number ({error})") from None
         if label and kind == "class_ids" and not float(y[-1]).is_integer():
             raise DataError(
-                f"{path}, row {line}: label {values[label]!r} is not a class id (a whole number)"
+                f"{path}, row {line}: label {values[label]!r} is not a class id"
+                " (a whole number)"
             )
     x = np.array(x, dtype="float32")
     if not np.isfinite(x).all() or not np.isfinite(y).all():
@@ -498,7 +547,11 @@ def load_spec_data(settings, verbose=False):
     if data == "digits":
         return _digits()
     if isinstance(data, str):
-        return load_npz(settings, data) if data.endswith(".npz") else _builtin(settings, data)
+        return (
+            load_npz(settings, data)
+            if data.endswith(".npz")
+            else _builtin(settings, data)
+        )
     if "synthetic_linear" in data:
         return _linear(settings, data)
     if "image_folder" in data or "text_folder" in data:
@@ -528,17 +581,23 @@ def check_data(settings, source, split, x, y):
             d is None or d == a for d, a in zip(shape, array.shape[1:], strict=True)
         )
         if not fits:
-            raise DataError(f"{label} has shape {array.shape}; the model needs {expected}")
+            raise DataError(
+                f"{label} has shape {array.shape}; the model needs {expected}"
+            )
         if array.dtype.kind not in "biuf":
             raise DataError(f"{label} has dtype {array.dtype}; the model needs numbers")
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise DataError(f"{label} holds NaN or infinite values")
         if dtype.startswith("int") and settings.vocabulary and array.size:
             if array.min() < 0 or array.max() >= settings.vocabulary:
-                raise DataError(f"{label} holds ids outside 0..{settings.vocabulary - 1}")
+                raise DataError(
+                    f"{label} holds ids outside 0..{settings.vocabulary - 1}"
+                )
         rows = len(array) if rows is None else rows
         if len(array) != rows:
-            raise DataError(f"{label} has {len(array)} rows; the other inputs have {rows}")
+            raise DataError(
+                f"{label} has {len(array)} rows; the other inputs have {rows}"
+            )
     if settings.targets == "inputs":
         return
     for name, array in _named(y, outputs).items():
@@ -560,14 +619,18 @@ def check_data(settings, source, split, x, y):
                 )
             integral = array.dtype.kind != "f" or not (array % 1).any()
             if array.size and (array.min() < 0 or array.max() >= units or not integral):
-                raise DataError(f"{label} holds labels outside the class ids 0..{units - 1}")
+                raise DataError(
+                    f"{label} holds labels outside the class ids 0..{units - 1}"
+                )
             continue
         fits = array.ndim == len(shape) + 1 and all(
             d is None or d == a for d, a in zip(shape, array.shape[1:], strict=True)
         )
         if not fits and not (shape == (1,) and array.ndim == 1):
             needed = ", ".join("any" if d is None else str(d) for d in shape)
-            raise DataError(f"{label} has shape {array.shape}; the model needs (rows, {needed})")
+            raise DataError(
+                f"{label} has shape {array.shape}; the model needs (rows, {needed})"
+            )
 
 
 def load_data(settings, args):
@@ -624,7 +687,9 @@ class Batches:
             self._records(train[0], batch_size, seed, class_weight)
             return
         if class_weight:  # as sample weights in the data, the same in both loops
-            weights = np.asarray([class_weight.get(int(c), 1.0) for c in np.ravel(train[1])])
+            weights = np.asarray(
+                [class_weight.get(int(c), 1.0) for c in np.ravel(train[1])]
+            )
             train = (*train, weights.astype("float32"))
         self.rows = len(tf.nest.flatten(train[0])[0])
         self.steps = -(-self.rows // batch_size)
@@ -633,7 +698,9 @@ class Batches:
         seed = tf.constant(seed, dtype="int64")
 
         def order(_):
-            keys = tf.random.stateless_uniform([self.rows], seed=tf.stack([seed, self.epoch]))
+            keys = tf.random.stateless_uniform(
+                [self.rows], seed=tf.stack([seed, self.epoch])
+            )
             return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
         dataset = tf.data.Dataset.range(1).flat_map(order)
@@ -647,9 +714,9 @@ class Batches:
             dataset = dataset.batch(batch_size).map(
                 lambda index: read(*[tf.gather(t, index) for t in tensors])
             )
-        self.dataset = dataset.apply(tf.data.experimental.assert_cardinality(self.steps)).prefetch(
-            tf.data.AUTOTUNE
-        )
+        self.dataset = dataset.apply(
+            tf.data.experimental.assert_cardinality(self.steps)
+        ).prefetch(tf.data.AUTOTUNE)
 
     def _records(self, records, batch_size, seed, class_weight):
         if class_weight:
@@ -678,13 +745,100 @@ def evaluation_dataset(pair, batch_size):
             pair[0]
             .dataset()
             .batch(batch_size)
-            .apply(tf.data.experimental.assert_cardinality(-(-len(pair[0]) // batch_size)))
+            .apply(
+                tf.data.experimental.assert_cardinality(-(-len(pair[0]) // batch_size))
+            )
             .prefetch(tf.data.AUTOTUNE)
         )
     tensors, read, streamed = _pipeline(pair)
     dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors))
     if streamed:
-        dataset = dataset.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        dataset = dataset.map(
+            read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
     else:
         dataset = dataset.map(read)  # only regroups the arrays
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# ------------------------------------------------------ the model as the files feed it
+
+
+def end_to_end(model, x):
+    """The trained model as its data source feeds it: a text folder's model takes
+    strings (the vocabulary learnt from the training split travels inside it); an
+    image folder's takes images as stored (the spec states any scaling as a layer)."""
+    raw = getattr(x, "raw", None)
+    if raw is None:
+        return model
+    text = keras.Input(shape=(), dtype="string", name="text")
+    return keras.Model(text, model(raw(text)), name=f"{model.name}_end_to_end")
+
+
+def save_model(model, x, run_dir):
+    """model.keras (end to end) and, for a folder source, classes.json beside it."""
+    end_to_end(model, x).save(os.path.join(run_dir, "model.keras"))
+    classes = getattr(x, "classes", None)
+    if classes is not None:
+        with open(os.path.join(run_dir, "classes.json"), "w", encoding="utf-8") as out:
+            json.dump(classes, out)
+
+
+def _predict_inputs(settings, files):
+    data = settings.dataset
+    if isinstance(data, dict) and "text_folder" in data:
+        texts = []
+        for file in files:
+            try:
+                with open(file, encoding="utf-8") as stream:
+                    texts.append(stream.read())
+            except (OSError, UnicodeDecodeError) as error:
+                raise DataError(f"cannot read {file}: {error}") from None
+        return tf.constant(texts)
+    if isinstance(data, dict) and "image_folder" in data:
+        shape = next(iter(settings.inputs.values()))[0]
+        mode = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
+        channels = {v: k for k, v in COLOR_MODES.items()}[mode]
+        decode = _image_decoder(tuple(data.get("image_size", shape[:2])), channels)
+        images = []
+        for file in files:
+            try:
+                images.append(decode(tf.constant(file)))
+            except tf.errors.OpError as error:
+                reason = error.message.splitlines()[0] if error.message else ""
+                raise DataError(f"cannot read {file}: {reason}") from None
+        return tf.stack(images)
+    raise DataError("--predict reads the files of an image_folder or text_folder spec")
+
+
+def predict(settings, args):
+    """--predict FILE_OR_FOLDER: one line per file, `file<TAB>class<TAB>probability`,
+    from the run folder's model.keras; trains nothing."""
+    path = args.predict
+    if os.path.isdir(path):
+        files = sorted(
+            os.path.join(folder, name)
+            for folder, _, names in os.walk(path)
+            for name in names
+        )
+    elif os.path.isfile(path):
+        files = [path]
+    else:
+        raise DataError(f"--predict {path!r}: no such file or folder")
+    if not files:
+        raise DataError(f"--predict {path!r} holds no files")
+    saved = os.path.join(args.run_dir, "model.keras")
+    if not os.path.isfile(saved):
+        raise DataError(f"{saved} does not exist: train first")
+    model = keras.models.load_model(saved)
+    classes = None
+    names = os.path.join(args.run_dir, "classes.json")
+    if os.path.isfile(names):
+        with open(names, encoding="utf-8") as stream:
+            classes = json.load(stream)
+    scores = np.asarray(model.predict(_predict_inputs(settings, files), verbose=0))
+    for file, score in zip(files, scores.reshape(len(files), -1), strict=True):
+        best = int(score.argmax()) if score.size > 1 else int(score[0] > 0.5)
+        label = classes[best] if classes and best < len(classes) else str(best)
+        print(f"{file}\t{label}\t{float(score.max()):.4f}")
+    return 0

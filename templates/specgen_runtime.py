@@ -24,6 +24,8 @@ if __package__:  # this folder is a package
         evaluation_dataset,
         load_data,
         load_spec_data,
+        predict,
+        save_model,
         synthetic_data,
     )
 else:
@@ -33,6 +35,8 @@ else:
         evaluation_dataset,
         load_data,
         load_spec_data,
+        predict,
+        save_model,
         synthetic_data,
     )
 
@@ -614,7 +618,7 @@ def train(script, args):
         final = model.evaluate(test, verbose=0, return_dict=True)
     else:
         final = trainer.evaluate(test)
-    model.save(run_dir / "model.keras")
+    save_model(model, train_pair[0], run_dir)  # end to end: raw files' contents in
     if args.save:
         model.save(args.save)
     if args.plot:
@@ -632,6 +636,8 @@ def train(script, args):
 def main(script, argv=None):
     args = script.parse_args(argv)
     try:
+        if args.predict:  # the run's model on files; trains nothing
+            return predict(script.SETTINGS, args)
         summary, _ = train(script, args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)

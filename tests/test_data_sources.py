@@ -319,3 +319,38 @@ def test_bad_tfrecord_sources_are_one_line_errors(tmp_path, capsys):
         code, err, _ = _main(_script(spec, folder), capsys, folder / "run")
         assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
         assert message in err, (message, err)
+
+
+def test_text_folder_model_takes_strings_and_predict_prints_class_names(tmp_path, capsys):
+    """Issue 17: the vocabulary learnt from the training split is inside model.keras, so
+    the run's model scores raw strings; --predict names the class of each file."""
+    texts = tmp_path / "texts"
+    for label, word in (("negative", "awful"), ("positive", "wonderful")):
+        (texts / label).mkdir(parents=True)
+        for index in range(12):
+            (texts / label / f"{index}.txt").write_text(f"a {word} film {index}")
+    spec = _spec("reviews", [{"name": "tokens", "shape": [4], "dtype": "int32"}],
+                 TEXT_LAYERS, {"text_folder": str(texts), "test_split": 0.25},
+                 epochs=40, optimizer={"type": "Adam", "learning_rate": 0.05})  # fmt: skip
+    script = _script(spec, tmp_path)
+    run_dir = tmp_path / "run"
+    code, err, _ = _main(script, capsys, run_dir)
+    assert code == 0, err
+    import tensorflow as tf
+
+    model = keras.models.load_model(run_dir / "model.keras")
+    strings = tf.constant(["a wonderful film", "an awful film"])  # a str_ array: Keras refuses
+    scores = model.predict(strings, verbose=0)
+    assert scores.shape == (2, 2) and scores[0].argmax() == 1 and scores[1].argmax() == 0
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "a.txt").write_text("what a wonderful film")
+    (tmp_path / "new" / "b.txt").write_text("such an awful film")
+    argv = ["--run-dir", str(run_dir), "--predict", str(tmp_path / "new")]
+    assert script.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [
+        [str(tmp_path / "new" / "a.txt"), "positive"],
+        [str(tmp_path / "new" / "b.txt"), "negative"],
+    ]
+    assert script.main(["--run-dir", str(tmp_path / "none"), "--predict", str(texts)]) == 1
+    assert "train first" in capsys.readouterr().err
