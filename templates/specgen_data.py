@@ -572,7 +572,7 @@ def check_data(settings, source, split, x, y):
     for name, array in _named(x, inputs).items():
         shape, dtype = settings.inputs[name]
         label = f"{source}: x_{split}" + (f"_{name}" if len(inputs) > 1 else "")
-        if isinstance(array, Stream):  # decoded to the input's shape, checked whole
+        if isinstance(array, (Stream, Cached)):  # decoded to the input's shape
             rows = len(array)
             continue
         array = np.asarray(array)
@@ -644,6 +644,11 @@ def load_data(settings, args):
     else:
         train, test = load_npz(settings, args.data)
         source = args.data
+    data = settings.dataset
+    if args.data == "spec" and isinstance(train[0], Stream) and data.get("cache"):
+        key = repr((sorted(data.items()), settings.seed))
+        train = (_cached(train[0], args.run_dir, key, not args.quiet), train[1])
+        test = (_cached(test[0], args.run_dir, key, not args.quiet), test[1])
     if settings.targets == "inputs":  # an autoencoder: the target is the input
         train, test = (train[0], train[0]), (test[0], test[0])
     check_data(settings, source, "train", *train)
@@ -662,18 +667,77 @@ def load_data(settings, args):
     return train, validation, test
 
 
+class Cached:
+    """A Stream decoded once into a .npy file in the run folder (`"cache": true`), read
+    batch by batch through a memory map: the decoded set is never held in memory."""
+
+    def __init__(self, array, stream):
+        self.array, self.raw, self.classes = array, stream.raw, stream.classes
+
+    def __len__(self):
+        return len(self.array)
+
+    def __getitem__(self, rows):
+        return Cached(self.array[rows], self)
+
+    def read(self, index):
+        array = self.array
+        rows = tf.numpy_function(lambda i: array[i], [index], array.dtype.name)
+        rows.set_shape([None, *array.shape[1:]])
+        return rows
+
+
+def _cached(stream, run_dir, key, verbose):
+    """The stream decoded into run_dir/cache/<key>.npy, written once (atomically) and
+    reused by a resumed run."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join([key, *stream.paths]).encode()).hexdigest()
+    path = os.path.join(run_dir, "cache", f"{digest[:24]}.npy")
+    if not os.path.isfile(path):
+        if verbose:
+            print(f"Caching {len(stream)} decoded files in {path}...", flush=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        first = stream.decode(tf.constant(stream.paths[0])).numpy()
+        out = np.lib.format.open_memmap(
+            path + ".part", "w+", first.dtype, (len(stream), *first.shape)
+        )
+        dataset = (
+            tf.data.Dataset.from_tensor_slices(stream.paths)
+            .map(stream.decode, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(256)
+        )
+        row = 0
+        for batch in dataset:
+            out[row : row + len(batch)] = batch.numpy()
+            row += len(batch)
+        out.flush()
+        del out
+        os.replace(path + ".part", path)
+    return Cached(np.load(path, mmap_mode="r"), stream)
+
+
 def _pipeline(pair):
-    """The pair's arrays (a Stream as its paths) and a function that turns one row of
-    them into a sample, decoding what a Stream holds."""
+    """The pair's arrays (a Stream as its paths, a Cached as row numbers) and a function
+    that turns one row (or, for a Cached, one batch) of them into samples."""
     flat = tf.nest.flatten(pair)
-    tensors = [tf.constant(a.paths if isinstance(a, Stream) else a) for a in flat]
-    decoders = [a.decode if isinstance(a, Stream) else None for a in flat]
+    tensors, decoders = [], []
+    for leaf in flat:
+        if isinstance(leaf, Stream):
+            tensors.append(tf.constant(leaf.paths))
+            decoders.append(leaf.decode)
+        elif isinstance(leaf, Cached):
+            tensors.append(tf.range(len(leaf), dtype="int64"))
+            decoders.append(leaf.read)
+        else:
+            tensors.append(tf.constant(leaf))
+            decoders.append(None)
 
     def read(*row):
         row = [d(t) if d else t for d, t in zip(decoders, row, strict=True)]
         return tf.nest.pack_sequence_as(pair, row)
 
-    return tensors, read, any(decoders)
+    return tensors, read, any(isinstance(leaf, Stream) for leaf in flat)
 
 
 class Batches:
@@ -755,10 +819,10 @@ def evaluation_dataset(pair, batch_size):
     if streamed:
         dataset = dataset.map(
             read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-        )
-    else:
-        dataset = dataset.map(read)  # only regroups the arrays
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        ).batch(batch_size)
+    else:  # regroups the arrays, reads a batch of a Cached at once
+        dataset = dataset.batch(batch_size).map(read)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 # ------------------------------------------------------ the model as the files feed it

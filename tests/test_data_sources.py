@@ -354,3 +354,24 @@ def test_text_folder_model_takes_strings_and_predict_prints_class_names(tmp_path
     ]
     assert script.main(["--run-dir", str(tmp_path / "none"), "--predict", str(texts)]) == 1
     assert "train first" in capsys.readouterr().err
+
+
+def test_cache_reads_the_same_batches_from_a_file_in_the_run_folder(tmp_path):
+    images = _images(tmp_path / "images", 2, 10)
+    dataset = {"image_folder": str(images), "test_split": 0.25}
+    runs = {}
+    for cache in (False, True):
+        spec = _spec("img", [{"name": "image", "shape": [8, 8, 3]}], IMAGE_LAYERS,
+                     {**dataset, "cache": cache}, validation_split=0.2)  # fmt: skip
+        (tmp_path / str(cache)).mkdir()
+        script = _script(spec, tmp_path / str(cache))
+        for loop in ("fit", "tape"):
+            run_dir = tmp_path / f"{cache}-{loop}"
+            argv = ["--quiet", "--loop", loop, "--run-dir", str(run_dir)]
+            runs[cache, loop], _ = script.train(script.parse_args(argv))
+            assert len(list(run_dir.glob("cache/*.npy"))) == (2 if cache else 0)
+    for key, curve in runs[False, "fit"]["history"].items():
+        for run in [(False, "tape"), (True, "fit"), (True, "tape")]:
+            np.testing.assert_allclose(
+                runs[run]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=(run, key)
+            )

@@ -319,10 +319,11 @@ def _dataset() -> dict:
                     "image_size": size,
                     "color_mode": {"enum": ["grayscale", "rgb", "rgba"]},
                     "label_mode": {"enum": ["int", "categorical", "binary"]},
+                    "cache": {"type": "boolean"},
                 },
             ),
             _source("csv", {"features": NAMES, "label": {"type": "string", "maxLength": 256}}),
-            _source("text_folder", {}),
+            _source("text_folder", {"cache": {"type": "boolean"}}),
             _tfrecord(),
             {
                 "type": "object",
