@@ -558,6 +558,8 @@ def train(script, args):
     steps_per_execution = (
         STEPS_PER_EXECUTION if strategy.num_replicas_in_sync == 1 else 1
     )
+    # No more than an epoch's steps: fit's progress bar counts by executions (32/6).
+    steps_per_execution = min(steps_per_execution, batches.steps)
     with strategy.scope():
         model = script.build_model(seed=args.seed)
         if args.mixed_precision:

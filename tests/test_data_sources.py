@@ -375,3 +375,20 @@ def test_cache_reads_the_same_batches_from_a_file_in_the_run_folder(tmp_path):
             np.testing.assert_allclose(
                 runs[run]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=(run, key)
             )
+
+
+def test_progress_bars_never_count_past_the_epoch(tmp_path, capsys):
+    """Issue 20 item 5: 3 steps an epoch once printed `32/3` in fit's bar (the steps run
+    per call); both loops show Keras's bar with the epoch's real step count."""
+    import re
+
+    text = "a,b,kind\n" + "".join(f"{i / 10},{-i / 10},{i % 3}\n" for i in range(30))
+    spec, _ = _csv_case(tmp_path, "bars", text)
+    script = _script(spec, tmp_path)
+    for loop in ("fit", "tape"):
+        argv = ["--loop", loop, "--run-dir", str(tmp_path / loop)]
+        assert script.main(argv) == 0
+        out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # no colours
+        counts = [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+) ", out)]
+        assert counts and all(done <= steps == 3 for done, steps in counts), (loop, out)
+        assert "Epoch 2/2" in out, out
