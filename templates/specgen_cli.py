@@ -193,6 +193,12 @@ def parse_args(settings, argv=None, description=None, styles=("functional",)):
         action="store_true",
         help="let TensorFlow print its start-up log (hidden by default)",
     )
+    add(
+        "--predict",
+        metavar="FILE_OR_FOLDER",
+        help="print the predictions of --run-dir's model.keras for these image or"
+        " text files, with class names; trains nothing",
+    )
     args = parser.parse_args(argv)
     if not styles:
         parser.error("no model module beside this script; render its spec with specgen")

@@ -3,6 +3,7 @@ sources, synthetic data shaped by the model, checks that name the array and the 
 needs, and the per-epoch batch order that both loops read and a resumed run reads again.
 """
 
+import json
 import os
 
 import keras
@@ -151,53 +152,342 @@ def _split(x, y, fraction):
     return head, tail
 
 
-def _from_dataset(dataset):
-    """A small keras.utils folder data set as numpy arrays: both loops read the same
-    rows."""
-    xs, ys = [], []
-    for x, y in dataset:
-        xs.append(x.numpy())
-        ys.append(y.numpy())
-    if not xs:
-        raise DataError("the data folder holds no files Keras can read")
-    return np.concatenate(xs), np.concatenate(ys)
+IMAGE_FORMATS = (
+    ".bmp",
+    ".gif",
+    ".jpeg",
+    ".jpg",
+    ".png",
+)  # what tf.io.decode_image reads
 
 
-def _folder(settings, data):
-    key = "image_folder" if "image_folder" in data else "text_folder"
-    path, fraction = data[key], data.get("test_split", 0.2)
+class Stream:
+    """Samples read from files when a batch needs them: only the paths are in memory,
+    and `decode` (a path tensor -> one sample) runs inside the tf.data pipeline."""
+
+    def __init__(self, paths, decode, raw=None, classes=None):
+        self.paths, self.decode = np.asarray(paths, dtype=str), decode
+        self.raw, self.classes = raw, classes  # what the saved model keeps
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, rows):
+        return Stream(self.paths[rows], self.decode, self.raw, self.classes)
+
+
+def _files(key, path, formats):
+    """Every file of a class-per-subfolder tree, sorted, with its class id."""
     if not os.path.isdir(path):
         raise DataError(f"{key} {path!r} is not a folder")
+    classes = sorted(e.name for e in os.scandir(path) if e.is_dir())
+    paths, labels = [], []
+    for label, name in enumerate(classes):
+        for folder, subfolders, names in sorted(os.walk(os.path.join(path, name))):
+            subfolders.sort()
+            for file in sorted(names):
+                if file.lower().endswith(formats):
+                    paths.append(os.path.join(folder, file))
+                    labels.append(label)
+    if not paths:
+        raise DataError(
+            f"{key} {path!r} holds no {' or '.join(formats)} files in class subfolders"
+        )
+    return np.asarray(paths), np.asarray(labels, dtype="int64"), classes
+
+
+def _shuffled_split(paths, labels, fraction, seed):
+    """A seeded shuffle of the files, the last `fraction` of them held out."""
+    order = np.random.default_rng(seed).permutation(len(paths))
+    paths, labels = paths[order], labels[order]
+    held = int(fraction * len(paths))
+    if not 0 < held < len(paths):
+        raise DataError(
+            f"test_split {fraction} of {len(paths)} files holds out {held}; "
+            "the test and training sets each need at least one file"
+        )
+    cut, test = len(paths) - held, slice(len(paths) - held, None)
+    return (paths[:cut], labels[:cut]), (paths[test], labels[test])
+
+
+def _checked(stream, what, verbose):
+    """One streamed pass that decodes every file: a file that cannot be read is named
+    here, before training, not as a traceback in the middle of an epoch."""
+    if verbose:
+        print(f"Checking {len(stream)} {what}...", flush=True)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(stream.paths)
+        .map(stream.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    done = 0
+    iterator = iter(dataset)
+    while True:
+        try:
+            next(iterator)
+        except StopIteration:
+            return stream
+        except tf.errors.OpError as error:
+            reason = error.message.splitlines()[0] if error.message else "unreadable"
+            raise DataError(f"cannot read {stream.paths[done]}: {reason}") from None
+        done += 1
+
+
+def _image_decoder(size, channels):
+    def decode(path):
+        image = tf.io.decode_image(
+            tf.io.read_file(path), channels=channels, expand_animations=False
+        )
+        image = tf.image.resize(image, size)  # float32, values as stored (0..255)
+        image.set_shape((*size, channels))
+        return image
+
+    return decode
+
+
+def _labels(settings, key, labels, mode, classes):
+    shape, _ = next(iter(settings.outputs.values()))
+    units = shape[-1] if shape else None
+    if mode != "binary" and units not in (None, len(classes)):
+        raise DataError(
+            f"{key} has {len(classes)} class folders ({', '.join(classes)}); "
+            f"the model's output has {units} units"
+        )
+    if mode == "categorical":
+        return np.eye(len(classes), dtype="float32")[labels]
+    if mode == "binary":
+        if len(classes) != 2:
+            raise DataError(
+                f"label_mode binary needs two class folders; found {len(classes)}"
+            )
+        return labels.astype("float32")[:, np.newaxis]
+    return labels
+
+
+def _folder(settings, data, verbose=False):
+    """Image or text files in one subfolder per class, streamed: the files are listed
+    and split here, read and decoded batch by batch while training."""
+    key = "image_folder" if "image_folder" in data else "text_folder"
+    path, fraction = data[key], data.get("test_split", 0.2)
     seed = settings.seed or 0
+    formats = IMAGE_FORMATS if key == "image_folder" else (".txt",)
+    paths, labels, classes = _files(key, path, formats)
+    train, test = _shuffled_split(paths, labels, fraction, seed)
+    mode = data.get("label_mode", "int")
     if key == "image_folder":
         shape = next(iter(settings.inputs.values()))[0]
-        train, test = keras.utils.image_dataset_from_directory(
-            path,
-            image_size=tuple(data.get("image_size", shape[:2])),
-            color_mode=data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb")),
-            label_mode=data.get("label_mode", "int"),
-            validation_split=fraction,
-            subset="both",
-            seed=seed,
-            shuffle=True,
-            verbose=False,
+        mode_name = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
+        channels = {v: k for k, v in COLOR_MODES.items()}[mode_name]
+        decode = _image_decoder(tuple(data.get("image_size", shape[:2])), channels)
+        stream = Stream(paths, decode)
+        _checked(stream, f"images in {path}", verbose)
+        return tuple(
+            (
+                Stream(p, decode, classes=classes),
+                _labels(settings, key, y, mode, classes),
+            )
+            for p, y in (train, test)
         )
-        (x_train, y_train), (x_test, y_test) = _from_dataset(train), _from_dataset(test)
-        return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
-    train, test = keras.utils.text_dataset_from_directory(
-        path, validation_split=fraction, subset="both", seed=seed, verbose=False
-    )
-    (t_train, y_train), (t_test, y_test) = _from_dataset(train), _from_dataset(test)
     length = next(iter(settings.inputs.values()))[0][0] or 64
     vectorize = keras.layers.TextVectorization(
         max_tokens=settings.vocabulary, output_sequence_length=length
     )
-    vectorize.adapt(t_train)  # the vocabulary comes from the training texts only
 
-    def as_ids(texts):
-        return np.asarray(vectorize(texts), dtype="int32")
+    def utf8(file):  # what TextVectorization's standardization can read
+        return tf.strings.unicode_decode(tf.io.read_file(file), "UTF-8", "strict")
 
-    return (as_ids(t_train), y_train), (as_ids(t_test), y_test)
+    _checked(Stream(paths, utf8), f"texts in {path}", verbose)
+    if verbose:
+        print(f"Learning the vocabulary of {len(train[0])} texts...", flush=True)
+    texts = tf.data.Dataset.from_tensor_slices(train[0]).map(tf.io.read_file)
+    vectorize.adapt(texts.batch(256))  # streamed: the training texts only
+
+    def decode(file):
+        return tf.cast(vectorize(tf.io.read_file(file)), "int32")
+
+    return tuple(
+        (
+            Stream(p, decode, vectorize, classes),
+            _labels(settings, key, y, mode, classes),
+        )
+        for p, y in (train, test)
+    )
+
+
+RECORD_DTYPES = {"float32": tf.float32, "int64": tf.int64}  # tf.train.Feature kinds
+SHUFFLE_BUFFER = 1024  # records: bounded memory, seeded by (seed, epoch)
+
+
+class Records:
+    """Examples in TFRecord shards, parsed as they are read: in memory only the file
+    names and each file's record count (from one checking pass)."""
+
+    def __init__(self, files, counts, features, inputs, targets):
+        self.files = np.asarray(files, dtype=str)
+        self.counts = np.asarray(counts, dtype="int64")
+        self.features, self.inputs, self.targets = features, inputs, targets
+        self.class_weight = None
+
+    def __len__(self):
+        return int(self.counts.sum())
+
+    def part(self, rows):
+        part = Records(self.files[rows], self.counts[rows], *self._spec())
+        part.class_weight = self.class_weight
+        return part
+
+    def _spec(self):
+        return self.features, self.inputs, self.targets
+
+    def parse(self, serialized):
+        example = tf.io.parse_single_example(serialized, self.features)
+        x = _structure(example, self.inputs)
+        if self.targets is None:  # an autoencoder: the input is the target
+            return x, x
+        y = _structure(example, self.targets)
+        if self.class_weight is None:
+            return x, y
+        table = tf.constant(self.class_weight, dtype="float32")
+        label = tf.reshape(tf.cast(y, "int32"), [-1])[0]  # classes past the table: 1
+        inside = label < len(self.class_weight)
+        weight = tf.where(
+            inside, tf.gather(table, tf.minimum(label, len(table) - 1)), 1.0
+        )
+        return x, y, weight
+
+    def dataset(self, seed=None, epoch=None):
+        """In file order, or shuffled as a function of (seed, epoch): the file list
+        permuted, then a bounded shuffle buffer seeded from both."""
+        files = tf.constant(self.files)
+        if seed is not None:
+            keys = tf.random.stateless_uniform(
+                [len(self.files)], seed=tf.stack([seed, epoch])
+            )
+            files = tf.gather(files, tf.argsort(keys))
+        dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
+            tf.data.TFRecordDataset,
+            cycle_length=min(4, len(self.files)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        if seed is not None:
+            dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
+        return dataset.map(
+            self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
+
+
+def _record_features(settings, data):
+    """The spec's declared features, checked against the model's inputs and outputs."""
+    declared = data["features"]
+    inputs, targets = data["inputs"], data.get("targets")
+    for name in [*inputs, *(targets or [])]:
+        if name not in declared:
+            raise DataError(
+                f"tfrecord: {name!r} is not a declared feature; declared: "
+                f"{', '.join(declared)}"
+            )
+    pairs = [(inputs, settings.inputs, "input")]
+    if settings.targets != "inputs":
+        if not targets:
+            raise DataError("tfrecord: the spec names no targets")
+        pairs.append((targets, settings.outputs, "output"))
+    for names, model, what in pairs:
+        if len(names) != len(model):
+            raise DataError(
+                f"tfrecord: {len(names)} {what} features for the model's "
+                f"{len(model)} {what}s ({', '.join(model)})"
+            )
+        for name, (model_name, (shape, kind)) in zip(names, model.items(), strict=True):
+            feature = declared[name]
+            need = tuple(shape)
+            if what == "output" and kind == "class_ids":
+                need = (1,) if tuple(feature["shape"]) == (1,) else ()
+                if feature["dtype"] != "int64":
+                    raise DataError(
+                        f"tfrecord: feature {name!r} holds class ids for output "
+                        f"{model_name!r}; declare it int64"
+                    )
+            fits = len(need) == len(feature["shape"]) and all(
+                d is None or d == f for d, f in zip(need, feature["shape"], strict=True)
+            )
+            if not fits:
+                raise DataError(
+                    f"tfrecord: feature {name!r} has shape {list(feature['shape'])}; "
+                    f"the model's {what} {model_name!r} needs "
+                    f"{[d if d is not None else 'any' for d in need]}"
+                )
+    spec = {
+        name: tf.io.FixedLenFeature(declared[name]["shape"],
+                                    RECORD_DTYPES[declared[name]["dtype"]])
+        for name in [*inputs, *(targets or [])]
+    }  # fmt: skip
+    return spec, inputs, targets if settings.targets != "inputs" else None
+
+
+def _count_records(settings, records, verbose):
+    """One streamed pass: every record parsed, class ids checked; a record that cannot
+    be used is named by file and index."""
+    if verbose:
+        print(f"Checking {len(records.files)} TFRecord files...", flush=True)
+    units = {
+        n: shape[-1]
+        for n, (shape, kind) in settings.outputs.items()
+        if kind == "class_ids"
+    }
+    counts = []
+    for file in records.files:
+        dataset = tf.data.TFRecordDataset(file).map(records.parse)
+        done, iterator = 0, iter(dataset)
+        while True:
+            try:
+                x, y = next(iterator)
+            except StopIteration:
+                break
+            except tf.errors.OpError as error:
+                reason = error.message.splitlines()[0] if error.message else ""
+                raise DataError(f"{file}, record {done}: {reason}") from None
+            if records.targets is not None:
+                for name, value in _named(y, list(settings.outputs)).items():
+                    value = value.numpy()
+                    if name in units and (
+                        value.min() < 0 or value.max() >= units[name]
+                    ):
+                        raise DataError(
+                            f"{file}, record {done}: label {value.tolist()} is outside "
+                            f"the class ids 0..{units[name] - 1}"
+                        )
+            for value in tf.nest.flatten(x):
+                if value.dtype.is_floating and not np.isfinite(value.numpy()).all():
+                    raise DataError(f"{file}, record {done}: NaN or infinite value")
+            done += 1
+        if not done:
+            raise DataError(f"{file} holds no records")
+        counts.append(done)
+    records.counts = np.asarray(counts, dtype="int64")
+    return records
+
+
+def _tfrecord(settings, data, verbose=False):
+    import glob
+
+    pattern = data["tfrecord"]
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise DataError(f"tfrecord {pattern!r} matches no files")
+    records = Records(files, [], *_record_features(settings, data))
+    _count_records(settings, records, verbose)
+    fraction = data.get("test_split", 0.2)
+    held = int(fraction * len(files))
+    if not 0 < held < len(files):
+        raise DataError(
+            f"test_split {fraction} of {len(files)} TFRecord files holds out {held}; "
+            "the test and training sets each need at least one file"
+        )
+    order = np.random.default_rng(settings.seed or 0).permutation(len(files))
+    train = records.part(np.sort(order[: len(files) - held]))
+    test = records.part(np.sort(order[len(files) - held :]))
+    return (train, train), (test, test)
 
 
 def _csv(settings, data):
@@ -206,23 +496,41 @@ def _csv(settings, data):
     path, label = data["csv"], data.get("label")
     try:
         with open(path, newline="", encoding="utf-8") as stream:
-            rows = list(csv.DictReader(stream))
+            rows = list(csv.reader(stream))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
+    header, rows = (rows[0], rows[1:]) if rows else ([], [])
     if not rows:
         raise DataError(f"{path} has no rows")
-    features = data.get("features") or [c for c in rows[0] if c != label]
+    features = data.get("features") or [c for c in header if c != label]
     for column in [*features, *([label] if label else [])]:
-        if column not in rows[0]:
+        if column not in header:
             raise DataError(
-                f"{path} has no column {column!r}; it has {', '.join(rows[0])}"
+                f"{path} has no column {column!r}; it has {', '.join(header)}"
             )
-    try:
-        x = np.array([[float(r[c]) for c in features] for r in rows], dtype="float32")
-        y = np.array([float(r[label]) for r in rows], dtype="float32") if label else x
-    except ValueError as error:
-        raise DataError(f"{path}: a value is not a number ({error})") from None
     _, kind = next(iter(settings.outputs.values()))
+    x, y = [], []
+    for line, row in enumerate(rows, start=2):  # the header is line 1
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}, row {line}: {len(row)} values; the header has {len(header)}"
+            )
+        values = dict(zip(header, row, strict=True))
+        try:
+            x.append([float(values[c]) for c in features])
+            y.append(float(values[label]) if label else 0.0)
+        except ValueError as error:
+            raise DataError(f"{path}, row {line}: not a number ({error})") from None
+        if label and kind == "class_ids" and not float(y[-1]).is_integer():
+            raise DataError(
+                f"{path}, row {line}: label {values[label]!r} is not a class id"
+                " (a whole number)"
+            )
+    x = np.array(x, dtype="float32")
+    if not np.isfinite(x).all() or not np.isfinite(y).all():
+        line = 2 + int(np.flatnonzero(~np.isfinite(np.c_[x, y]).all(axis=1))[0])
+        raise DataError(f"{path}, row {line}: NaN or infinite value")
+    y = np.array(y, dtype="float32") if label else x
     if kind == "class_ids":
         y = y.astype("int64")
     elif y.ndim == 1:
@@ -230,8 +538,9 @@ def _csv(settings, data):
     return _split(x, y, data.get("test_split", 0.2))
 
 
-def load_spec_data(settings):
-    """The spec's own data set as ((x_train, y_train), (x_test, y_test))."""
+def load_spec_data(settings, verbose=False):
+    """The spec's own data set as ((x_train, y_train), (x_test, y_test)); a folder's
+    inputs are Streams (paths decoded while training)."""
     data = settings.dataset
     if data == "synthetic":
         return synthetic_data(settings, 1024, settings.seed or 0)
@@ -246,19 +555,26 @@ def load_spec_data(settings):
     if "synthetic_linear" in data:
         return _linear(settings, data)
     if "image_folder" in data or "text_folder" in data:
-        return _folder(settings, data)
+        return _folder(settings, data, verbose)
     if "csv" in data:
         return _csv(settings, data)
+    if "tfrecord" in data:
+        return _tfrecord(settings, data, verbose)
     return _inline(settings, data)
 
 
 def check_data(settings, source, split, x, y):
     """Each array against the model: one line names the array and the shape needed."""
+    if isinstance(x, Records):  # checked record by record when counted
+        return
     inputs, outputs = list(settings.inputs), list(settings.outputs)
     rows = None
     for name, array in _named(x, inputs).items():
         shape, dtype = settings.inputs[name]
         label = f"{source}: x_{split}" + (f"_{name}" if len(inputs) > 1 else "")
+        if isinstance(array, (Stream, Cached)):  # decoded to the input's shape
+            rows = len(array)
+            continue
         array = np.asarray(array)
         expected = f"(rows, {', '.join('any' if d is None else str(d) for d in shape)})"
         fits = array.ndim == len(shape) + 1 and all(
@@ -318,7 +634,7 @@ def check_data(settings, source, split, x, y):
 def load_data(settings, args):
     """(train, validation, test) pairs, checked against the model."""
     if args.data == "spec":
-        train, test = load_spec_data(settings)
+        train, test = load_spec_data(settings, verbose=not args.quiet)
         source = "data" if not isinstance(settings.dataset, str) else settings.dataset
     elif args.data == "synthetic":
         train, test = synthetic_data(settings, args.samples, args.seed)
@@ -326,24 +642,112 @@ def load_data(settings, args):
     else:
         train, test = load_npz(settings, args.data)
         source = args.data
+    data = settings.dataset
+    if args.data == "spec" and isinstance(train[0], Stream) and data.get("cache"):
+        key = repr((sorted(data.items()), settings.seed))
+        train = (_cached(train[0], args.run_dir, key, not args.quiet), train[1])
+        test = (_cached(test[0], args.run_dir, key, not args.quiet), test[1])
     if settings.targets == "inputs":  # an autoencoder: the target is the input
         train, test = (train[0], train[0]), (test[0], test[0])
     check_data(settings, source, "train", *train)
     check_data(settings, source, "test", *test)
-    if settings.validation_split:
+    if settings.validation_split and isinstance(train[0], Records):
+        files = len(train[0].files)  # the last files held out
+        cut = files - max(1, round(files * settings.validation_split))
+        if cut < 1:
+            raise DataError("validation_split needs at least two training files")
+        head, tail = train[0].part(slice(None, cut)), train[0].part(slice(cut, None))
+        train, validation = (head, head), (tail, tail)
+    elif settings.validation_split:
         train, validation = _split(*train, settings.validation_split)
     else:
         validation = test
     return train, validation, test
 
 
+class Cached:
+    """A Stream decoded once into a .npy file in the run folder (`"cache": true`), read
+    batch by batch through a memory map: the decoded set is never held in memory."""
+
+    def __init__(self, array, stream):
+        self.array, self.raw, self.classes = array, stream.raw, stream.classes
+
+    def __len__(self):
+        return len(self.array)
+
+    def __getitem__(self, rows):
+        return Cached(self.array[rows], self)
+
+    def read(self, index):
+        array = self.array
+        rows = tf.numpy_function(lambda i: array[i], [index], array.dtype.name)
+        rows.set_shape([None, *array.shape[1:]])
+        return rows
+
+
+def _cached(stream, run_dir, key, verbose):
+    """The stream decoded into run_dir/cache/<key>.npy, written once (atomically) and
+    reused by a resumed run."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join([key, *stream.paths]).encode()).hexdigest()
+    path = os.path.join(run_dir, "cache", f"{digest[:24]}.npy")
+    if not os.path.isfile(path):
+        if verbose:
+            print(f"Caching {len(stream)} decoded files in {path}...", flush=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        first = stream.decode(tf.constant(stream.paths[0])).numpy()
+        out = np.lib.format.open_memmap(
+            path + ".part", "w+", first.dtype, (len(stream), *first.shape)
+        )
+        dataset = (
+            tf.data.Dataset.from_tensor_slices(stream.paths)
+            .map(stream.decode, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(256)
+        )
+        row = 0
+        for batch in dataset:
+            out[row : row + len(batch)] = batch.numpy()
+            row += len(batch)
+        out.flush()
+        del out
+        os.replace(path + ".part", path)
+    return Cached(np.load(path, mmap_mode="r"), stream)
+
+
+def _pipeline(pair):
+    """The pair's arrays (a Stream as its paths, a Cached as row numbers) and a function
+    that turns one row (or, for a Cached, one batch) of them into samples."""
+    flat = tf.nest.flatten(pair)
+    tensors, decoders = [], []
+    for leaf in flat:
+        if isinstance(leaf, Stream):
+            tensors.append(tf.constant(leaf.paths))
+            decoders.append(leaf.decode)
+        elif isinstance(leaf, Cached):
+            tensors.append(tf.range(len(leaf), dtype="int64"))
+            decoders.append(leaf.read)
+        else:
+            tensors.append(tf.constant(leaf))
+            decoders.append(None)
+
+    def read(*row):
+        row = [d(t) if d else t for d, t in zip(decoders, row, strict=True)]
+        return tf.nest.pack_sequence_as(pair, row)
+
+    return tensors, read, any(isinstance(leaf, Stream) for leaf in flat)
+
+
 class Batches:
     """The training batches of each epoch, in an order fixed by the seed and the epoch
     alone, so a resumed run reads what an uninterrupted one would. `select(epoch)`
     picks the order that the next iterator over `dataset` reads; both loops read this
-    same dataset."""
+    same dataset. Files (Streams) are read and decoded in parallel, in that order."""
 
     def __init__(self, train, batch_size, seed, class_weight=None):
+        if isinstance(train[0], Records):
+            self._records(train[0], batch_size, seed, class_weight)
+            return
         if class_weight:  # as sample weights in the data, the same in both loops
             weights = np.asarray(
                 [class_weight.get(int(c), 1.0) for c in np.ravel(train[1])]
@@ -352,9 +756,7 @@ class Batches:
         self.rows = len(tf.nest.flatten(train[0])[0])
         self.steps = -(-self.rows // batch_size)
         self.epoch = tf.Variable(0, dtype="int64", trainable=False)
-        tensors = tf.nest.map_structure(
-            tf.convert_to_tensor, train
-        )  # captured, not copied
+        tensors, read, streamed = _pipeline(train)  # captured, not copied
         seed = tf.constant(seed, dtype="int64")
 
         def order(_):
@@ -363,15 +765,34 @@ class Batches:
             )
             return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
+        dataset = tf.data.Dataset.range(1).flat_map(order)
+        if streamed:  # one file at a time, several in flight, order kept
+            dataset = dataset.map(
+                lambda i: read(*[tf.gather(t, i) for t in tensors]),
+                num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True,
+            ).batch(batch_size)
+        else:  # rows already in memory: one gather per batch
+            dataset = dataset.batch(batch_size).map(
+                lambda index: read(*[tf.gather(t, index) for t in tensors])
+            )
+        self.dataset = dataset.apply(
+            tf.data.experimental.assert_cardinality(self.steps)
+        ).prefetch(tf.data.AUTOTUNE)
+
+    def _records(self, records, batch_size, seed, class_weight):
+        if class_weight:
+            top = max(int(c) for c in class_weight)
+            records = records.part(slice(None))
+            records.class_weight = [class_weight.get(c, 1.0) for c in range(top + 1)]
+        self.rows = len(records)
+        self.steps = -(-self.rows // batch_size)
+        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
+        seed = tf.constant(seed, dtype="int64")
         self.dataset = (
             tf.data.Dataset.range(1)
-            .flat_map(order)
+            .flat_map(lambda _: records.dataset(seed, self.epoch))
             .batch(batch_size)
-            .map(
-                lambda index: tf.nest.map_structure(
-                    lambda t: tf.gather(t, index), tensors
-                )
-            )
             .apply(tf.data.experimental.assert_cardinality(self.steps))
             .prefetch(tf.data.AUTOTUNE)
         )
@@ -381,8 +802,105 @@ class Batches:
 
 
 def evaluation_dataset(pair, batch_size):
-    return (
-        tf.data.Dataset.from_tensor_slices(pair)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    if isinstance(pair[0], Records):
+        return (
+            pair[0]
+            .dataset()
+            .batch(batch_size)
+            .apply(
+                tf.data.experimental.assert_cardinality(-(-len(pair[0]) // batch_size))
+            )
+            .prefetch(tf.data.AUTOTUNE)
+        )
+    tensors, read, streamed = _pipeline(pair)
+    dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors))
+    if streamed:
+        dataset = dataset.map(
+            read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        ).batch(batch_size)
+    else:  # regroups the arrays, reads a batch of a Cached at once
+        dataset = dataset.batch(batch_size).map(read)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# ------------------------------------------------------ the model as the files feed it
+
+
+def end_to_end(model, x):
+    """The trained model as its data source feeds it: a text folder's model takes
+    strings (the vocabulary learnt from the training split travels inside it); an
+    image folder's takes images as stored (the spec states any scaling as a layer)."""
+    raw = getattr(x, "raw", None)
+    if raw is None:
+        return model
+    text = keras.Input(shape=(), dtype="string", name="text")
+    return keras.Model(text, model(raw(text)), name=f"{model.name}_end_to_end")
+
+
+def save_model(model, x, run_dir):
+    """model.keras (end to end) and, for a folder source, classes.json beside it."""
+    end_to_end(model, x).save(os.path.join(run_dir, "model.keras"))
+    classes = getattr(x, "classes", None)
+    if classes is not None:
+        with open(os.path.join(run_dir, "classes.json"), "w", encoding="utf-8") as out:
+            json.dump(classes, out)
+
+
+def _predict_inputs(settings, files):
+    data = settings.dataset
+    if isinstance(data, dict) and "text_folder" in data:
+        texts = []
+        for file in files:
+            try:
+                with open(file, encoding="utf-8") as stream:
+                    texts.append(stream.read())
+            except (OSError, UnicodeDecodeError) as error:
+                raise DataError(f"cannot read {file}: {error}") from None
+        return tf.constant(texts)
+    if isinstance(data, dict) and "image_folder" in data:
+        shape = next(iter(settings.inputs.values()))[0]
+        mode = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
+        channels = {v: k for k, v in COLOR_MODES.items()}[mode]
+        decode = _image_decoder(tuple(data.get("image_size", shape[:2])), channels)
+        images = []
+        for file in files:
+            try:
+                images.append(decode(tf.constant(file)))
+            except tf.errors.OpError as error:
+                reason = error.message.splitlines()[0] if error.message else ""
+                raise DataError(f"cannot read {file}: {reason}") from None
+        return tf.stack(images)
+    raise DataError("--predict reads the files of an image_folder or text_folder spec")
+
+
+def predict(settings, args):
+    """--predict FILE_OR_FOLDER: one line per file, `file<TAB>class<TAB>probability`,
+    from the run folder's model.keras; trains nothing."""
+    path = args.predict
+    if os.path.isdir(path):
+        files = sorted(
+            os.path.join(folder, name)
+            for folder, _, names in os.walk(path)
+            for name in names
+        )
+    elif os.path.isfile(path):
+        files = [path]
+    else:
+        raise DataError(f"--predict {path!r}: no such file or folder")
+    if not files:
+        raise DataError(f"--predict {path!r} holds no files")
+    saved = os.path.join(args.run_dir, "model.keras")
+    if not os.path.isfile(saved):
+        raise DataError(f"{saved} does not exist: train first")
+    model = keras.models.load_model(saved)
+    classes = None
+    names = os.path.join(args.run_dir, "classes.json")
+    if os.path.isfile(names):
+        with open(names, encoding="utf-8") as stream:
+            classes = json.load(stream)
+    scores = np.asarray(model.predict(_predict_inputs(settings, files), verbose=0))
+    for file, score in zip(files, scores.reshape(len(files), -1), strict=True):
+        best = int(score.argmax()) if score.size > 1 else int(score[0] > 0.5)
+        label = classes[best] if classes and best < len(classes) else str(best)
+        print(f"{file}\t{label}\t{float(score.max()):.4f}")
+    return 0

@@ -28,6 +28,8 @@ if __package__:  # this folder is a package
         evaluation_dataset,
         load_data,
         load_spec_data,
+        predict,
+        save_model,
         synthetic_data,
     )
 else:
@@ -37,6 +39,8 @@ else:
         evaluation_dataset,
         load_data,
         load_spec_data,
+        predict,
+        save_model,
         synthetic_data,
     )
 
@@ -762,6 +766,8 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
     steps_per_execution = (
         STEPS_PER_EXECUTION if strategy.num_replicas_in_sync == 1 else 1
     )
+    # No more than an epoch's steps: fit's progress bar counts by executions (32/6).
+    steps_per_execution = min(steps_per_execution, batches.steps)
     with strategy.scope():
         model = script.build_model(seed=args.seed, style=args.style)
         if args.mixed_precision:
@@ -823,7 +829,7 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         final = model.evaluate(test, verbose=0, return_dict=True)
     else:
         final = trainer.evaluate(test)
-    model.save(run_dir / "model.keras")
+    save_model(model, train_pair[0], run_dir)  # end to end: raw files' contents in
     if args.save:
         model.save(args.save)
     if args.plot:
@@ -841,6 +847,8 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
 def main(script, args):
     """Train as the script's parsed `args` say; print the summary; the exit status."""
     try:
+        if args.predict:  # the run's model on files; trains nothing
+            return predict(script.SETTINGS, args)
         summary, _ = train(script, args)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -288,6 +288,21 @@ def _source(key: str, extra: dict) -> dict:
     }
 
 
+def _tfrecord() -> dict:
+    """TFRecord shards (a glob) of tf.train.Examples with the features declared here."""
+    shape = {"type": "array", "items": STEPS, "maxItems": 8}
+    feature = {
+        "type": "object",
+        "properties": {"dtype": {"enum": ["float32", "int64"]}, "shape": shape},
+        "required": ["dtype", "shape"],
+        "additionalProperties": False,
+    }
+    features = {"type": "object", "additionalProperties": feature}
+    source = _source("tfrecord", {"features": features, "inputs": NAMES, "targets": NAMES})
+    source["required"] = ["tfrecord", "features", "inputs"]
+    return source
+
+
 def _dataset() -> dict:
     size = {"type": "array", "items": STEPS, "minItems": 2, "maxItems": 2}
     linear = {k: NUMBER for k in ("slope", "intercept")} | {"noise": NON_NEGATIVE}
@@ -304,10 +319,12 @@ def _dataset() -> dict:
                     "image_size": size,
                     "color_mode": {"enum": ["grayscale", "rgb", "rgba"]},
                     "label_mode": {"enum": ["int", "categorical", "binary"]},
+                    "cache": {"type": "boolean"},
                 },
             ),
             _source("csv", {"features": NAMES, "label": {"type": "string", "maxLength": 256}}),
-            _source("text_folder", {}),
+            _source("text_folder", {"cache": {"type": "boolean"}}),
+            _tfrecord(),
             {
                 "type": "object",
                 "properties": {

@@ -1,0 +1,394 @@
+"""Data sources read from files: image and text folders stream through tf.data (only the
+paths in memory), both loops read the same batches, a killed run resumes to the same
+result, and every bad file is one `error:` line naming it (issue 19 item 8)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import import_file
+from test_training import RESUMABLE, _checkpoint_epoch, _render, _run, _start
+
+import specgen
+
+keras = pytest.importorskip("keras")
+Image = pytest.importorskip("PIL.Image")
+
+# Both loops read one dataset with the same ops: float32 rounding at most.
+RTOL, ATOL = 1e-5, 1e-6
+WORDS = ["purr", "bark", "meow", "woof", "sit", "run"]
+
+
+def _images(folder, classes, per_class, size=(8, 8), channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    for label in range(classes):
+        (folder / f"c{label}").mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            pixels = rng.integers(0, 256, (*size, channels), dtype=np.uint8)
+            pixels[..., 0] //= label + 1  # a signal the model can learn
+            image = pixels[..., 0] if channels == 1 else pixels
+            Image.fromarray(image).save(folder / f"c{label}" / f"{index}.png")
+    return folder
+
+
+def _texts(folder, classes, per_class, seed=0):
+    rng = np.random.default_rng(seed)
+    for label in range(classes):
+        (folder / f"c{label}").mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            words = " ".join(rng.choice(WORDS, 5))
+            (folder / f"c{label}" / f"{index}.txt").write_text(f"{WORDS[label]} {words}")
+    return folder
+
+
+def _spec(name, inputs, layers, dataset, **training):
+    return {
+        "name": name,
+        "seed": 1,
+        "inputs": inputs,
+        "layers": layers,
+        "training": {"dataset": dataset, "optimizer": {"type": "Adam"},
+                     "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"],
+                     "epochs": 2, "batch_size": 8, **training},
+    }  # fmt: skip
+
+
+IMAGE_LAYERS = [
+    {"type": "Rescaling", "scale": 1 / 255},  # the loader hands images as stored
+    {"type": "Flatten"},
+    {"type": "Dense", "units": 2, "activation": "softmax"},
+]
+TEXT_LAYERS = [
+    {"type": "Embedding", "input_dim": 20, "output_dim": 4},
+    {"type": "GlobalAveragePooling1D"},
+    {"type": "Dense", "units": 2, "activation": "softmax"},
+]
+
+
+def _script(spec, folder):
+    assert specgen.validate(spec) == [], spec["name"]
+    return import_file(_render(spec, folder))
+
+
+def _main(script, capsys, run_dir):
+    code = script.main(["--quiet", "--run-dir", str(run_dir)])
+    captured = capsys.readouterr()
+    return code, captured.err, captured.out
+
+
+def test_folders_stream_and_both_loops_read_the_same_batches(tmp_path):
+    images = _images(tmp_path / "images", 2, 10)
+    texts = _texts(tmp_path / "texts", 2, 10)
+    specs = [
+        _spec("img", [{"name": "image", "shape": [8, 8, 3]}], IMAGE_LAYERS,
+              {"image_folder": str(images), "test_split": 0.25}),
+        _spec("txt", [{"name": "tokens", "shape": [8], "dtype": "int32"}], TEXT_LAYERS,
+              {"text_folder": str(texts), "test_split": 0.25}),
+    ]  # fmt: skip
+    for spec in specs:
+        script = _script(spec, tmp_path)
+        args = script.parse_args(["--quiet"])
+        train, validation, test = script.runtime.load_data(script.SETTINGS, args)
+        stream = train[0]
+        assert type(stream).__name__ == "Stream", "never materialised"
+        assert len(stream) == 15 and len(test[0]) == 5
+        assert not set(stream.paths) & set(test[0].paths), "a split of files"
+        runs = {}
+        for loop in ("fit", "tape"):
+            run_dir = tmp_path / f"{spec['name']}-{loop}"
+            argv = ["--quiet", "--loop", loop, "--run-dir", str(run_dir)]
+            runs[loop], _ = script.train(script.parse_args(argv))
+        for key, curve in runs["fit"]["history"].items():
+            np.testing.assert_allclose(
+                runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+            )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord"])
+def test_kill_and_resume_a_streamed_source(source, tmp_path):
+    """As test_training's kill-and-resume, with the data streamed from files."""
+    spec = copy.deepcopy(RESUMABLE)
+    if source == "image_folder":
+        folder = _images(tmp_path / "data", 4, 50, size=(4, 4), channels=1)
+        spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
+        spec["layers"] = [{"type": "Rescaling", "scale": 1 / 255}, {"type": "Flatten"},
+                          *spec["layers"]]  # fmt: skip
+    elif source == "text_folder":
+        folder = _texts(tmp_path / "data", 4, 50)
+        spec["inputs"] = [{"name": "x", "shape": [6], "dtype": "int32"}]
+        spec["layers"] = [{"type": "Embedding", "input_dim": 16, "output_dim": 4},
+                          {"type": "Flatten"}, *spec["layers"]]  # fmt: skip
+    else:  # 1,200 records in 10 shards
+        folder = _shards(tmp_path / "data", 10, 120)
+        spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
+        spec["layers"] = [{"type": "Flatten"}, *spec["layers"]]
+    spec["training"]["dataset"] = {source: str(folder), "test_split": 0.2}
+    if source == "tfrecord":
+        spec["training"]["dataset"].update(
+            features=TFRECORD_FEATURES, inputs=["image"], targets=["label"]
+        )
+    script = _render(spec, tmp_path)
+    loop = "tape" if source == "text_folder" else "fit"
+    uninterrupted = _start(script, "--loop", loop, "--run-dir", "whole")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    command = [sys.executable, str(script), "--quiet", "--loop", loop, "--run-dir", "killed"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
+    while _checkpoint_epoch(tmp_path / "killed") < 2 and process.poll() is None:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    whole = _run(script, started=uninterrupted)
+    assert 2 <= _checkpoint_epoch(tmp_path / "killed") < len(whole["history"]["loss"])
+    resumed = _run(script, "--loop", loop, "--run-dir", "killed")
+    assert resumed["history"] == whole["history"]
+    weights = [
+        keras.models.load_model(tmp_path / run / "model.keras").get_weights()
+        for run in ("whole", "killed")
+    ]
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _csv_case(tmp_path, name, text):
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(text.encode())
+    spec = _spec(f"csv_{name}", [{"name": "features", "shape": [2]}],
+                 [{"type": "Dense", "units": 3, "activation": "softmax"}],
+                 {"csv": str(path), "label": "kind"})  # fmt: skip
+    return spec, path
+
+
+def test_bad_data_sources_are_one_line_errors(tmp_path, capsys):
+    """Red team: each case is one `error:` line naming the file (and row or image),
+    exit 1, no traceback, no silent cast."""
+    good = "a,b,kind\n" + "".join(f"{i / 10},{-i / 10},{i % 3}\n" for i in range(10))
+    cases = []
+    for name, text, message in [
+        ("short", good + "0.5,2\n", "row 12: 2 values; the header has 3"),
+        ("long", good + "0.5,2,1,9\n", "row 12: 4 values; the header has 3"),
+        ("float", good.replace(",1\n", ",0.7\n", 1), "label '0.7' is not a class id"),
+        ("word", good.replace("0.3,", "abc,", 1), "row 5: not a number"),
+        ("nan", good.replace("0.2,", "nan,", 1), "row 4: NaN or infinite value"),
+        ("column", good.replace("kind", "sort"), "has no column 'kind'"),
+        ("empty", "a,b,kind\n", "has no rows"),
+        ("utf8", good + "\xff", "cannot read"),
+    ]:
+        spec, path = _csv_case(tmp_path, name, text)
+        if name == "utf8":
+            path.write_bytes(good.encode() + b"\xff\xfe,1,1\n")
+        cases.append((spec, str(path), message))
+    images = _images(tmp_path / "images", 2, 3)
+    (images / "c1" / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n not a png")
+    empty = tmp_path / "no_images"
+    (empty / "c0").mkdir(parents=True)
+    (empty / "c0" / "notes.txt").write_text("hello")
+    three = _images(tmp_path / "three", 3, 2)
+    image_input = [{"name": "image", "shape": [8, 8, 3]}]
+    for dataset, named, message in [
+        ({"image_folder": str(images)}, str(images / "c1" / "2.png"), "cannot read"),
+        ({"image_folder": str(empty)}, str(empty), "holds no .bmp or .gif"),
+        ({"image_folder": str(tmp_path / "none")}, "none", "is not a folder"),
+        ({"image_folder": str(three), "label_mode": "binary"}, "", "found 3"),
+        ({"image_folder": str(three)}, "c0, c1, c2", "output has 2 units"),
+        ({"image_folder": str(images), "test_split": 0.1}, "", "holds out 0"),
+    ]:
+        cases.append((_spec("img", image_input, IMAGE_LAYERS, dataset), named, message))
+    texts = _texts(tmp_path / "texts", 2, 3)
+    (texts / "c0" / "0.txt").write_bytes(b"purr \xff\xfe sit")  # not UTF-8
+    cases.append(
+        (_spec("txt", [{"name": "tokens", "shape": [8], "dtype": "int32"}], TEXT_LAYERS,
+               {"text_folder": str(texts)}), str(texts / "c0" / "0.txt"), "cannot read")
+    )  # fmt: skip
+    for index, (spec, named, message) in enumerate(cases):
+        folder = tmp_path / f"case{index}"
+        folder.mkdir()
+        code, err, _ = _main(_script(spec, folder), capsys, folder / "run")
+        assert code == 1, (spec["training"]["dataset"], err)
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        assert named in err and message in err, (message, err)
+        assert "Traceback" not in err and not (folder / "run" / "model.keras").exists()
+
+
+def test_csv_class_labels_that_are_whole_numbers_train(tmp_path, capsys):
+    """The other side of the float-label check: 1.0 is the class id 1."""
+    text = "a,b,kind\n" + "".join(f"{i / 10},{-i / 10},{i % 3}.0\n" for i in range(10))
+    spec, _ = _csv_case(tmp_path, "whole", text)
+    code, err, out = _main(_script(spec, tmp_path), capsys, tmp_path / "run")
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["epochs"] == 2
+
+
+def _example(features):
+    import tensorflow as tf
+
+    def one(value):
+        value = np.ravel(value)
+        if value.dtype.kind == "f":
+            return tf.train.Feature(float_list=tf.train.FloatList(value=value))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=value))
+
+    return tf.train.Example(
+        features=tf.train.Features(feature={k: one(v) for k, v in features.items()})
+    ).SerializeToString()
+
+
+def _shards(folder, shards, per_shard, seed=0):
+    """`shards` TFRecord files of (image 4x4x1 float32, label int64 in 0..3)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for shard in range(shards):
+        with tf.io.TFRecordWriter(str(folder / f"part-{shard:03d}.tfrecord")) as writer:
+            for _ in range(per_shard):
+                label = int(rng.integers(0, 4))
+                image = rng.random((4, 4, 1), dtype=np.float32) + label
+                writer.write(_example({"image": image, "label": np.int64(label)}))
+    return str(folder / "part-*.tfrecord")
+
+
+TFRECORD_FEATURES = {
+    "image": {"dtype": "float32", "shape": [4, 4, 1]},
+    "label": {"dtype": "int64", "shape": []},
+}
+
+
+def _tfrecord_spec(pattern, **extra):
+    dataset = {"tfrecord": pattern, "features": TFRECORD_FEATURES, "inputs": ["image"],
+               "targets": ["label"], "test_split": 0.25, **extra}  # fmt: skip
+    return _spec("rec", [{"name": "x", "shape": [4, 4, 1]}],
+                 [{"type": "Flatten"}, {"type": "Dense", "units": 4, "activation": "softmax"}],
+                 dataset, validation_split=0.34, class_weight={"0": 1.0, "1": 2.0})  # fmt: skip
+
+
+def test_tfrecord_shards_stream_in_both_loops(tmp_path):
+    pattern = _shards(tmp_path / "shards", 8, 10)
+    script = _script(_tfrecord_spec(pattern), tmp_path)
+    train, validation, test = script.runtime.load_data(
+        script.SETTINGS, script.parse_args(["--quiet"])
+    )
+    assert (len(train[0]), len(validation[0]), len(test[0])) == (40, 20, 20)
+    assert type(train[0]).__name__ == "Records", "never materialised"
+    runs = {}
+    for loop in ("fit", "tape"):
+        argv = ["--quiet", "--loop", loop, "--run-dir", str(tmp_path / loop)]
+        runs[loop], _ = script.train(script.parse_args(argv))
+    for key, curve in runs["fit"]["history"].items():
+        np.testing.assert_allclose(
+            runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    assert runs["fit"]["history"]["accuracy"][-1] > 0.25
+
+
+def test_bad_tfrecord_sources_are_one_line_errors(tmp_path, capsys):
+    pattern = _shards(tmp_path / "good", 4, 3)
+    bad = tmp_path / "bad"
+    _shards(bad, 4, 3)
+    data = (bad / "part-002.tfrecord").read_bytes()
+    (bad / "part-002.tfrecord").write_bytes(data[: len(data) // 2])  # cut mid-record
+    labels = tmp_path / "labels"
+    _shards(labels, 4, 3)
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(labels / "part-001.tfrecord")) as writer:
+        writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": 0}))
+        writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": 7}))
+    wrong_shape = {**TFRECORD_FEATURES, "image": {"dtype": "float32", "shape": [16]}}
+    cases = [
+        (_tfrecord_spec(str(tmp_path / "none-*.tfrecord")), "matches no files"),
+        (_tfrecord_spec(str(bad / "*.tfrecord")), "part-002.tfrecord, record 1"),
+        (_tfrecord_spec(str(labels / "*.tfrecord")), "part-001.tfrecord, record 1: label 7"),
+        (_tfrecord_spec(pattern, features=wrong_shape), "feature 'image' has shape [16]"),
+        (_tfrecord_spec(pattern, inputs=["pixels"]), "'pixels' is not a declared feature"),
+    ]
+    for index, (spec, message) in enumerate(cases):
+        assert specgen.validate(spec) == [], spec["training"]["dataset"]
+        folder = tmp_path / f"case{index}"
+        folder.mkdir()
+        code, err, _ = _main(_script(spec, folder), capsys, folder / "run")
+        assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+        assert message in err, (message, err)
+
+
+def test_text_folder_model_takes_strings_and_predict_prints_class_names(tmp_path, capsys):
+    """Issue 17: the vocabulary learnt from the training split is inside model.keras, so
+    the run's model scores raw strings; --predict names the class of each file."""
+    texts = tmp_path / "texts"
+    for label, word in (("negative", "awful"), ("positive", "wonderful")):
+        (texts / label).mkdir(parents=True)
+        for index in range(12):
+            (texts / label / f"{index}.txt").write_text(f"a {word} film {index}")
+    spec = _spec("reviews", [{"name": "tokens", "shape": [4], "dtype": "int32"}],
+                 TEXT_LAYERS, {"text_folder": str(texts), "test_split": 0.25},
+                 epochs=40, optimizer={"type": "Adam", "learning_rate": 0.05})  # fmt: skip
+    script = _script(spec, tmp_path)
+    run_dir = tmp_path / "run"
+    code, err, _ = _main(script, capsys, run_dir)
+    assert code == 0, err
+    import tensorflow as tf
+
+    model = keras.models.load_model(run_dir / "model.keras")
+    strings = tf.constant(["a wonderful film", "an awful film"])  # a str_ array: Keras refuses
+    scores = model.predict(strings, verbose=0)
+    assert scores.shape == (2, 2) and scores[0].argmax() == 1 and scores[1].argmax() == 0
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "a.txt").write_text("what a wonderful film")
+    (tmp_path / "new" / "b.txt").write_text("such an awful film")
+    argv = ["--run-dir", str(run_dir), "--predict", str(tmp_path / "new")]
+    assert script.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [
+        [str(tmp_path / "new" / "a.txt"), "positive"],
+        [str(tmp_path / "new" / "b.txt"), "negative"],
+    ]
+    assert script.main(["--run-dir", str(tmp_path / "none"), "--predict", str(texts)]) == 1
+    assert "train first" in capsys.readouterr().err
+
+
+def test_cache_reads_the_same_batches_from_a_file_in_the_run_folder(tmp_path):
+    images = _images(tmp_path / "images", 2, 10)
+    dataset = {"image_folder": str(images), "test_split": 0.25}
+    runs = {}
+    for cache in (False, True):
+        spec = _spec("img", [{"name": "image", "shape": [8, 8, 3]}], IMAGE_LAYERS,
+                     {**dataset, "cache": cache}, validation_split=0.2)  # fmt: skip
+        (tmp_path / str(cache)).mkdir()
+        script = _script(spec, tmp_path / str(cache))
+        for loop in ("fit", "tape"):
+            run_dir = tmp_path / f"{cache}-{loop}"
+            argv = ["--quiet", "--loop", loop, "--run-dir", str(run_dir)]
+            runs[cache, loop], _ = script.train(script.parse_args(argv))
+            assert len(list(run_dir.glob("cache/*.npy"))) == (2 if cache else 0)
+    for key, curve in runs[False, "fit"]["history"].items():
+        for run in [(False, "tape"), (True, "fit"), (True, "tape")]:
+            np.testing.assert_allclose(
+                runs[run]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=(run, key)
+            )
+
+
+def test_progress_bars_never_count_past_the_epoch(tmp_path, capsys):
+    """Issue 20 item 5: 3 steps an epoch once printed `32/3` in fit's bar (the steps run
+    per call); both loops show Keras's bar with the epoch's real step count."""
+    import re
+
+    text = "a,b,kind\n" + "".join(f"{i / 10},{-i / 10},{i % 3}\n" for i in range(30))
+    spec, _ = _csv_case(tmp_path, "bars", text)
+    script = _script(spec, tmp_path)
+    for loop in ("fit", "tape"):
+        argv = ["--loop", loop, "--run-dir", str(tmp_path / loop)]
+        assert script.main(argv) == 0
+        out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # no colours
+        counts = [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+) ", out)]
+        assert counts and all(done <= steps == 3 for done, steps in counts), (loop, out)
+        assert "Epoch 2/2" in out, out
