@@ -96,7 +96,7 @@ def test_folders_stream_and_both_loops_read_the_same_batches(tmp_path):
     for spec in specs:
         script = _script(spec, tmp_path)
         args = script.parse_args(["--quiet"])
-        train, validation, test = script.runtime.load_data(script.SETTINGS, args)
+        train, validation, test = script.cli.runtime(script.__package__).load_data(script.SETTINGS, args)
         stream = train[0]
         assert type(stream).__name__ == "Stream", "never materialised"
         assert len(stream) == 15 and len(test[0]) == 5
@@ -275,7 +275,7 @@ def _tfrecord_spec(pattern, **extra):
 def test_tfrecord_shards_stream_in_both_loops(tmp_path):
     pattern = _shards(tmp_path / "shards", 8, 10)
     script = _script(_tfrecord_spec(pattern), tmp_path)
-    train, validation, test = script.runtime.load_data(
+    train, validation, test = script.cli.runtime(script.__package__).load_data(
         script.SETTINGS, script.parse_args(["--quiet"])
     )
     assert (len(train[0]), len(validation[0]), len(test[0])) == (40, 20, 20)

@@ -53,7 +53,7 @@ def _render(spec, folder, style="functional"):
 
 def _run(folder, *argv):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    script = folder / "train_life_functional.py"
+    script = folder / "train_life.py"
     return subprocess.run(
         [sys.executable, str(script), "--quiet", *argv],
         capture_output=True,
@@ -104,7 +104,7 @@ def test_training_only_edit_keeps_model_modules_and_saved_models(tmp_path):
     edited["training"]["optimizer"]["learning_rate"] = 0.5
     new = _render(edited, tmp_path / "new", "subclass")
     assert old["life_subclass.py"] == new["life_subclass.py"]
-    assert old["train_life_subclass.py"] != new["train_life_subclass.py"]
+    assert old["train_life.py"] != new["train_life.py"]
     saved = import_file(tmp_path / "old" / "life_subclass.py", "_life_old").build_model()
     saved.save(tmp_path / "old.keras")
     import_file(tmp_path / "new" / "life_subclass.py", "_life_new")
@@ -233,10 +233,15 @@ def test_trains_by_default_is_what_keras_call_signatures_say():
 
     # Image layers whose call() takes training=True but whose output ignores it (shown
     # below): calling them in training mode changes nothing.
-    deterministic = {"Resizing": (4, 4), "CenterCrop": (4, 4)}
+    deterministic = {
+        "Resizing": ((4, 4), {}),
+        "CenterCrop": ((4, 4), {}),
+        "AutoContrast": ((), {}),
+        "ContrastLimitedAdaptiveHistogramEqualization": ((), {"value_range": (0, 1)}),
+    }
     x = np.random.default_rng(0).random((2, 6, 6, 3), dtype="float32")
-    for name, args in deterministic.items():
-        layer = getattr(keras.layers, name)(*args)
+    for name, (args, kwargs) in deterministic.items():
+        layer = getattr(keras.layers, name)(*args, **kwargs)
         np.testing.assert_array_equal(layer(x, training=True), layer(x, training=False))
     checked = 0
     for kind in LAYERS:

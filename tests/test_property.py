@@ -4,6 +4,7 @@ compiles, imports and builds with no side effect, and whose styles stay the same
 from __future__ import annotations
 
 import ast
+import sys
 import uuid
 from pathlib import Path
 
@@ -63,6 +64,18 @@ def specs(draw):
             "loss": "mse",
         },
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_dead_modules():
+    """Hypothesis reads every module in sys.modules for constants to draw; after the rest of
+    the suite, one of them can be a weak proxy whose object is gone (ReferenceError inside
+    Hypothesis, not in specgen): such entries are dropped first."""
+    for name, module in list(sys.modules.items()):
+        try:
+            getattr(module, "__file__", None)
+        except ReferenceError:
+            del sys.modules[name]
 
 
 @settings(
