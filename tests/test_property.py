@@ -71,11 +71,12 @@ def _no_dead_modules():
     """Hypothesis reads every module in sys.modules for constants to draw; after the rest of
     the suite, one of them can be a weak proxy whose object is gone (ReferenceError inside
     Hypothesis, not in specgen): such entries are dropped first."""
-    for name, module in list(sys.modules.items()):
+    # A copy taken in one step: TensorFlow's threads may import while this loop runs.
+    for name, module in sys.modules.copy().items():
         try:
             getattr(module, "__file__", None)
         except ReferenceError:
-            del sys.modules[name]
+            sys.modules.pop(name, None)
 
 
 @settings(
