@@ -28,7 +28,14 @@ from .code import (  # noqa: F401 - the IR's vocabulary, used as `ir.<name>`
     tensor,
 )
 from .keras_order import graph_order
-from .nodes import BlockDef, BlockNode, CallNode, InputNode, LayerNode  # noqa: F401
+from .nodes import (  # noqa: F401
+    BlockDef,
+    BlockNode,
+    CallNode,
+    InputNode,
+    LayerNode,
+    inference_argument,
+)
 
 
 @dataclass(frozen=True)
@@ -149,8 +156,7 @@ class Model:
             if node.owner not in made:
                 made.add(node.owner)
                 steps.append((shared_variable(node.owner), target.constructor))
-            inferred = ", training=False" if node.trains_by_default else ""
-            call = f"{shared_variable(node.owner)}({node.call_args()}{inferred})"
+            call = f"{shared_variable(node.owner)}({node.call_args()}{inference_argument(node)})"
             steps.append((node.name, call))
         return tuple(steps)
 

@@ -114,7 +114,7 @@ class LayerNode:
     def functional_expr(self) -> str:
         if self.is_op:
             return self.op_expr()
-        return f"{self.constructor}({self.call_args()}{_inference(self)})"
+        return f"{self.constructor}({self.call_args()}{inference_argument(self)})"
 
     @property
     def takes_training(self) -> bool:
@@ -274,7 +274,7 @@ class CallNode:
 
     @property
     def functional_expr(self) -> str:
-        return f"{shared_variable(self.owner)}({self.call_args()}{_inference(self)})"
+        return f"{shared_variable(self.owner)}({self.call_args()}{inference_argument(self)})"
 
     @property
     def takes_training(self) -> bool:
@@ -313,7 +313,7 @@ class CallNode:
         return 0
 
 
-def _inference(node) -> str:
+def inference_argument(node) -> str:
     """A layer that trains by default is told it is not training: a Functional model passes
     `training` on only when its caller gives one (fit() does), so model(x) infers as
     predict() does; the node keeps the argument in .keras files."""
