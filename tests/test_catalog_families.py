@@ -256,7 +256,7 @@ def test_every_style_is_keras_own_layer(case, tmp_path):
     spec = _spec(layer_type, args, inputs)
     model = specgen.compile(spec)
     (node,) = model.layers
-    for name, text in specgen.render(spec, "all").items():
+    for name, text in specgen.render(model, "all").items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     built = {}
     for style in STYLES:

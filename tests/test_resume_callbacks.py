@@ -63,12 +63,31 @@ def _script(tmp_path):
     return tmp_path / "train_every_callback.py"
 
 
-def _start(script, run_dir, loop, kill=None):
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"}
+LOOPS = ("fit", "tape")
+# One process runs the training script's main() once per run (a run folder, its loop, and
+# the epoch after whose checkpoint it is killed, if any) and prints a line {folder: summary}
+# after each run that finished. TensorFlow's start dominates the time, so a process trains
+# more than once: the runtime keeps no state between runs, and the resumed runs start in a
+# process of their own, with nothing but the run folders to go on.
+DRIVER = """
+import contextlib, io, json, os, sys
+import train_every_callback as script
+argv = json.loads(sys.argv[1])
+for folder, loop, kill in json.loads(sys.argv[2]):
     if kill is not None:
-        env["SPECGEN_KILL_AFTER_EPOCH"] = str(kill)
+        os.environ["SPECGEN_KILL_AFTER_EPOCH"] = str(kill)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = script.main([*argv, "--loop", loop, "--run-dir", folder])
+    assert code == 0, (folder, code)
+    print(json.dumps({folder: json.loads(out.getvalue().strip().splitlines()[-1])}), flush=True)
+"""
+
+
+def _start(script, runs):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen(
-        [sys.executable, str(script), *ARGV, "--loop", loop, "--run-dir", run_dir],
+        [sys.executable, "-c", DRIVER, json.dumps(ARGV), json.dumps(runs)],
         cwd=script.parent,
         env=env,
         stdout=subprocess.PIPE,
@@ -77,25 +96,39 @@ def _start(script, run_dir, loop, kill=None):
     )
 
 
-def _finish(process):
+def _summaries(process, returncode=0):
     out, err = process.communicate()
-    assert process.returncode == 0, err[-3000:]
-    summary = json.loads(out.strip().splitlines()[-1])
-    summary.pop("samples_per_sec")
-    return summary
+    assert process.returncode == returncode, err[-3000:]
+    summaries = {}
+    for line in out.strip().splitlines():
+        summaries.update(json.loads(line))
+    for summary in summaries.values():
+        summary.pop("samples_per_sec")
+    return summaries
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Per loop, one process runs it whole, then again killed after epoch 2's checkpoint
+    (epochs 0, 1, 2 done); then one more process resumes both killed runs."""
+    folder = tmp_path_factory.mktemp("every_callback")
+    script = _script(folder)
+    starts = [
+        _start(script, [[f"whole_{loop}", loop, None], [f"killed_{loop}", loop, 3]])
+        for loop in LOOPS
+    ]
+    whole = {}
+    for process in starts:
+        whole.update(_summaries(process, returncode=-9))
+    resumed = _summaries(_start(script, [[f"killed_{loop}", loop, None] for loop in LOOPS]))
+    return folder, whole, resumed
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("loop", ["fit", "tape"])
-def test_kill_and_resume_with_every_callback(loop, tmp_path):
-    script = _script(tmp_path)
-    whole = _start(script, "whole", loop)  # runs beside the killed one
-    killed = _start(
-        script, "killed", loop, kill=3
-    )  # after epoch 2's checkpoint (epochs 0, 1, 2 done)
-    _, err = killed.communicate()
-    assert killed.returncode == -9, err[-2000:]
-    resumed, whole = _finish(_start(script, "killed", loop)), _finish(whole)
+@pytest.mark.parametrize("loop", LOOPS)
+def test_kill_and_resume_with_every_callback(loop, runs):
+    folder, wholes, resumes = runs
+    whole, resumed = wholes[f"whole_{loop}"], resumes[f"killed_{loop}"]
     history = whole["history"]
     # What makes the test able to fail: each callback acted after the kill point.
     assert len(history["loss"]) == 5 < SPEC["training"]["epochs"], "EarlyStopping stopped"
@@ -103,7 +136,7 @@ def test_kill_and_resume_with_every_callback(loop, tmp_path):
     assert rates[1] > rates[2] == rates[3] == rates[4], "ReduceLROnPlateau cooled down"
     assert history["val_loss"][0] < min(history["val_loss"][1:]), "only epoch 0 is the best"
     assert resumed == whole  # history (with the learning rate), final figures
-    runs = [tmp_path / "whole", tmp_path / "killed"]
+    runs = [folder / f"whole_{loop}", folder / f"killed_{loop}"]
     for name in ("model.keras", "best.keras"):  # restored best weights; ModelCheckpoint's best
         weights = [keras.models.load_model(run / name).get_weights() for run in runs]
         for a, b in zip(*weights, strict=True):

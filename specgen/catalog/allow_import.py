@@ -46,7 +46,8 @@ def _nearest_pyproject(folder: Path) -> Path | None:
 
 class AllowImportProblem(ValueError):
     """`allow-import` in pyproject.toml is not a list of module names: the message names the
-    file, the key and the form expected (graph.custom_problem reports it at the custom layer)."""
+    file, the key and the form expected (model.resolve.custom_problem reports it at the custom
+    layer)."""
 
 
 EXPECTED = 'a list of module names, such as allow-import = ["mypkg.layers"]'

@@ -7,9 +7,7 @@ rule.
 from __future__ import annotations
 
 from . import shapes
-from .base import BOOL, POS_INT, REGULARIZER, SEED, Arg, LayerKind, _named, weights
-
-DROPOUT = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+from .base import BOOL, POS_INT, RATE, REGULARIZER, SEED, Arg, LayerKind, _named, weights
 
 
 def _inputs(dims: list[shapes.Dims]) -> tuple[shapes.Dims, shapes.Dims, shapes.Dims]:
@@ -62,37 +60,32 @@ def _group_query(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
     return shapes.Shape((query[0], q_dim), params)
 
 
+def _scored(name: str, args: tuple[Arg, ...], *, additive: bool) -> LayerKind:
+    """Attention or AdditiveAttention: called on a list [query, value] or [query, value, key]."""
+    return LayerKind(
+        name, args, _scores(additive), call="list", min_inputs=2, max_inputs=3, training=True
+    )
+
+
 LAYERS: tuple[LayerKind, ...] = (
-    LayerKind(
+    _scored(
         "Attention",
         (
             Arg("use_scale", BOOL),
             Arg("score_mode", _named("score mode", ["dot", "concat"])),
-            Arg("dropout", DROPOUT),
+            Arg("dropout", RATE),
             Arg("seed", SEED),
         ),
-        _scores(additive=False),
-        call="list",
-        min_inputs=2,
-        max_inputs=3,
-        training=True,
+        additive=False,
     ),
-    LayerKind(
-        "AdditiveAttention",
-        (Arg("use_scale", BOOL), Arg("dropout", DROPOUT)),
-        _scores(additive=True),
-        call="list",
-        min_inputs=2,
-        max_inputs=3,
-        training=True,
-    ),
+    _scored("AdditiveAttention", (Arg("use_scale", BOOL), Arg("dropout", RATE)), additive=True),
     LayerKind(
         "GroupQueryAttention",
         (
             Arg("head_dim", POS_INT, required=True),
             Arg("num_query_heads", POS_INT, required=True),
             Arg("num_key_value_heads", POS_INT, required=True),
-            Arg("dropout", DROPOUT),
+            Arg("dropout", RATE),
             Arg("use_bias", BOOL),
             *weights("kernel", "bias"),
             Arg("activity_regularizer", REGULARIZER, kind="regularizer"),

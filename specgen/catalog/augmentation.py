@@ -29,12 +29,14 @@ INTERPOLATION = Arg("interpolation", _named("interpolation", ["nearest", "biline
 FILL_MODE = Arg("fill_mode", _named("fill mode", ["reflect", "wrap", "constant", "nearest"]))
 
 
-def _colour(name: str, *, required: bool = True, schema=FACTOR) -> LayerKind:
+def _colour(name: str, *, required: bool = True, schema=FACTOR, **rule) -> LayerKind:
+    """A colour augmentation: factor, value_range, seed; `rule=` a shape rule of its own."""
     return _augment(
         name,
         Arg("factor", schema, required=required, positional=required),
         VALUE_RANGE,
         Arg("seed", SEED),
+        **rule,
     )
 
 
@@ -53,20 +55,8 @@ def _rgb(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
 
 LAYERS: tuple[LayerKind, ...] = (
     _colour("RandomBrightness"),
-    _augment(
-        "RandomHue",
-        Arg("factor", UNIT_FACTOR, required=True, positional=True),
-        VALUE_RANGE,
-        Arg("seed", SEED),
-        rule=_rgb,
-    ),
-    _augment(
-        "RandomSaturation",
-        Arg("factor", UNIT_FACTOR, required=True, positional=True),
-        VALUE_RANGE,
-        Arg("seed", SEED),
-        rule=_rgb,
-    ),
+    _colour("RandomHue", schema=UNIT_FACTOR, rule=_rgb),
+    _colour("RandomSaturation", schema=UNIT_FACTOR, rule=_rgb),
     _augment("RandomGrayscale", Arg("factor", UNIT), Arg("seed", SEED)),
     _colour("RandomInvert", required=False, schema=UNIT_FACTOR),
     _colour("RandomSharpness", schema=UNIT_FACTOR),

@@ -19,6 +19,7 @@ from .base import (
     int_tuple,
     weights,
 )
+from .convolution_args import convolution_head
 
 _ACTIVITY = (Arg("activity_regularizer", REGULARIZER, kind="regularizer"),)
 
@@ -27,12 +28,7 @@ def _transpose(rank: int) -> LayerKind:
     return LayerKind(
         f"Conv{rank}DTranspose",
         (
-            Arg("filters", POS_INT, required=True, positional=True),
-            Arg("kernel_size", int_tuple(rank), required=True, positional=True),
-            Arg("strides", int_tuple(rank)),
-            Arg("padding", PADDING),
-            Arg("dilation_rate", int_tuple(rank)),
-            Arg("activation", ACTIVATION),
+            *convolution_head(rank),
             Arg("use_bias", BOOL),
             *weights("kernel", "bias"),
             *_ACTIVITY,

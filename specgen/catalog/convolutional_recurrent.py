@@ -13,17 +13,14 @@ from . import shapes
 from .base import (
     ACTIVATION,
     BOOL,
-    PADDING,
-    POS_INT,
+    RATE,
     REGULARIZER,
     SEED,
     Arg,
     LayerKind,
-    int_tuple,
     weights,
 )
-
-DROPOUT = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
+from .convolution_args import convolution_head
 
 
 def _rule(rank: int):
@@ -45,19 +42,14 @@ def _conv_lstm(rank: int) -> LayerKind:
     return LayerKind(
         f"ConvLSTM{rank}D",
         (
-            Arg("filters", POS_INT, required=True, positional=True),
-            Arg("kernel_size", int_tuple(rank), required=True, positional=True),
-            Arg("strides", int_tuple(rank)),
-            Arg("padding", PADDING),
-            Arg("dilation_rate", int_tuple(rank)),
-            Arg("activation", ACTIVATION),
+            *convolution_head(rank),
             Arg("recurrent_activation", ACTIVATION),
             Arg("use_bias", BOOL),
             *weights("kernel", "recurrent", "bias"),
             Arg("unit_forget_bias", BOOL),
             Arg("activity_regularizer", REGULARIZER, kind="regularizer"),
-            Arg("dropout", DROPOUT),
-            Arg("recurrent_dropout", DROPOUT),
+            Arg("dropout", RATE),
+            Arg("recurrent_dropout", RATE),
             Arg("seed", SEED),
             Arg("return_sequences", BOOL),
             Arg("go_backwards", BOOL),

@@ -7,9 +7,8 @@ passes its input through. Each entry sits beside its shape rule.
 from __future__ import annotations
 
 from . import shapes
-from .base import SEED, Arg, LayerKind
+from .base import RATE, SEED, Arg, LayerKind
 
-RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 NON_NEGATIVE = {"type": "number", "minimum": 0}
 
 

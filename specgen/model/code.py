@@ -103,7 +103,7 @@ _PLAIN = catalog.Arg("config", {})  # a config value: a literal, or a block para
 
 def _custom_constructor(given: dict, name: str | None) -> str:
     """`mypkg.layers.Scale(factor=2.0, name=...)`: the path passed the schema's dotted-name
-    pattern and the allowlist (graph.py); config keys are checked identifiers."""
+    pattern and the allowlist (resolve.custom_problem); config keys are checked identifiers."""
     config = given.get("config") or {}
     if isinstance(config, ParamRef):  # a block parameter holding the whole config
         parts = [f"**{config.name}"]
@@ -147,6 +147,6 @@ def pascal_case(name: str) -> str:
 
 
 def shared_variable(layer: str) -> str:
-    """The functional style's local for a layer that is called more than once (graph.py
+    """The functional style's local for a layer that is called more than once (resolve.py
     checks that no input or layer has this name)."""
     return f"{layer}_layer"
