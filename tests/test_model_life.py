@@ -204,14 +204,18 @@ def test_tampered_checkpoints_are_one_line_errors(tmp_path):
     strict=True,
     reason="Keras's RandomCrop returns its input uncropped when training is False"
     " (keras/src/layers/preprocessing/image_preprocessing/random_crop.py, transform_images),"
-    " against its own compute_output_shape and docstring: predict() cannot run in any style",
+    " against its own compute_output_shape and docstring; specgen refuses the layer until"
+    " this passes",
 )
 def test_random_crop_infers_like_its_output_shape():
-    from specgen.verify import verify
+    layer = keras.layers.RandomCrop(4, 3, seed=1)
+    x = np.zeros((2, 6, 6, 3), "float32")
+    assert tuple(layer(x, training=False).shape) == layer.compute_output_shape(x.shape)
 
+
+def test_random_crop_is_refused_with_the_reason_at_its_place():
     spec = {
         "name": "cropped",
-        "seed": 0,
         "inputs": [{"name": "image", "shape": [6, 6, 3]}],
         "layers": [
             {"name": "crop", "type": "RandomCrop", "height": 4, "width": 3, "seed": 1},
@@ -219,8 +223,63 @@ def test_random_crop_infers_like_its_output_shape():
             {"name": "out", "type": "Dense", "units": 2},
         ],
     }
-    lines = []
-    assert verify(specgen.compile(spec), echo=lines.append), "\n".join(lines)
+    with pytest.raises(specgen.SpecInvalid) as raised:
+        specgen.compile(spec)
+    [error] = raised.value.errors
+    assert error.pointer == "/layers/0"
+    for word in ("uncropped at inference", "RandomZoom", "CenterCrop to 4 x 3"):
+        assert word in error.message, error.message
+
+
+IMAGE_CLASSIFIER = {
+    "name": "pixels",
+    "inputs": [{"name": "image", "shape": [8, 8, 3]}],
+    "layers": [
+        {"name": "flip", "type": "RandomFlip", "mode": "horizontal"},
+        {"name": "pool", "type": "AveragePooling2D"},
+        {"name": "flat", "type": "Flatten"},
+        {"name": "classes", "type": "Dense", "units": 2, "activation": "softmax"},
+    ],
+    "training": {
+        "dataset": {"image_folder": "pictures"},
+        "optimizer": {"type": "Adam"},
+        "loss": "sparse_categorical_crossentropy",
+    },
+}
+
+
+def _image_spec(layers=(), **dataset):
+    spec = copy.deepcopy(IMAGE_CLASSIFIER)
+    spec["layers"][:0] = layers
+    spec["training"]["dataset"].update(dataset)
+    return spec
+
+
+def test_an_image_folder_model_states_how_it_scales_pixels():
+    """Images arrive as stored (0..255): the first layer with weights that would read them
+    unscaled, through layers without weights, is a located error naming the fix."""
+    with pytest.raises(specgen.SpecInvalid) as raised:
+        specgen.compile(_image_spec())
+    [error] = raised.value.errors
+    assert error.pointer == "/training/dataset"
+    for word in ("'classes' (Dense)", '"scale": 0.00392156862745098', '"scaling": "none"'):
+        assert word in error.message, error.message
+    assert json.loads(error.message.split("add ")[1].split(" (1/255)")[0]) == {
+        "type": "Rescaling",
+        "scale": 1 / 255,
+    }
+    rescaling = {"name": "scale", "type": "Rescaling", "scale": 1 / 255}
+    normalization = {"name": "norm", "type": "Normalization", "mean": 127.0, "variance": 5e3}
+    for fine in (
+        _image_spec([rescaling]),
+        _image_spec([normalization]),
+        _image_spec(scaling="none"),
+        _image_spec(scaling="in_model"),
+    ):
+        specgen.compile(fine)
+    with pytest.raises(specgen.SpecInvalid) as raised:
+        specgen.compile(_image_spec(scaling="0..1"))
+    assert raised.value.errors[0].pointer == "/training/dataset/scaling"
 
 
 def test_trains_by_default_is_what_keras_call_signatures_say():
