@@ -319,3 +319,53 @@ def test_trains_by_default_is_what_keras_call_signatures_say():
         assert default == (kind.trains_by_default or kind.name in deterministic), kind.name
         checked += 1
     assert checked >= 40
+
+
+def _texts(folder):
+    for label, word in (("negative", "awful"), ("positive", "wonderful")):
+        (folder / label).mkdir(parents=True)
+        for index in range(4):
+            (folder / label / f"{index}.txt").write_text(f"a {word} film {index}")
+    return folder
+
+
+@pytest.mark.parametrize("style", ["sequential", "functional", "subclass"])
+def test_a_text_folder_model_predicts_raw_strings_and_its_export_serves_them(style, tmp_path):
+    """model.keras of a text folder's run takes a NumPy array of str and a list of str in
+    predict() (Keras's array adapter alone refuses both), in every style, and reloads
+    with the subclass style's model inside; run/export is a SavedModel whose serve()
+    takes the same strings and returns what predict() returns, bit for bit: both are the
+    traced graph of one model, rewritten alike by TensorFlow."""
+    import tensorflow as tf
+
+    spec = {
+        "name": "words",
+        "seed": 0,
+        "inputs": [{"name": "tokens", "shape": [4], "dtype": "int32"}],
+        "layers": [
+            {"type": "Embedding", "input_dim": 20, "output_dim": 4},
+            {"type": "Dropout", "rate": 0.2, "seed": 1},
+            {"type": "GlobalAveragePooling1D"},
+            {"type": "Dense", "units": 2, "activation": "softmax"},
+        ],
+        "training": {
+            "dataset": {"text_folder": str(_texts(tmp_path / "texts")), "test_split": 0.25},
+            "optimizer": {"type": "Adam"},
+            "loss": "sparse_categorical_crossentropy",
+            "epochs": 1,
+            "batch_size": 4,
+        },
+    }
+    _render(spec, tmp_path / "s", "all")
+    script = import_file(tmp_path / "s" / "train_words.py", f"_words_{style}")
+    run = tmp_path / "run"
+    assert script.main(["--quiet", "--style", style, "--run-dir", str(run)]) == 0
+    model = keras.models.load_model(run / "model.keras")
+    texts = ["a wonderful film", "an awful film", "no word known"]
+    expected = model.predict(tf.constant(texts), verbose=0)
+    assert expected.shape == (3, 2)
+    for given in (np.array(texts), texts, np.array(texts, dtype=object)):
+        np.testing.assert_array_equal(model.predict(given, verbose=0), expected)
+    served = tf.saved_model.load(str(run / "export"))
+    for given in (np.array(texts), tf.constant(texts)):
+        np.testing.assert_array_equal(np.asarray(served.serve(given)), expected)
