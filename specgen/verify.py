@@ -9,7 +9,6 @@ This module imports Keras, so nothing else in specgen imports it; the CLI loads 
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import random
 import sys
@@ -19,81 +18,23 @@ from pathlib import Path
 
 from . import api
 from .model.ir import Model
-
-# A `null` (variable) dimension gets the first of these lengths that every layer accepts
-# (a valid convolution or pooling needs a long enough input); the last is the fallback.
-VARIABLE_LENGTHS = (5, 8, 16, 32, 64, 128, 256)
-VARIABLE_LENGTH = VARIABLE_LENGTHS[0]
-
-
-def _accepts(nodes, dims: dict) -> bool:
-    """Whether the shape rules of `nodes` (blocks included) accept these input shapes. A node
-    this walk does not follow (a layer called again) ends it: what came before is accepted."""
-    from .catalog import outputs, shapes
-
-    for node in nodes:
-        if not node.is_block and not hasattr(node, "kind"):
-            return True  # a call of a layer again: its shapes are its first call's
-        parents = [dims[name] for name in node.inputs]
-        try:
-            if node.is_block:
-                inner = dict(zip(node.block.inputs, parents, strict=True))
-                if not _accepts(node.inner, inner):
-                    return False
-                dims[node.name] = inner[node.block.output]
-                continue
-            args = dict(node.args)
-            if len(parents) > 1 and outputs.state_dims(node.kind.name, args) is not None:
-                parents = parents[:1]  # a recurrent layer's extra inputs are its state
-            dims[node.name] = node.kind.shape(args, parents).dims
-            found = outputs.output_dims(node.kind.name, args, dims[node.name])
-            dims.update({f"{node.name}:{k}": d for k, d in enumerate(found or ())})
-        except shapes.ShapeError:
-            return False
-    return True
-
-
-# The exclusive upper bound of an integer input that no layer bounds.
-INTEGER_BOUND = 10
-# Layers that take integer indices below an argument of theirs.
-_INDEX_BOUNDS = {"Embedding": "input_dim", "ReversibleEmbedding": "input_dim"}
-_INDEX_BOUNDS |= {"CategoryEncoding": "num_tokens"}
-
-
-def integer_bound(model: Model, name: str) -> int:
-    """Integers drawn for input `name` span the smallest bound its direct users set."""
-    bounds = [
-        dict(node.args)[_INDEX_BOUNDS[node.kind.name]]
-        for node in model.layers
-        if name in node.inputs and not node.is_block and node.kind.name in _INDEX_BOUNDS
-    ]
-    return min(bounds, default=INTEGER_BOUND)
-
-
-def variable_length(model: Model) -> int:
-    """A length for the model's `null` input dimensions that every layer accepts."""
-    for length in VARIABLE_LENGTHS:
-        dims = {e.name: tuple(length if d is None else d for d in e.dims) for e in model.inputs}
-        if _accepts(model.layers, dims):
-            return length
-    return VARIABLE_LENGTHS[-1]
-
-
-@contextlib.contextmanager
-def exact_graphs(remapping: bool = False):
-    """Grappler's remapper off (or on) while inside. In a traced graph (predict, evaluate,
-    an export's serve) the remapper fuses MatMul, BiasAdd and an activation into one kernel
-    (_FusedMatMul) whose activation rounds apart from the separate op's: a sigmoid output
-    one float32 step (up to 1.2e-7) from eager model(x). With it off a traced graph runs the
-    eager ops, and every call agrees bit for bit."""
-    import tensorflow as tf
-
-    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
-    tf.config.optimizer.set_experimental_options({"remapping": remapping})
-    try:
-        yield
-    finally:
-        tf.config.optimizer.set_experimental_options({"remapping": before})
+from .verify_compare import (  # noqa: F401 - verify's vocabulary, used as verify.<name>
+    Differs,
+    compare,
+    exact_graphs,
+    first_finding,
+    same_outputs,
+    same_weights,
+)
+from .verify_inputs import (  # noqa: F401
+    INTEGER_BOUND,
+    VARIABLE_LENGTH,
+    VARIABLE_LENGTHS,
+    calling_conventions,
+    integer_bound,
+    sample_inputs,
+    variable_length,
+)
 
 
 def _import(path: Path):
@@ -103,95 +44,6 @@ def _import(path: Path):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def sample_inputs(model: Model, rows: int, seed: int = 0):
-    """Random inputs for `model`: one array, or a dict keyed by input name."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    length = variable_length(model)
-    for node in model.inputs:
-        shape = (rows, *(length if d is None else d for d in node.dims))
-        if node.dtype.startswith("int"):
-            high = integer_bound(model, node.name)
-            arrays[node.name] = rng.integers(0, high, size=shape).astype(node.dtype)
-        else:
-            arrays[node.name] = rng.random(shape, dtype="float32")
-    return arrays[model.inputs[0].name] if len(arrays) == 1 else arrays
-
-
-def calling_conventions(model: Model, x) -> dict:
-    """One tensor; or a dict keyed by input name, a list and a tuple in spec order."""
-    if not isinstance(x, dict):
-        return {"tensor": x}
-    ordered = [x[name] for name in model.input_names]
-    return {"dict": x, "list": ordered, "tuple": tuple(ordered)}
-
-
-def same_outputs(a, b, atol: float = 0.0) -> bool:
-    """Same structure (one tensor, or a dict in the same key order) and values within atol."""
-    import keras
-    import numpy as np
-
-    if isinstance(a, dict) != isinstance(b, dict) or (isinstance(a, dict) and list(a) != list(b)):
-        return False
-    left, right = keras.tree.flatten(a), keras.tree.flatten(b)
-    return len(left) == len(right) and all(
-        np.allclose(np.asarray(x), np.asarray(y), rtol=0, atol=atol)
-        if atol
-        else np.array_equal(np.asarray(x), np.asarray(y))
-        for x, y in zip(left, right, strict=True)
-    )
-
-
-class Differs(str):
-    """A check's finding that two results differ, in words: which call, which output, how
-    far (an error a check raised is a plain str)."""
-
-
-def compare(
-    expected, got, call: str, atol: float = 0.0, against: str = "model(x, training=False)"
-) -> bool | Differs:
-    """True when `got` is `expected` (`against`'s result: same structure, values within
-    atol); else why not."""
-    import keras
-    import numpy as np
-
-    def shape_of(value):
-        return f"a dict of {list(value)}" if isinstance(value, dict) else "one tensor"
-
-    if isinstance(expected, dict) != isinstance(got, dict) or (
-        isinstance(expected, dict) and list(expected) != list(got)
-    ):
-        return Differs(f"{call} returns {shape_of(got)}, not {shape_of(expected)}")
-    left, right = keras.tree.flatten(expected), keras.tree.flatten(got)
-    names = list(expected) if isinstance(expected, dict) else [None] * len(left)
-    if len(left) != len(right):
-        return Differs(f"{call} returns {len(right)} tensors, not {len(left)}")
-    for name, x, y in zip(names, left, right, strict=True):
-        x, y = np.asarray(x), np.asarray(y)
-        output = "the output" if name is None else f"output {name!r}"
-        if x.shape != y.shape:
-            return Differs(f"{call}: {output} has shape {y.shape}, not {x.shape}")
-        gap = np.abs(x.astype("float64") - y.astype("float64"))
-        if gap.size and not (gap.max() <= atol):
-            where = np.unravel_index(int(np.nanargmax(gap)), gap.shape)
-            return Differs(
-                f"{call}: {output} differs from {against} by up to"
-                f" {gap.max():.3g} (at index {tuple(int(i) for i in where)}; allowed {atol})"
-            )
-    return True
-
-
-def same_weights(a, b) -> bool:
-    import numpy as np
-
-    left, right = a.get_weights(), b.get_weights()
-    return len(left) == len(right) and all(
-        x.shape == y.shape and np.array_equal(x, y) for x, y in zip(left, right, strict=True)
-    )
 
 
 def verify(spec, *, steps: int = 3, echo: Callable[[str], None] = print) -> bool:
@@ -267,7 +119,7 @@ def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int, notes
     def reload(style):
         built[style].save(root / f"{style}.keras")
         reloaded[style] = keras.models.load_model(root / f"{style}.keras")
-        return _all(
+        return first_finding(
             compare(expected, reloaded[style](x, training=False), "reloaded(x, training=False)"),
             compare(expected, reloaded[style](x), "reloaded(x)"),
         )
@@ -320,11 +172,6 @@ def _checks(model: Model, styles: tuple[str, ...], root: Path, steps: int, notes
     return rows
 
 
-def _all(*results: bool | Differs) -> bool | Differs:
-    """The first finding of several comparisons, or True."""
-    return next((r for r in results if r is not True), True)
-
-
 def _inference(m, x, expected) -> bool | Differs:
     """Called without `training`, twice, through predict() and evaluate(): the same
     deterministic outputs as model(x, training=False), bit for bit. Layers that train by
@@ -333,7 +180,7 @@ def _inference(m, x, expected) -> bool | Differs:
     import numpy as np
 
     first = m(x)
-    found = _all(
+    found = first_finding(
         compare(expected, first, "model(x)"),
         compare(first, m(x), "model(x) called again"),
         compare(
@@ -366,7 +213,7 @@ def _exports(m, folder: Path, x, expected) -> bool | Differs:
     inputs = tf.nest.map_structure(tf.constant, x)
     got, again = served(inputs), served(inputs)
     flat_expected, flat_got = keras.tree.flatten(expected), keras.tree.flatten(got)
-    return _all(
+    return first_finding(
         compare(flat_expected, flat_got, "the export's serve(x)"),
         compare(keras.tree.flatten(got), keras.tree.flatten(again), "serve(x) called again"),
     )
