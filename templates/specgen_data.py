@@ -826,6 +826,30 @@ def evaluation_dataset(pair, batch_size):
 # ------------------------------------------------------ the model as the files feed it
 
 
+@keras.saving.register_keras_serializable(package="specgen")
+class StringModel(keras.Sequential):
+    """A text folder's model end to end: texts in, the vocabulary inside. Keras's
+    predict() and evaluate() refuse a NumPy array of str and a list of str (its array
+    adapter knows no string dtype); these hand them on as one tf.string tensor. A
+    Sequential, so that a .keras file reloads a subclassed model inside it (a Functional
+    wrapper's config names the inner model's call by a node index that the subclass's
+    own symbolic call shifts). Load it where this module was imported, or pass
+    custom_objects={"specgen>StringModel": keras.Sequential}."""
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(_strings(x), *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        return super().evaluate(_strings(x), *args, **kwargs)
+
+
+def _strings(x):
+    texts = isinstance(x, np.ndarray) and x.dtype.kind in "US"
+    if texts or (isinstance(x, (list, tuple)) and all(isinstance(t, str) for t in x)):
+        return tf.constant(x, dtype=tf.string)
+    return x
+
+
 def end_to_end(model, x):
     """The trained model as its data source feeds it: a text folder's model takes
     strings (the vocabulary learnt from the training split travels inside it); an
@@ -834,16 +858,19 @@ def end_to_end(model, x):
     if raw is None:
         return model
     text = keras.Input(shape=(), dtype="string", name="text")
-    return keras.Model(text, model(raw(text)), name=f"{model.name}_end_to_end")
+    return StringModel([text, raw, model], name=f"{model.name}_end_to_end")
 
 
 def save_model(model, x, run_dir):
-    """model.keras (end to end) and, for a folder source, classes.json beside it."""
-    end_to_end(model, x).save(os.path.join(run_dir, "model.keras"))
+    """model.keras (end to end) and, for a folder source, classes.json beside it;
+    returns the model it saved."""
+    served = end_to_end(model, x)
+    served.save(os.path.join(run_dir, "model.keras"))
     classes = getattr(x, "classes", None)
     if classes is not None:
         with open(os.path.join(run_dir, "classes.json"), "w", encoding="utf-8") as out:
             json.dump(classes, out)
+    return served
 
 
 def _predict_inputs(settings, files):

@@ -51,6 +51,7 @@ STEPS_PER_EXECUTION = 32
 CHECKPOINT = "checkpoint.npz"
 LOCK = ".lock"
 LOG_FILES = ("log.csv",)
+EXPORT = "export"  # the SavedModel of a folder source's model, beside model.keras
 
 
 # ----------------------------------------------------------------------- callbacks
@@ -829,7 +830,9 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         final = model.evaluate(test, verbose=0, return_dict=True)
     else:
         final = trainer.evaluate(test)
-    save_model(model, train_pair[0], run_dir)  # end to end: raw files' contents in
+    served = save_model(model, train_pair[0], run_dir)  # end to end: raw contents in
+    if getattr(train_pair[0], "classes", None) is not None:  # an image or text folder
+        export_model(served, run_dir)
     if args.save:
         model.save(args.save)
     if args.plot:
@@ -842,6 +845,14 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         k: [_finite(v) for v in values] for k, values in history.items()
     }
     return summary, model
+
+
+def export_model(served, run_dir):
+    """run_dir/export/: a SavedModel of the model as model.keras serves it, raw inputs
+    in (a text folder's vocabulary inside, as a lookup table), for TensorFlow Serving or
+    tf.saved_model.load(...).serve(x) with neither Keras nor this folder. Its traced
+    graph is the one predict() runs: the same outputs, bit for bit."""
+    served.export(str(Path(run_dir) / EXPORT), verbose=False)
 
 
 def main(script, args):

@@ -170,7 +170,6 @@ CASES = [
     ("RandomZoom", {"height_factor": [-0.2, 0.1], "seed": 3}, [(6, 6, 3)]),
     ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.2}, [(6, 6, 1)]),
     ("RandomContrast", {"factor": 0.3, "value_range": [0, 1]}, [(6, 6, 3)]),
-    ("RandomCrop", {"height": 4, "width": 3, "seed": 1}, [(6, 6, 3)]),
     ("TimeDistributed", {"layer": {"type": "Dense", "units": 4}}, [(5, 3)]),
     (
         "TimeDistributed",
@@ -225,7 +224,10 @@ def test_catalog_has_40_layers_and_every_one_is_covered():
     assert len(catalog.LAYERS) >= 40
     # The family modules' entries are proven in every style by test_catalog_families.py.
     elsewhere = {kind.name for kind in families.LAYERS}
-    assert {kind.name for kind in catalog.LAYERS} == {case[0] for case in CASES} | elsewhere
+    # Refused by validation with the reason (tests/test_model_life.py proves the refusal).
+    refused = {"RandomCrop"}
+    covered = {case[0] for case in CASES} | elsewhere | refused
+    assert {kind.name for kind in catalog.LAYERS} == covered
 
 
 @pytest.mark.parametrize(

@@ -77,14 +77,21 @@ def _one_error(out, *words):
     return lines[0]
 
 
-def test_inference_is_one_deterministic_model_in_every_style_and_the_export():
+@pytest.mark.parametrize(
+    "spec", [AUGMENTED, ROOT / "specs" / "ae_with_callbacks.json"], ids=lambda p: p.stem
+)
+def test_inference_is_one_deterministic_model_in_every_style_and_the_export(spec):
     """model(x), model(x) again, predict, evaluate, .keras reload and export() agree bit
-    for bit (the export within EXPORT_ATOL) with model(x, training=False) in all styles."""
+    for bit with model(x, training=False) in all styles, augmentation, noise, dropout and
+    BatchNormalization included; with TensorFlow's default graph rewrites the export
+    serves bit for bit what predict() returns. ae_with_callbacks ends in a sigmoid Dense,
+    which grappler's remapper fuses in traced graphs."""
     from specgen.verify import verify
 
     lines = []
-    assert verify(AUGMENTED, echo=lines.append), "\n".join(lines)
+    assert verify(spec, echo=lines.append), "\n".join(lines)
     assert any(line.startswith("inference (model(x)") for line in lines)
+    assert any(line.startswith("export() = predict()") for line in lines)
 
 
 def test_verify_says_why_outputs_differ():
@@ -204,14 +211,18 @@ def test_tampered_checkpoints_are_one_line_errors(tmp_path):
     strict=True,
     reason="Keras's RandomCrop returns its input uncropped when training is False"
     " (keras/src/layers/preprocessing/image_preprocessing/random_crop.py, transform_images),"
-    " against its own compute_output_shape and docstring: predict() cannot run in any style",
+    " against its own compute_output_shape and docstring; specgen refuses the layer until"
+    " this passes",
 )
 def test_random_crop_infers_like_its_output_shape():
-    from specgen.verify import verify
+    layer = keras.layers.RandomCrop(4, 3, seed=1)
+    x = np.zeros((2, 6, 6, 3), "float32")
+    assert tuple(layer(x, training=False).shape) == layer.compute_output_shape(x.shape)
 
+
+def test_random_crop_is_refused_with_the_reason_at_its_place():
     spec = {
         "name": "cropped",
-        "seed": 0,
         "inputs": [{"name": "image", "shape": [6, 6, 3]}],
         "layers": [
             {"name": "crop", "type": "RandomCrop", "height": 4, "width": 3, "seed": 1},
@@ -219,8 +230,63 @@ def test_random_crop_infers_like_its_output_shape():
             {"name": "out", "type": "Dense", "units": 2},
         ],
     }
-    lines = []
-    assert verify(specgen.compile(spec), echo=lines.append), "\n".join(lines)
+    with pytest.raises(specgen.SpecInvalid) as raised:
+        specgen.compile(spec)
+    [error] = raised.value.errors
+    assert error.pointer == "/layers/0"
+    for word in ("uncropped at inference", "RandomZoom", "CenterCrop to 4 x 3"):
+        assert word in error.message, error.message
+
+
+IMAGE_CLASSIFIER = {
+    "name": "pixels",
+    "inputs": [{"name": "image", "shape": [8, 8, 3]}],
+    "layers": [
+        {"name": "flip", "type": "RandomFlip", "mode": "horizontal"},
+        {"name": "pool", "type": "AveragePooling2D"},
+        {"name": "flat", "type": "Flatten"},
+        {"name": "classes", "type": "Dense", "units": 2, "activation": "softmax"},
+    ],
+    "training": {
+        "dataset": {"image_folder": "pictures"},
+        "optimizer": {"type": "Adam"},
+        "loss": "sparse_categorical_crossentropy",
+    },
+}
+
+
+def _image_spec(layers=(), **dataset):
+    spec = copy.deepcopy(IMAGE_CLASSIFIER)
+    spec["layers"][:0] = layers
+    spec["training"]["dataset"].update(dataset)
+    return spec
+
+
+def test_an_image_folder_model_states_how_it_scales_pixels():
+    """Images arrive as stored (0..255): the first layer with weights that would read them
+    unscaled, through layers without weights, is a located error naming the fix."""
+    with pytest.raises(specgen.SpecInvalid) as raised:
+        specgen.compile(_image_spec())
+    [error] = raised.value.errors
+    assert error.pointer == "/training/dataset"
+    for word in ("'classes' (Dense)", '"scale": 0.00392156862745098', '"scaling": "none"'):
+        assert word in error.message, error.message
+    assert json.loads(error.message.split("add ")[1].split(" (1/255)")[0]) == {
+        "type": "Rescaling",
+        "scale": 1 / 255,
+    }
+    rescaling = {"name": "scale", "type": "Rescaling", "scale": 1 / 255}
+    normalization = {"name": "norm", "type": "Normalization", "mean": 127.0, "variance": 5e3}
+    for fine in (
+        _image_spec([rescaling]),
+        _image_spec([normalization]),
+        _image_spec(scaling="none"),
+        _image_spec(scaling="in_model"),
+    ):
+        specgen.compile(fine)
+    with pytest.raises(specgen.SpecInvalid) as raised:
+        specgen.compile(_image_spec(scaling="0..1"))
+    assert raised.value.errors[0].pointer == "/training/dataset/scaling"
 
 
 def test_trains_by_default_is_what_keras_call_signatures_say():
@@ -253,3 +319,53 @@ def test_trains_by_default_is_what_keras_call_signatures_say():
         assert default == (kind.trains_by_default or kind.name in deterministic), kind.name
         checked += 1
     assert checked >= 40
+
+
+def _texts(folder):
+    for label, word in (("negative", "awful"), ("positive", "wonderful")):
+        (folder / label).mkdir(parents=True)
+        for index in range(4):
+            (folder / label / f"{index}.txt").write_text(f"a {word} film {index}")
+    return folder
+
+
+@pytest.mark.parametrize("style", ["sequential", "functional", "subclass"])
+def test_a_text_folder_model_predicts_raw_strings_and_its_export_serves_them(style, tmp_path):
+    """model.keras of a text folder's run takes a NumPy array of str and a list of str in
+    predict() (Keras's array adapter alone refuses both), in every style, and reloads
+    with the subclass style's model inside; run/export is a SavedModel whose serve()
+    takes the same strings and returns what predict() returns, bit for bit: both are the
+    traced graph of one model, rewritten alike by TensorFlow."""
+    import tensorflow as tf
+
+    spec = {
+        "name": "words",
+        "seed": 0,
+        "inputs": [{"name": "tokens", "shape": [4], "dtype": "int32"}],
+        "layers": [
+            {"type": "Embedding", "input_dim": 20, "output_dim": 4},
+            {"type": "Dropout", "rate": 0.2, "seed": 1},
+            {"type": "GlobalAveragePooling1D"},
+            {"type": "Dense", "units": 2, "activation": "softmax"},
+        ],
+        "training": {
+            "dataset": {"text_folder": str(_texts(tmp_path / "texts")), "test_split": 0.25},
+            "optimizer": {"type": "Adam"},
+            "loss": "sparse_categorical_crossentropy",
+            "epochs": 1,
+            "batch_size": 4,
+        },
+    }
+    _render(spec, tmp_path / "s", "all")
+    script = import_file(tmp_path / "s" / "train_words.py", f"_words_{style}")
+    run = tmp_path / "run"
+    assert script.main(["--quiet", "--style", style, "--run-dir", str(run)]) == 0
+    model = keras.models.load_model(run / "model.keras")
+    texts = ["a wonderful film", "an awful film", "no word known"]
+    expected = model.predict(tf.constant(texts), verbose=0)
+    assert expected.shape == (3, 2)
+    for given in (np.array(texts), texts, np.array(texts, dtype=object)):
+        np.testing.assert_array_equal(model.predict(given, verbose=0), expected)
+    served = tf.saved_model.load(str(run / "export"))
+    for given in (np.array(texts), tf.constant(texts)):
+        np.testing.assert_array_equal(np.asarray(served.serve(given)), expected)

@@ -18,6 +18,7 @@ CLASSIFIER = {
     "seed": 0,
     "inputs": [{"name": "image", "shape": [8, 8, 3]}],
     "layers": [
+        {"name": "scale", "type": "Rescaling", "scale": 1 / 255},
         {"name": "flat", "type": "Flatten"},
         {"name": "classes", "type": "Dense", "units": 3, "activation": "softmax"},
     ],

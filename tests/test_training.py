@@ -639,7 +639,11 @@ def test_image_csv_and_text_folder_sources_train(tmp_path):
         _classifier(
             "images",
             [{"name": "image", "shape": [8, 8, 3]}],
-            [{"type": "Flatten"}, {"type": "Dense", "units": 2, "activation": "softmax"}],
+            [
+                {"type": "Rescaling", "scale": 1 / 255},
+                {"type": "Flatten"},
+                {"type": "Dense", "units": 2, "activation": "softmax"},
+            ],
             {"image_folder": str(tmp_path / "images"), "image_size": [8, 8], "test_split": 0.25},
         ),
         _classifier(

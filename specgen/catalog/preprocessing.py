@@ -57,8 +57,16 @@ def _image(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
 
 
 def _crop(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
-    x = _image(args, dims).dims
-    return shapes.Shape((args["height"], args["width"], x[-1]))
+    """Refused: Keras 3's RandomCrop returns its input uncropped when not training
+    (random_crop.py, transform_images), so a model built with it has one output shape in
+    training and another in predict() (tests/test_model_life.py keeps the strict xfail)."""
+    _image(args, dims)
+    raise shapes.ShapeError(
+        "RandomCrop is refused: Keras returns its input uncropped at inference (training"
+        " False), not the height x width its output shape promises, so predict() cannot"
+        " run the model trained with it; use RandomZoom (same size, random scale) or"
+        f" CenterCrop to {args['height']} x {args['width']} for a fixed crop"
+    )
 
 
 def _augment(name: str, *args: Arg, rule=_image) -> LayerKind:

@@ -320,6 +320,8 @@ def _dataset() -> dict:
                     "color_mode": {"enum": ["grayscale", "rgb", "rgba"]},
                     "label_mode": {"enum": ["int", "categorical", "binary"]},
                     "cache": {"type": "boolean"},
+                    # How the model scales pixels 0..255 when no layer says (data_rules).
+                    "scaling": {"enum": ["in_model", "none"]},
                 },
             ),
             _source("csv", {"features": NAMES, "label": {"type": "string", "maxLength": 256}}),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..catalog import training as cat
 from ..spec.errors import SpecError
-from . import run_rules
+from . import data_rules, run_rules
 from .ir import Model, literal
 from .plan import KerasObject, Plan, is_per_output, plan
 
@@ -221,6 +221,7 @@ def check(model: Model) -> list[SpecError]:
                         f" {node.out.dims}, not the input's {wanted}",
                     )
     run_rules.check(model, outputs, error)
+    data_rules.check(model, error)
     dataset = spec.get("dataset")
     if isinstance(dataset, str) and dataset in BUILTIN and spec.get("targets") != "inputs":
         shapes, classes = BUILTIN[dataset]

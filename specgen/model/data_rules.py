@@ -1,0 +1,52 @@
+"""What a data source asks of the model: checked before any training, at the spec's place.
+
+An image folder gives pixel values as stored, 0..255 (the loader hides no division): a model
+must say how it scales them. A `Rescaling` or `Normalization` layer on the way from the
+input to the first layer with weights says it; `"scaling": "in_model"` (the model scales in
+a way these rules cannot see: a custom layer, a block, a backbone's own preprocessing) or
+`"scaling": "none"` (train on 0..255 on purpose) in the dataset block says it outright.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from .ir import Model
+
+Error = Callable[[str, str], None]  # (pointer under /training, message)
+
+# Layers whose output is pixels on a scale the model chose (their own weights, if any, are
+# the scale: Normalization's mean and variance).
+SCALING_LAYERS = ("Rescaling", "Normalization")
+# 1/255 as JSON writes it: the Rescaling that maps 0..255 onto 0..1.
+ONE_OVER_255 = 1 / 255
+RESCALING = f'{{"type": "Rescaling", "scale": {ONE_OVER_255!r}}}'
+
+
+def check(model: Model, error: Error) -> None:
+    data = model.training.get("dataset") if model.training else None
+    if isinstance(data, Mapping) and "image_folder" in data and "scaling" not in data:
+        _image_scaling(model, error)
+
+
+def _image_scaling(model: Model, error: Error) -> None:
+    """The first layer with weights that reads the input's pixels unscaled (through layers
+    without weights: augmentation, pooling, reshaping), if any, is an error."""
+    unscaled = {node.name for node in model.inputs}
+    for node in model.layers:
+        if not unscaled.intersection(node.inputs):
+            continue
+        layer = getattr(node, "target", node)  # a layer called again: the layer's facts
+        if not layer.is_block and layer.type_name in SCALING_LAYERS:
+            continue
+        if layer.params:
+            error(
+                "/dataset",
+                f"image_folder gives pixel values 0..255 as stored, and layer"
+                f" {node.name!r} ({layer.type_name}) learns from them unscaled; add"
+                f" {RESCALING} (1/255) as a layer before it, or say in the dataset"
+                ' block "scaling": "in_model" (the model scales them itself) or'
+                ' "scaling": "none" (train on 0..255 on purpose)',
+            )
+            return
+        unscaled.add(node.name)
