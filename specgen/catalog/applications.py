@@ -15,7 +15,7 @@ networks that pad ("same") and down for those that do not.
 from __future__ import annotations
 
 from . import shapes
-from .base import ACTIVATION, BOOL, POS_INT, Arg, LayerKind
+from .base import ACTIVATION, BOOL, KERAS_NAME, POS_INT, Arg, LayerKind
 
 # model: (rounding of the 1/32 feature map, {alpha: (channels, trainable, non-trainable)})
 # for include_top=False; alpha None for models without a width multiplier.
@@ -116,13 +116,14 @@ LAYERS: tuple[LayerKind, ...] = (
                     "items": {"type": "string", "minLength": 1, "maxLength": 256},
                 },
             ),
+            Arg("keras_name", KERAS_NAME),
         ),
         shape,
         training=True,
     ),
 )
 # Arguments that are not the application constructor's own.
-SETTINGS = ("model", "trainable", "unfreeze")
+SETTINGS = ("model", "trainable", "unfreeze", "keras_name")
 
 
 def constructor_args(given: dict) -> dict:

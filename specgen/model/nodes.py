@@ -195,6 +195,7 @@ class BlockNode:
     inner: tuple[LayerNode, ...]  # the block's layers with this use's values
     out: shapes.Shape
     pointer: str
+    keras_name: str | None = None  # the Keras name of a renamed import (a nested model's)
 
     @property
     def kwargs(self) -> str:
@@ -202,7 +203,8 @@ class BlockNode:
 
     @property
     def constructor(self) -> str:
-        return f"{self.block.class_name}({self.kwargs}name={literal(self.name)})"
+        name = self.keras_name or self.name
+        return f"{self.block.class_name}({self.kwargs}name={literal(name)})"
 
     def call_args(self, var=tensor) -> str:
         names = [var(name) for name in self.inputs]

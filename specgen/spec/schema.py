@@ -173,6 +173,7 @@ def _full_schema() -> dict:
                     },
                     "name": {"$ref": "#/$defs/identifier"},
                     "inputs": {"$ref": "#/$defs/tensors"},
+                    "keras_name": catalog.KERAS_NAME,
                 },
                 "required": ["type"],
                 "allOf": [
