@@ -483,3 +483,30 @@ def test_import_folds_repeated_units_unless_flat(tmp_path):
     flat = tmp_path / "flat.json"
     assert main(["import", str(tmp_path / "m.keras"), "-o", str(flat), "--flat"]) == 0
     assert "blocks" not in json.loads(flat.read_text())
+
+
+# Each at its default (full) input size, with its ImageNet head: VGG's 4096-wide classifier
+# depends on the 224x224 input, NASNetLarge is built for 331x331. About 45 s together on one
+# CPU (NASNetLarge ~30 s: two builds of 1,041 layers); the other constructors run at small
+# sizes above, where their weights do not depend on the input size.
+FULL_SIZE = ("VGG16", "VGG19", "NASNetLarge")
+
+
+@slow
+@pytest.mark.parametrize("name", FULL_SIZE)
+def test_full_size_model_imports_from_its_config_with_keras_weights(name, tmp_path):
+    """Config only (no weights file, no forward pass at full size): the spec's parameter
+    count, and the rebuilt model's weights, shape by shape in order, are Keras's own."""
+    keras.utils.set_random_seed(0)
+    original = getattr(A, name)(weights=None)
+    spec = importer.to_spec(json.loads(original.to_json()))
+    model = specgen.compile(spec)
+    assert sum(model.params) == original.count_params()
+    files = specgen.render(model, "all")
+    assert {f"{spec['name']}_{s}.py" for s in ("functional", "subclass")} <= set(files)
+    file = tmp_path / f"{spec['name']}_functional.py"
+    file.write_text(files[file.name])
+    rebuilt = import_file(file).build_model()
+    assert rebuilt.count_params() == original.count_params()
+    assert [tuple(w.shape) for w in rebuilt.weights] == [tuple(w.shape) for w in original.weights]
+    assert [w.trainable for w in rebuilt.weights] == [w.trainable for w in original.weights]
