@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from . import shapes
-from .base import ACTIVATION, BOOL, KERAS_NAME, POS_INT, Arg, LayerKind
+from .base import ACTIVATION, BOOL, POS_INT, Arg, LayerKind
 
 # model: (rounding of the 1/32 feature map, {alpha: (channels, trainable, non-trainable)})
 # for include_top=False; alpha None for models without a width multiplier.
@@ -141,7 +141,7 @@ LAYERS: tuple[LayerKind, ...] = (
                     "items": {"type": "string", "minLength": 1, "maxLength": 256},
                 },
             ),
-            Arg("keras_name", KERAS_NAME),
+            Arg("keras_name", {"$ref": "#/$defs/keras_name"}),
         ),
         shape,
         training=True,
