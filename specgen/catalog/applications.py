@@ -58,8 +58,10 @@ def _head(model: str, channels: int, spatial: tuple, classes: int) -> dict[str, 
 @functools.cache
 def _layer_table() -> dict:
     """{model: {alpha or "-": {layer: [trainable, non-trainable]}}} for the layers with
-    weights of each include_top=False variant of TABLE, measured with Keras 3 (checked
-    against TABLE and Keras by tests/test_applications.py)."""
+    weights of each include_top=False variant of TABLE, measured with Keras 3
+    (`keras.applications.<model>(weights=None, include_top=False, input_shape=(32, 32, 3),
+    alpha=...)`, each layer's trainable and non-trainable weight sizes); checked against
+    TABLE and Keras by tests/test_applications.py."""
     return json.loads((Path(__file__).parent / "application_layers.json").read_text())
 
 
