@@ -293,6 +293,25 @@ def test_a_renamed_layer_keeps_its_keras_name_in_every_style(tmp_path):
         np.testing.assert_array_equal(np.asarray(rebuilt(data)), np.asarray(original(data)))
 
 
+def test_a_keras_name_taken_twice_is_refused_at_its_place():
+    """Keras refuses a model whose layers share a name: a spec that validates builds."""
+    spec = {
+        "name": "m",
+        "inputs": [{"name": "x", "shape": [3]}],
+        "layers": [
+            {"name": "a", "type": "Dense", "units": 2, "keras_name": "d.1"},
+            {"name": "b", "type": "Dense", "units": 2, "keras_name": "d.1"},
+            {"name": "c", "type": "Dense", "units": 2, "keras_name": "x"},
+            {"name": "e", "type": "Dense", "units": 2, "keras_name": "a"},  # a is `d.1`
+        ],
+    }
+    errors = specgen.validate(spec)
+    assert [(e.pointer, e.message) for e in errors] == [
+        ("/layers/1", "layer 'b' becomes the Keras layer name 'd.1', as does layer 'a'"),
+        ("/layers/2", "layer 'c' becomes the Keras layer name 'x', as does input 'x'"),
+    ], errors
+
+
 @pytest.mark.parametrize("bad", ["a/b", "tab\there", "new\nline", "", "x" * 257])
 def test_a_keras_name_is_a_bounded_string_without_control_characters(bad):
     spec = {

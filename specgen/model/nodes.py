@@ -58,6 +58,11 @@ class LayerNode:
     def constructor(self) -> str:
         return constructor(self.kind, self.spelling, dict(self.args), self.name)
 
+    @property
+    def keras_name(self) -> str | None:
+        """The Keras name of a renamed import (its `name=`), where it is not `name`."""
+        return dict(self.args).get("keras_name")
+
     def call_args(self, var=tensor) -> str:
         names = [var(name) for name in self.inputs]
         if self.kind.call == "list":
