@@ -124,6 +124,58 @@ def test_unfreeze_trains_the_named_layers_only(tmp_path):
     ]
 
 
+def _count(weights) -> int:
+    return sum(int(np.prod(w.shape)) for w in weights)
+
+
+@pytest.mark.parametrize(
+    "backbone",
+    [
+        {"unfreeze": ["Conv_1", "Conv_1_bn", "block_16_project"]},
+        {"alpha": 1.0, "unfreeze": ["block_16_project_BN", "out_relu"], "trainable": True},
+        {
+            "model": "VGG16",
+            "include_top": True,
+            "classes": 3,
+            "unfreeze": ["block5_conv3", "fc2", "predictions"],
+        },
+    ],
+)
+def test_unfreeze_counts_in_specgen_summary_equal_keras_summary(backbone, tmp_path):
+    """`specgen summary` splits a partly unfrozen backbone's parameters as Keras does: the
+    named layers' trainable weights train (a BatchNormalization's moving statistics never
+    do), every other weight is frozen."""
+    from specgen.model.summary import table
+
+    spec = _spec(**{"trainable": False, **backbone})
+    spec["layers"] = spec["layers"][:2]
+    spec.pop("training")
+    if backbone.get("model") == "VGG16":
+        spec["layers"][1].pop("alpha")
+    model = specgen.compile(spec)
+    rebuilt = import_file(_render(spec, tmp_path)["functional"]).build_model()
+    trainable, frozen = _count(rebuilt.trainable_weights), _count(rebuilt.non_trainable_weights)
+    assert 0 < trainable < rebuilt.count_params()
+    assert model.params == (trainable, frozen)
+    text = table(model)
+    assert f"Trainable params: {trainable:,}" in text
+    assert f"Non-trainable params: {frozen:,}" in text
+
+
+def test_the_layer_table_adds_up_to_the_catalogs_counts():
+    """The per-layer counts behind `unfreeze` agree with each variant's totals."""
+    from specgen.catalog import applications
+
+    layers = json.loads(
+        (applications.Path(applications.__file__).parent / "application_layers.json").read_text()
+    )
+    for model, (_, variants) in applications.TABLE.items():
+        for alpha, (_, trainable, frozen) in variants.items():
+            table = layers[model]["-" if alpha is None else repr(alpha)]
+            assert sum(t for t, _ in table.values()) == trainable, (model, alpha)
+            assert sum(f for _, f in table.values()) == frozen, (model, alpha)
+
+
 @pytest.mark.parametrize(
     "backbone",
     [

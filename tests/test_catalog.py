@@ -3,6 +3,8 @@ specgen infers without TensorFlow equal what Keras builds from the generated cod
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from conftest import import_file
@@ -176,6 +178,10 @@ CASES = [
         {"layer": {"type": "Conv2D", "filters": 2, "kernel_size": 3}},
         [(3, 6, 6, 1)],
     ),
+    # Keras's own helper layers of keras.applications
+    ("LayerScale", {"init_values": 0.5, "projection_dim": 4}, [(3, 4)]),
+    ("StochasticDepth", {"drop_path_rate": 0.2}, [(3, 4)]),
+    ("CustomScaleLayer", {"scale": 0.17}, [(3, 4), (3, 4)]),
     # operation nodes
     *[(f"ops.{name}", {"x2": 2.0}, [(3, 4)]) for name in catalog_ops.BINARY],
     ("ops.subtract", {"x1": 1.0}, [(3,)]),
@@ -273,7 +279,8 @@ def _keras_layer(layer_type: str, args: dict, name: str | None = None):
             config = {k: v for k, v in value.items() if k != "type"}
             value = getattr(OBJECTS[kinds[key]], value["type"])(**config)
         given[key] = value
-    return getattr(keras.layers, layer_type)(**given, **({"name": name} if name else {}))
+    module = importlib.import_module(catalog.BY_SPELLING[layer_type].module)
+    return getattr(module, layer_type)(**given, **({"name": name} if name else {}))
 
 
 def _reference(kind, args: dict, inputs: list):

@@ -252,6 +252,77 @@ def test_a_name_that_is_no_identifier_is_mapped(tmp_path):
     specgen.compile(spec)
 
 
+def test_a_renamed_layer_keeps_its_keras_name_in_every_style(tmp_path):
+    """A name that is no identifier (a nested model `sub_0.35_96`, `dense.1` inside it,
+    `head-out`) or is reserved (`print`) gets an identifier in the spec and code, and the
+    layer keeps its Keras name (`keras_name`, its `name=`): model.layers and get_layer()
+    name it as the original does."""
+    inner_x = keras.Input((6,), name="inner_x")
+    h = L.Dense(5, name="dense.1")(inner_x)
+    inner = keras.Model(inner_x, L.Dense(4, name="dense-2")(h), name="sub_0.35_96")
+    x = keras.Input((6,), name="x")
+    y = L.Dense(3, name="head-out")(inner(x))
+    original = keras.Model(x, L.Dense(2, name="print")(y), name="m")
+    original.save(tmp_path / "m.keras")
+    spec = import_guard.read_and_convert(tmp_path / "m.keras")
+    assert [(e["name"], e.get("keras_name")) for e in spec["layers"]] == [
+        ("sub_0_35_96", "sub_0.35_96"),
+        ("head_out", "head-out"),
+        ("print_layer", "print"),
+    ]
+    data = np.random.default_rng(0).random((2, 6), dtype="float32")
+    names = [layer.name for layer in original.layers]
+    files = specgen.render(specgen.compile(spec), "all")
+    assert len(files) == 3
+    for file, text in files.items():
+        (tmp_path / file).write_text(text)
+        rebuilt = import_file(tmp_path / file).build_model()
+        # A Sequential or subclassed model lists no InputLayer.
+        assert [layer.name for layer in rebuilt.layers] == (
+            names if file.endswith("_functional.py") else names[1:]
+        ), file
+        assert rebuilt.get_layer("head-out").units == 3
+        block = rebuilt.get_layer("sub_0.35_96")  # its own layers keep their names too
+        assert [w.path.rpartition("sub_0.35_96/")[2] for w in block.weights] == [
+            "dense.1/kernel",
+            "dense.1/bias",
+            "dense-2/kernel",
+            "dense-2/bias",
+        ], file
+        rebuilt.set_weights(original.get_weights())
+        np.testing.assert_array_equal(np.asarray(rebuilt(data)), np.asarray(original(data)))
+
+
+def test_a_keras_name_taken_twice_is_refused_at_its_place():
+    """Keras refuses a model whose layers share a name: a spec that validates builds."""
+    spec = {
+        "name": "m",
+        "inputs": [{"name": "x", "shape": [3]}],
+        "layers": [
+            {"name": "a", "type": "Dense", "units": 2, "keras_name": "d.1"},
+            {"name": "b", "type": "Dense", "units": 2, "keras_name": "d.1"},
+            {"name": "c", "type": "Dense", "units": 2, "keras_name": "x"},
+            {"name": "e", "type": "Dense", "units": 2, "keras_name": "a"},  # a is `d.1`
+        ],
+    }
+    errors = specgen.validate(spec)
+    assert [(e.pointer, e.message) for e in errors] == [
+        ("/layers/1", "layer 'b' becomes the Keras layer name 'd.1', as does layer 'a'"),
+        ("/layers/2", "layer 'c' becomes the Keras layer name 'x', as does input 'x'"),
+    ], errors
+
+
+@pytest.mark.parametrize("bad", ["a/b", "tab\there", "new\nline", "", "x" * 257])
+def test_a_keras_name_is_a_bounded_string_without_control_characters(bad):
+    spec = {
+        "name": "m",
+        "inputs": [{"name": "x", "shape": [3]}],
+        "layers": [{"name": "d", "type": "Dense", "units": 2, "keras_name": bad}],
+    }
+    errors = specgen.validate(spec)
+    assert [e.pointer for e in errors] == ["/layers/0/keras_name"], errors
+
+
 def test_per_output_losses_are_imported(tmp_path):
     model = two_heads()
     sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

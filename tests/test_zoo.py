@@ -154,9 +154,10 @@ def _run(name: str, tmp_path):
     _perturb(original, rng)
     original.save(tmp_path / "orig.keras")
     spec = import_guard.read_and_convert(tmp_path / "orig.keras")  # as `specgen import`
-    # ConvNeXt's LayerScale is imported as a CustomLayer: the test allows what a user would.
-    with custom.allowing(*importer.custom_modules(spec)):
-        model = specgen.compile(spec)
+    # Keras's own helper layers (ConvNeXt's LayerScale, InceptionResNetV2's CustomScaleLayer)
+    # are catalog entries: no model of keras.applications needs an opt-in.
+    assert importer.custom_modules(spec) == []
+    model = specgen.compile(spec)
     files = specgen.render(model, "all")
     for file, text in files.items():
         (tmp_path / file).write_text(text)
@@ -272,15 +273,119 @@ def test_import_keeps_compile_settings_and_names_custom_modules(tmp_path, capsys
     assert main(["import", str(tmp_path / "m.keras"), "-o", str(tmp_path / "s.json")]) == 0
     err = capsys.readouterr().err
     assert "from_logits" not in err, "the spec keeps the loss's arguments"
-    assert "--allow-import keras.src.applications.convnext" in err
+    assert "--allow-import" not in err, "Keras's own LayerScale is a catalog entry"
     spec = json.loads((tmp_path / "s.json").read_text())
     assert spec["training"] == {
         "optimizer": {"type": "Adam", "learning_rate": 0.003},
         "loss": {"type": "SparseCategoricalCrossentropy", "from_logits": True},
         "metrics": ["accuracy"],
     }
-    assert spec["layers"][0]["class"] == "keras.src.applications.convnext.LayerScale"
-    assert spec["layers"][0]["params"] == 4  # read from the .keras file's weights
+    assert spec["layers"][0] == {
+        "name": "scale",
+        "type": "LayerScale",
+        "init_values": 0.5,
+        "projection_dim": 4,
+    }
+    assert specgen.compile(spec).layers[0].params == 4  # the catalog's rule: one per channel
+
+
+def _helpers_model():
+    """ConvNeXt's and InceptionResNetV2's helper layers, as keras.applications calls them."""
+    from keras.src.applications.convnext import LayerScale, StochasticDepth
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    x = keras.Input((5, 5, 4), name="image")
+    h = keras.layers.Conv2D(4, 3, padding="same", name="conv")(x)
+    h = LayerScale(0.3, 4, name="gamma")(h)
+    h = StochasticDepth(0.25, name="drop_path")(h)
+    y = CustomScaleLayer(0.17, name="residual")([x, h])
+    return keras.Model(x, keras.layers.Dense(3, name="out")(y), name="helpers")
+
+
+def test_keras_helper_layers_import_without_opt_in_and_equal_the_original(tmp_path):
+    keras.utils.set_random_seed(0)
+    original = _helpers_model()
+    _perturb(original, np.random.default_rng(0))
+    spec = importer.to_spec(json.loads(original.to_json()))
+    assert [e["type"] for e in spec["layers"]] == [
+        "Conv2D",
+        "LayerScale",
+        "StochasticDepth",
+        "CustomScaleLayer",
+        "Dense",
+    ]
+    assert importer.custom_modules(spec) == []
+    x = np.random.default_rng(1).random((2, 5, 5, 4), dtype="float32")
+    expected = np.asarray(original(x, training=False))
+    files = specgen.render(specgen.compile(spec), "all")
+    assert set(files) == {"helpers_functional.py", "helpers_subclass.py"}  # a skip: no chain
+    for file, text in files.items():
+        assert "import keras.src.applications.convnext\n" in text
+        (tmp_path / file).write_text(text)
+        rebuilt = import_file(tmp_path / file).build_model()
+        assert [type(layer) for layer in rebuilt.layers[-5:]] == [
+            type(layer) for layer in original.layers[-5:]
+        ]
+        rebuilt.set_weights(original.get_weights())
+        np.testing.assert_array_equal(np.asarray(rebuilt(x, training=False)), expected)
+
+
+def test_a_users_class_named_like_a_keras_helper_still_needs_an_opt_in():
+    """Matched by the module Keras saved, never by the class name alone."""
+
+    @keras.saving.register_keras_serializable(package="mine")
+    class LayerScale(keras.layers.Layer):
+        def __init__(self, init_values, projection_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.init_values, self.projection_dim = init_values, projection_dim
+
+        def call(self, x):
+            return x * self.init_values
+
+        def get_config(self):
+            config = super().get_config()
+            return {**config, "init_values": self.init_values, "projection_dim": 4}
+
+    x = keras.Input((4,), name="x")
+    model = keras.Model(x, LayerScale(0.5, 4, name="scale")(x), name="mine")
+    spec = importer.to_spec(json.loads(model.to_json()))
+    assert spec["layers"][0]["type"] == "CustomLayer"
+    assert spec["layers"][0]["class"] == f"{__name__}.LayerScale"
+    assert importer.custom_modules(spec) == [__name__]
+    assert specgen.validate(spec)  # refused until the user allows the module
+    with custom.allowing(__name__):
+        assert specgen.validate(spec) == []
+
+
+def test_every_helper_layer_of_keras_applications_is_catalogued_by_its_module():
+    """Every Layer class the keras.applications modules define (outside keras.layers) is a
+    catalog entry constructed from that module."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import keras.src.applications as applications
+
+    from specgen import catalog
+
+    found = {}
+    for info in pkgutil.iter_modules(applications.__path__):
+        if info.name.endswith("_test"):
+            continue
+        module = importlib.import_module(f"{applications.__name__}.{info.name}")
+        for name, cls in vars(module).items():
+            if (
+                inspect.isclass(cls)
+                and issubclass(cls, keras.layers.Layer)
+                and cls.__module__ == module.__name__
+            ):
+                found[name] = module.__name__
+    assert found == {
+        "LayerScale": "keras.src.applications.convnext",
+        "StochasticDepth": "keras.src.applications.convnext",
+        "CustomScaleLayer": "keras.src.applications.inception_resnet_v2",
+    }
+    assert {name: catalog.BY_SPELLING[name].module for name in found} == found
 
 
 def test_a_block_holding_operations_builds_in_every_style(tmp_path):
@@ -378,3 +483,30 @@ def test_import_folds_repeated_units_unless_flat(tmp_path):
     flat = tmp_path / "flat.json"
     assert main(["import", str(tmp_path / "m.keras"), "-o", str(flat), "--flat"]) == 0
     assert "blocks" not in json.loads(flat.read_text())
+
+
+# Each at its default (full) input size, with its ImageNet head: VGG's 4096-wide classifier
+# depends on the 224x224 input, NASNetLarge is built for 331x331. About 45 s together on one
+# CPU (NASNetLarge ~30 s: two builds of 1,041 layers); the other constructors run at small
+# sizes above, where their weights do not depend on the input size.
+FULL_SIZE = ("VGG16", "VGG19", "NASNetLarge")
+
+
+@slow
+@pytest.mark.parametrize("name", FULL_SIZE)
+def test_full_size_model_imports_from_its_config_with_keras_weights(name, tmp_path):
+    """Config only (no weights file, no forward pass at full size): the spec's parameter
+    count, and the rebuilt model's weights, shape by shape in order, are Keras's own."""
+    keras.utils.set_random_seed(0)
+    original = getattr(A, name)(weights=None)
+    spec = importer.to_spec(json.loads(original.to_json()))
+    model = specgen.compile(spec)
+    assert sum(model.params) == original.count_params()
+    files = specgen.render(model, "all")
+    assert {f"{spec['name']}_{s}.py" for s in ("functional", "subclass")} <= set(files)
+    file = tmp_path / f"{spec['name']}_functional.py"
+    file.write_text(files[file.name])
+    rebuilt = import_file(file).build_model()
+    assert rebuilt.count_params() == original.count_params()
+    assert [tuple(w.shape) for w in rebuilt.weights] == [tuple(w.shape) for w in original.weights]
+    assert [w.trainable for w in rebuilt.weights] == [w.trainable for w in original.weights]

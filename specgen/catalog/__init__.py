@@ -10,7 +10,7 @@ spec. The stages above read these names from the package.
 import importlib
 
 _MODULES = {"activations", "allow_import", "base", "custom", "layers", "ops", "preprocessing"}
-_MODULES |= {"shapes", "training"}
+_MODULES |= {"shapes", "training", "zoo_layers"}
 
 
 def __getattr__(name: str):

@@ -14,6 +14,10 @@ networks that pad ("same") and down for those that do not.
 
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
+
 from . import shapes
 from .base import ACTIVATION, BOOL, POS_INT, Arg, LayerKind
 
@@ -42,12 +46,30 @@ WIDTH = {"MobileNetV2", "MobileNet"}  # take `alpha`
 DOWNLOADED = "imagenet"
 
 
-def _head(model: str, channels: int, spatial: tuple, classes: int) -> int:
-    """Parameters of the classifier include_top=True adds."""
+def _head(model: str, channels: int, spatial: tuple, classes: int) -> dict[str, int]:
+    """Parameters of each layer of the classifier include_top=True adds."""
     if model.startswith("VGG"):  # flatten, fc1 4096, fc2 4096, predictions
         flat = spatial[0] * spatial[1] * channels
-        return (flat + 1) * 4096 + 4097 * 4096 + 4097 * classes
-    return (channels + 1) * classes  # global average pooling, then one Dense (or 1x1 conv)
+        return {"fc1": (flat + 1) * 4096, "fc2": 4097 * 4096, "predictions": 4097 * classes}
+    # global average pooling, then one Dense (MobileNet: a 1x1 convolution)
+    return {"conv_preds" if model == "MobileNet" else "predictions": (channels + 1) * classes}
+
+
+@functools.cache
+def _layer_table() -> dict:
+    """{model: {alpha or "-": {layer: [trainable, non-trainable]}}} for the layers with
+    weights of each include_top=False variant of TABLE, measured with Keras 3
+    (`keras.applications.<model>(weights=None, include_top=False, input_shape=(32, 32, 3),
+    alpha=...)`, each layer's trainable and non-trainable weight sizes); checked against
+    TABLE and Keras by tests/test_applications.py."""
+    return json.loads((Path(__file__).parent / "application_layers.json").read_text())
+
+
+def _unfrozen(model: str, alpha: float | None, names: list, head: dict[str, int]) -> int:
+    """The parameters that train when only the layers named in `unfreeze` do: each named
+    layer's own trainable weights (a BatchNormalization's moving statistics never train)."""
+    layers = _layer_table()[model]["-" if alpha is None else repr(alpha)]
+    return sum(layers[n][0] if n in layers else head.get(n, 0) for n in set(names))
 
 
 def shape(args: dict, given: list[shapes.Dims]) -> shapes.Shape:
@@ -75,14 +97,19 @@ def shape(args: dict, given: list[shapes.Dims]) -> shapes.Shape:
         )
     channels, trainable, frozen = variants[alpha]
     spatial = tuple(-(-s // 32) if rounding == "ceil" else s // 32 for s in wanted[:2])
+    head: dict[str, int] = {}
     if args.get("include_top"):
         classes = args.get("classes", 1000)
         out: shapes.Dims = (classes,)
-        trainable += _head(model, channels, spatial, classes)
+        head = _head(model, channels, spatial, classes)
+        trainable += sum(head.values())
     elif args.get("pooling") in ("avg", "max"):
         out = (channels,)
     else:
         out = (*spatial, channels)
+    if args.get("unfreeze"):  # only the named layers train, whatever `trainable` says
+        train = _unfrozen(model, alpha, list(args["unfreeze"]), head)
+        return shapes.Shape(out, train, trainable + frozen - train)
     # trainable: false is applied by the graph as for every layer (all weights frozen).
     return shapes.Shape(out, trainable, frozen)
 
@@ -116,13 +143,14 @@ LAYERS: tuple[LayerKind, ...] = (
                     "items": {"type": "string", "minLength": 1, "maxLength": 256},
                 },
             ),
+            Arg("keras_name", {"$ref": "#/$defs/keras_name"}),
         ),
         shape,
         training=True,
     ),
 )
 # Arguments that are not the application constructor's own.
-SETTINGS = ("model", "trainable", "unfreeze")
+SETTINGS = ("model", "trainable", "unfreeze", "keras_name")
 
 
 def constructor_args(given: dict) -> dict:

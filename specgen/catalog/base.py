@@ -100,6 +100,15 @@ def _name_or_object(title: str, names: list[str], classes: dict, *, nullable: bo
     }
 
 
+# The name Keras knows a layer by when it is not an identifier (`mobilenetv2_0.35_96`, a name
+# with dots or dashes): the spec's `name` is the code's identifier, `keras_name` the layer's
+# `name=`, written as a string literal. Keras refuses `/` in a name; no control characters.
+KERAS_NAME = {
+    "title": "the layer's Keras name, where it is not an identifier",
+    "type": "string",
+    "maxLength": 256,
+    "pattern": "^[^\\x00-\\x1f\\x7f/]+(?!\\n)$",
+}
 ACTIVATION = _named("activation", ACTIVATIONS, nullable=True)
 BOOL = {"type": "boolean"}
 POS_INT = {"type": "integer", "minimum": 1}
@@ -145,6 +154,9 @@ class LayerKind:
     defaults: Mapping = field(default_factory=dict)
     # An operation node (`keras.ops.<name>`): called, never constructed; no weights.
     op: bool = False
+    # The Keras module that defines the class: Keras's own helper layers of keras.applications
+    # live outside keras.layers; generated code imports that module and constructs from it.
+    module: str = "keras.layers"
 
     @property
     def spellings(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from . import (
     regularization,
     reshaping,
     wrappers,
+    zoo_layers,
 )
 from .base import LayerKind
 
@@ -34,4 +35,5 @@ LAYERS: tuple[LayerKind, ...] = (
     *augmentation.LAYERS,
     *wrappers.LAYERS,
     *audio.LAYERS,
+    *zoo_layers.LAYERS,
 )

@@ -467,6 +467,7 @@ LAYERS += catalog_families.LAYERS  # the families split out as the catalog grew
 # pretrained Embedding stays frozen, a float32 output layer stays float32 under mixed precision.
 DTYPES = ["float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16"]
 COMMON = (Arg("trainable", BOOL), Arg("dtype", _named("dtype policy", DTYPES)))
+COMMON += (Arg("keras_name", {"$ref": "#/$defs/keras_name"}),)  # the Keras name of a renamed import
 LAYERS = tuple(replace(kind, args=kind.args + COMMON) for kind in LAYERS)
 LAYERS += catalog_ops.LAYERS + catalog_applications.LAYERS
 

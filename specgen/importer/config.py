@@ -3,6 +3,7 @@ Keras's defaults only), the layers it is called on, or an allowlisted op's opera
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 from .. import catalog
@@ -52,7 +53,8 @@ def _convert(arg: catalog.Arg, value):
 def _defaults(kind: catalog.LayerKind) -> dict:
     import keras
 
-    signature = inspect.signature(getattr(keras.layers, kind.name).__init__)
+    module = keras.layers if kind.module == "keras.layers" else importlib.import_module(kind.module)
+    signature = inspect.signature(getattr(module, kind.name).__init__)
     return {
         name: p.default
         for name, p in signature.parameters.items()

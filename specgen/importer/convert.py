@@ -104,7 +104,7 @@ def to_spec(
     _keep_float32(body["layers"], layers)
     draft = {"inputs": inputs, "layers": layers, "outputs": outputs, "blocks": blocks}
     draft = import_names.usable_names(draft)
-    inputs, layers, outputs = draft["inputs"], draft["layers"], draft["outputs"]
+    inputs, layers, outputs, blocks = (draft[k] for k in ("inputs", "layers", "outputs", "blocks"))
     spec = {
         "name": re.sub(r"\W", "_", snake_case(body.get("name") or "model")).strip("_") or "model",
         "inputs": inputs,

@@ -1,8 +1,9 @@
 """`specgen import`: the walk over a saved graph, nested models and custom classes.
 
 `importer.to_spec` runs one `Walk` over the model's config. A nested Sequential/Functional
-model becomes a block or is inlined; InceptionResNetV2's private scale layer is lowered to
-allowlisted ops; any other registered class becomes a `CustomLayer` the user must allow.
+model becomes a block or is inlined; Keras's own helper layers of keras.applications are
+catalog entries matched by their module; any other registered class becomes a `CustomLayer`
+the user must allow.
 """
 
 from __future__ import annotations
@@ -68,11 +69,7 @@ class Walk:
                 entry = op(layer, name, self.problems, decode)
                 if entry:
                     entry["inputs"] = [alias.get(r, r) for r in entry["inputs"]]
-            elif lowered := _lowered(layer, name, refs):
-                layers.extend(lowered)
-                previous = name
-                continue
-            elif cls not in catalog.BY_SPELLING and layer.get("registered_name"):
+            elif not _catalogued(layer) and layer.get("registered_name"):
                 entry = _custom(layer, name, refs, self.shapes)
                 if top:  # Keras keys a layer's weights by class name and occurrence
                     key, count = snake_case(cls), self.seen.get(snake_case(cls), 0)
@@ -80,7 +77,7 @@ class Walk:
                     saved = f"{key}_{count}" if count else key
                     if saved in self.weights:
                         entry["params"] = self.weights[saved]
-            elif cls not in catalog.BY_SPELLING:
+            elif not _catalogued(layer):
                 self.problems.append(f"layer {name!r}: {cls} is not in specgen's catalog")
                 entry = None
             else:
@@ -221,21 +218,17 @@ def _tensors(value):
             yield from _tensors(item)
 
 
-# keras.applications' InceptionResNetV2 scales its residual with a private layer whose call is
-# `inputs[0] + inputs[1] * scale`: the same arithmetic as two allowlisted ops, in the same
-# order, so the import is exact and needs no custom code.
-SCALE_LAYER = ("keras.src.applications.inception_resnet_v2", "CustomScaleLayer")
-
-
-def _lowered(layer: dict, name: str, refs: list[str]) -> list[dict] | None:
-    if (layer.get("module"), layer["class_name"]) != SCALE_LAYER or len(refs) != 2:
-        return None
-    scale = float(layer["config"]["scale"])
-    residual = f"{name}_residual"
-    return [
-        {"name": residual, "type": "ops.multiply", "inputs": [refs[1]], "x2": scale},
-        {"name": name, "type": "ops.add", "inputs": [refs[0], residual]},
-    ]
+def _catalogued(layer: dict) -> bool:
+    """A catalog entry's class, matched by the module Keras saved with it: a keras.layers
+    class from Keras, a helper layer of keras.applications (LayerScale, CustomScaleLayer) from
+    its own module; never a user's class of the same name, which stays a CustomLayer."""
+    kind = catalog.BY_SPELLING.get(layer["class_name"])
+    if kind is None or kind.op:
+        return False
+    module = layer.get("module")
+    if kind.module == "keras.layers":
+        return module is None or module == "keras" or module.startswith("keras.")
+    return module == kind.module
 
 
 BASE_KEYS = {"name", "trainable", "dtype", "autocast", "build_config", "input_shape"}

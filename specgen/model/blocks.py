@@ -100,7 +100,7 @@ class Blocks:
         block = self.definition(kind)
         defaults = dict(block.params)
         for key in layer:
-            if key not in ("type", "name", "inputs") and key not in defaults:
+            if key not in ("type", "name", "inputs", "keras_name") and key not in defaults:
                 hint = nearest(key, list(defaults))
                 self.err(
                     f"{pointer}/{key}",
@@ -112,7 +112,16 @@ class Blocks:
 
         def node(inner: tuple = (), out: shapes.Shape | None = None) -> BlockNode:
             out = out or shapes.Shape(())
-            return BlockNode(name, block, args, tuple(graph.refs[name]), inner, out, pointer)
+            return BlockNode(
+                name,
+                block,
+                args,
+                tuple(graph.refs[name]),
+                inner,
+                out,
+                pointer,
+                layer.get("keras_name"),
+            )
 
         ok = check_refs(graph, i, layer, pointer, self.err)
         count = len(graph.refs[name])

@@ -73,21 +73,23 @@ def constructor(
         return _custom_constructor(given, name)
     if kind.name == "Application":
         return _application(given, name)
+    name = given.get("keras_name", name)  # a renamed import keeps its Keras name
     parts = [argument(a, given[a.name]) for a in kind.args if a.positional and a.name in given]
     parts += [
         f"{a.name}={argument(a, given[a.name])}"
         for a in kind.args
-        if not a.positional and a.name in given
+        if not a.positional and a.name in given and a.name != "keras_name"
     ]
     if name is not None:
         parts.append(f"name={literal(name)}")
-    return f"keras.layers.{spelling}({', '.join(parts)})"
+    return f"{kind.module}.{spelling}({', '.join(parts)})"
 
 
 def _application(given: dict, name: str | None) -> str:
     """`keras.applications.MobileNetV2(...)`: the class passed the schema's closed enum;
     arguments are literals; freezing goes through the module's `set_trainable`."""
     args = applications.constructor_args(given)
+    name = given.get("keras_name", name)
     parts = [f"{key}={literal(value)}" for key, value in sorted(args.items())]
     if name is not None:
         parts.append(f"name={literal(name)}")
@@ -110,6 +112,7 @@ def _custom_constructor(given: dict, name: str | None) -> str:
     else:
         parts = [f"{key}={argument(_PLAIN, value)}" for key, value in sorted(config.items())]
     parts += [f"{key}={literal(given[key])}" for key in ("trainable", "dtype") if key in given]
+    name = given.get("keras_name", name)
     if name is not None:
         parts.append(f"name={literal(name)}")
     return f"{given['class']}({', '.join(parts)})"

@@ -63,17 +63,15 @@ class Model:
 
     @property
     def imports(self) -> tuple[str, ...]:
-        """Modules of allowed custom layers, imported after `import keras`."""
+        """Modules of allowed custom layers, and of Keras's own helper layers outside
+        keras.layers (catalog entries, no opt-in), imported after `import keras`."""
         nodes = [*self.layers, *(n for b in self.blocks for n in b.layers)]
-        return tuple(
-            sorted(
-                {
-                    dict(n.args)["class"].rpartition(".")[0]
-                    for n in nodes
-                    if n.owner == n.name and not n.is_block and n.kind.name == "CustomLayer"
-                }
-            )
-        )
+        built = [n for n in nodes if n.owner == n.name and not n.is_block]
+        custom = {
+            dict(n.args)["class"].rpartition(".")[0] for n in built if n.kind.name == "CustomLayer"
+        }
+        helpers = {n.kind.module for n in built if not n.kind.op} - {"keras.layers"}
+        return tuple(sorted(custom | helpers))
 
     @property
     def sets_trainable(self) -> bool:

@@ -82,8 +82,9 @@ def check(data: dict, nodes: list, input_names: list[str], err: Report) -> None:
     keras_names = Namespace("the Keras layer name")
     for i, name in enumerate(input_names):
         keras_names.claim(name, f"input {name!r}", f"/inputs/{i}/name", err)
-    for node in nodes:
-        keras_names.claim(node.name, f"layer {node.name!r}", node.pointer, err)
+    for node in nodes:  # a renamed import is known to Keras by its `keras_name`
+        keras_name = getattr(node, "keras_name", None) or node.name
+        keras_names.claim(keras_name, f"layer {node.name!r}", node.pointer, err)
     for node in nodes:
         for inner in getattr(node, "inner", ()):
             full = f"{node.name}_{inner.name}"

@@ -58,6 +58,11 @@ class LayerNode:
     def constructor(self) -> str:
         return constructor(self.kind, self.spelling, dict(self.args), self.name)
 
+    @property
+    def keras_name(self) -> str | None:
+        """The Keras name of a renamed import (its `name=`), where it is not `name`."""
+        return dict(self.args).get("keras_name")
+
     def call_args(self, var=tensor) -> str:
         names = [var(name) for name in self.inputs]
         if self.kind.call == "list":
@@ -195,6 +200,7 @@ class BlockNode:
     inner: tuple[LayerNode, ...]  # the block's layers with this use's values
     out: shapes.Shape
     pointer: str
+    keras_name: str | None = None  # the Keras name of a renamed import (a nested model's)
 
     @property
     def kwargs(self) -> str:
@@ -202,7 +208,8 @@ class BlockNode:
 
     @property
     def constructor(self) -> str:
-        return f"{self.block.class_name}({self.kwargs}name={literal(self.name)})"
+        name = self.keras_name or self.name
+        return f"{self.block.class_name}({self.kwargs}name={literal(name)})"
 
     def call_args(self, var=tensor) -> str:
         names = [var(name) for name in self.inputs]

@@ -148,7 +148,9 @@ def _layer_node(
         try:
             out = _recurrent_shape(kind, dict(args), [graph.dims[r] for r in graph.refs[name]])
             _outputs(graph, name, kind.name, dict(args), out)
-            if layer.get("trainable") is False:  # a frozen layer: every weight non-trainable
+            if layer.get("trainable") is False and not layer.get("unfreeze"):
+                # a frozen layer: every weight non-trainable (an Application's `unfreeze`
+                # names the layers that train: its shape rule counts them)
                 out = shapes.Shape(out.dims, 0, out.trainable + out.non_trainable)
         except shapes.ShapeError as exc:
             err(pointer, f"layer {name!r} ({kind.name}): {exc}")

@@ -100,6 +100,7 @@ def _full_schema() -> dict:
         "additionalProperties": False,
         "$defs": {
             "identifier": IDENTIFIER,
+            "keras_name": catalog.KERAS_NAME,  # a layer's own, where it is not an identifier
             "references": {
                 "type": "array",
                 "minItems": 1,
@@ -173,6 +174,7 @@ def _full_schema() -> dict:
                     },
                     "name": {"$ref": "#/$defs/identifier"},
                     "inputs": {"$ref": "#/$defs/tensors"},
+                    "keras_name": {"$ref": "#/$defs/keras_name"},
                 },
                 "required": ["type"],
                 "allOf": [
