@@ -16,6 +16,7 @@ from . import (
     pooling,
     regularization,
     reshaping,
+    text,
     wrappers,
 )
 from .base import LayerKind
@@ -29,6 +30,7 @@ LAYERS: tuple[LayerKind, ...] = (
     *regularization.LAYERS,
     *normalization.LAYERS,
     *encoding.LAYERS,
+    *text.LAYERS,
     *attention.LAYERS,
     *convolutional_recurrent.LAYERS,
     *augmentation.LAYERS,

@@ -7,6 +7,7 @@ import inspect
 
 from .. import catalog
 from ..catalog import ops as catalog_ops
+from ..catalog import state, text
 from ..model.ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
@@ -17,9 +18,10 @@ IGNORED = {
     "input_shape",
     "build_config",
     "input_dim_",
+    "vocabulary_size",  # a lookup layer's, derived from its vocabulary
 }
 # Values Keras resolves when it saves a layer; specgen's generated code implies them.
-IMPLIED = {"data_format": "channels_last"}
+IMPLIED = {"data_format": "channels_last", "oov_method": "floormod"}
 OBJECT_NAMES = {
     "initializer": catalog.INITIALIZERS,
     "regularizer": catalog.REGULARIZERS,
@@ -72,10 +74,45 @@ def _same(a, b) -> bool:
     return norm(a) == norm(b)
 
 
+# Arguments Keras lets hold a function: here only its built-in names (text.py's enums).
+NAMES_ONLY = {
+    ("TextVectorization", "standardize"): text.STANDARDIZE,
+    ("TextVectorization", "split"): text.SPLIT,
+}
+
+
+def _state_problem(kind: catalog.LayerKind, key: str, value) -> str | None:
+    """Why an argument that holds code or a layer's adapted state cannot be imported; the
+    value is only looked at, never deserialized."""
+    names = NAMES_ONLY.get((kind.name, key))
+    if names is not None and value is not None and value not in names:
+        held = (
+            f"a serialized {value.get('class_name')!r} ({value.get('config')!r})"
+            if isinstance(value, dict)
+            else repr(value)
+        )
+        return (
+            f"{kind.name} argument {key} holds {held}; specgen takes only Keras's built-in"
+            f" names ({', '.join(names)} or null): a function in a config is refused, never"
+            " deserialized"
+        )
+    if (kind.name, key) in state.FILE_ARGS and not isinstance(value, list):
+        if value is None:
+            return (
+                f"{kind.name} has no {key} in its config (adapted state is kept with the"
+                " weights); pass it to the layer as data and save again"
+            )
+        return f"{kind.name} argument {key} is {value!r}, not a list; give the list itself"
+    return None
+
+
 def arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where: str = "") -> dict:
     defaults = _defaults(kind)
     args = {}
     for key, value in config.items():
+        if problem := _state_problem(kind, key, value):
+            problems.append(f"{where}{problem}")
+            continue
         if key in IGNORED or (key in IMPLIED and value == IMPLIED[key]):
             continue
         if key == "trainable":

@@ -18,7 +18,7 @@ from ..catalog import shapes
 from ..spec.errors import SpecError
 from ..spec.loader import Loaded
 from ..spec.validation import layer_problems, nearest
-from . import cycles, naming
+from . import cycles, naming, strings
 from .ir import (
     BlockDef,
     BlockNode,
@@ -523,6 +523,7 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         if name not in blocks.defs:
             err(f"/blocks/{name}", f"block {name!r} is never used")
     naming.check(data, graph.nodes, [e.name for e in inputs], err)
+    strings.check(inputs, graph.nodes, blocks.defs.values(), err)
     if err.found:
         return None, err.found
     model = Model(
