@@ -17,6 +17,7 @@ FILE = {
     "type": "object",
     "properties": {
         "file": {
+            "title": "a path relative to the spec's folder (no '..', no leading '/')",
             "type": "string",
             "maxLength": 255,
             "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*(?!\\n)$",

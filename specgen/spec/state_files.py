@@ -9,6 +9,7 @@ a regular UTF-8 file of bounded size. Every problem is one error at the argument
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .errors import SpecError, pointer_join
 from .loader import Loaded
 
 PARSE = {"string": str, "integer": int, "number": float}
+AN = {"string": "a string", "integer": "an integer", "number": "a number"}
 
 
 def _layer_lists(data: dict):
@@ -66,18 +68,16 @@ def _read(spec_file: str, relative: str, item: str) -> list:
         raise ValueError(f"{len(lines):,} lines; the limit is {limits.MAX_ITEMS:,}")
     items, seen = [], {}
     for number, line in enumerate(lines, 1):
-        if len(line) > state.MAX_ITEM_CHARS or "\r" in line:
-            raise ValueError(
-                f"line {number} is longer than {state.MAX_ITEM_CHARS} characters"
-                if "\r" not in line
-                else f"line {number} holds a carriage return"
-            )
+        if "\r" in line:
+            raise ValueError(f"line {number} holds a carriage return (write the file with \\n)")
+        if len(line) > state.MAX_ITEM_CHARS:
+            raise ValueError(f"line {number} is longer than {state.MAX_ITEM_CHARS} characters")
         try:
             value = PARSE[item](line)
         except ValueError:
-            raise ValueError(f"line {number} is not a {item}: {line!r}") from None
-        if item != "string" and value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"line {number} is not a finite {item}: {line!r}")
+            raise ValueError(f"line {number} is not {AN[item]}: {line!r}") from None
+        if item == "number" and not math.isfinite(value):
+            raise ValueError(f"line {number} is not a finite number: {line!r}")
         if item != "number" and value in seen:
             raise ValueError(f"line {number} repeats line {seen[value]}: {line!r}")
         seen[value] = number
