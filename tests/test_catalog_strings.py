@@ -18,6 +18,7 @@ from conftest import import_file
 import specgen
 from specgen import verify
 from specgen.catalog import excluded
+from specgen.catalog import text as text_layers
 from specgen.importer import guard as import_guard
 
 keras = pytest.importorskip("keras")
@@ -81,6 +82,10 @@ CASES = [
     ("IntegerLookup", {"vocabulary": {"file": "ids.txt"}, "output_mode": "count"}, [4], "int32"),
     ("Discretization", {"bin_boundaries": {"file": "bins.txt"}}, [3], "float32"),
 ]
+
+
+def test_every_string_layer_has_a_case():
+    assert {c[0] for c in CASES} >= {kind.name for kind in text_layers.LAYERS}
 
 
 def _write(tmp_path, layer_type: str, args: dict, shape: list, dtype: str):
