@@ -403,3 +403,31 @@ def test_every_public_keras_layer_is_catalogued_or_excluded_for_a_reason_that_ho
     pixels = np.random.default_rng(0).random((1, 4, 4, 3)).astype("float32")
     same = keras.layers.MaxNumBoundingBoxes(max_number=2)(pixels)
     np.testing.assert_array_equal(np.asarray(same), pixels)
+
+
+def test_verify_draws_strings_from_the_vocabularies_that_read_them(tmp_path):
+    """A lookup gets one word per string, a TextVectorization a sentence of three; the words
+    are its vocabulary's, one out of vocabulary and one in capitals."""
+    spec = {
+        "name": "samples",
+        "inputs": [
+            {"name": "tag", "shape": [5], "dtype": "string"},
+            {"name": "text", "shape": [], "dtype": "string"},
+        ],
+        "layers": [
+            {
+                "name": "look",
+                "type": "StringLookup",
+                "vocabulary": ["cat", "mat"],
+                "inputs": ["tag"],
+            },
+            {"name": "vec", "type": "TextVectorization", "vocabulary": ["sat"], "inputs": ["text"]},
+        ],
+        "outputs": ["look", "vec"],
+    }
+    x = verify.sample_inputs(specgen.compile(spec), rows=40, seed=0)
+    assert x["tag"].shape == (40, 5) and x["text"].shape == (40,)
+    assert set(x["tag"].ravel()) == {"cat", "mat", "Zzyzx", "THE"}
+    sentences = [s.split(" ") for s in x["text"]]
+    assert {len(s) for s in sentences} == {3}
+    assert {w for s in sentences for w in s} == {"sat", "Zzyzx", "THE"}
