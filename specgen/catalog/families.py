@@ -16,6 +16,7 @@ from . import (
     pooling,
     regularization,
     reshaping,
+    rnn,
     text,
     wrappers,
 )
@@ -31,6 +32,7 @@ LAYERS: tuple[LayerKind, ...] = (
     *normalization.LAYERS,
     *encoding.LAYERS,
     *text.LAYERS,
+    *rnn.LAYERS,
     *attention.LAYERS,
     *convolutional_recurrent.LAYERS,
     *augmentation.LAYERS,

@@ -7,7 +7,7 @@ import inspect
 
 from .. import catalog
 from ..catalog import ops as catalog_ops
-from ..catalog import state, text
+from ..catalog import rnn, state, text
 from ..model.ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
@@ -41,7 +41,21 @@ def _object(value: dict, kind: str):
     return {"type": cls, **config}
 
 
-def _convert(arg: catalog.Arg, value):
+def _cell(value: dict, problems: list[str], where: str):
+    """A saved cell -> {"type": Cell, args}; StackedRNNCells -> the list of its cells."""
+    cls = value.get("class_name")
+    config = value.get("config") or {}
+    if cls == "StackedRNNCells":
+        return [_cell(cell, problems, where) for cell in config.get("cells", [])]
+    if cls not in rnn.CELLS:
+        problems.append(f"{where}RNN cell {cls!r} is not one of {', '.join(rnn.CELLS)}")
+        return None
+    return {"type": cls, **arguments(rnn.CELLS[cls], config, problems, where)}
+
+
+def _convert(arg: catalog.Arg, value, problems: list[str], where: str):
+    if arg.kind == "cell":
+        return _cell(value, problems, where)
     if arg.kind in OBJECT_NAMES and isinstance(value, dict):
         return _object(value, arg.kind)
     if arg.kind == "layer":
@@ -126,7 +140,7 @@ def arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where:
         if key == "activation" and value == "linear" and key in defaults and defaults[key] is None:
             continue  # Keras saves the default activation None as "linear"
         arg = next((a for a in kind.args if a.name == key), None)
-        converted = _convert(arg, value) if arg else value
+        converted = _convert(arg, value, problems, where) if arg else value
         default = defaults.get(key, inspect.Parameter.empty)
         if arg and arg.kind in OBJECT_NAMES and isinstance(default, str):
             default = snake_case(default) if default[:1].isupper() else default
