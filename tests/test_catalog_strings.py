@@ -287,6 +287,18 @@ def test_a_spec_that_keras_cannot_build_is_refused_at_its_place(case, tmp_path):
     assert any(p == pointer and message in m for p, m in found), found
 
 
+def test_a_string_input_has_no_training_script(tmp_path):
+    spec = {
+        "name": "trained",
+        "inputs": [{"name": "x", "shape": [2], "dtype": "string"}],
+        "layers": [{**LOOKUP, "output_mode": "count"}, {"type": "Dense", "units": 1}],
+        "training": {"optimizer": {"type": "Adam"}, "loss": "mse", "epochs": 1, "batch_size": 2},
+    }
+    found = [(e.pointer, e.message) for e in specgen.validate(spec)]
+    assert [p for p, _ in found] == ["/inputs/0/dtype"], found
+    assert "the training script's data sources give numbers" in found[0][1]
+
+
 def test_a_file_may_not_leave_the_spec_folder_by_a_link(tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("secret\n", encoding="utf-8")

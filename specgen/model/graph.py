@@ -523,7 +523,7 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         if name not in blocks.defs:
             err(f"/blocks/{name}", f"block {name!r} is never used")
     naming.check(data, graph.nodes, [e.name for e in inputs], err)
-    strings.check(inputs, graph.nodes, blocks.defs.values(), err)
+    strings.check(inputs, graph.nodes, blocks.defs.values(), err, trains="training" in data)
     if err.found:
         return None, err.found
     model = Model(

@@ -1,7 +1,8 @@
 """Where string tensors may go. A spec's strings are its inputs of dtype `string`; each feeds
 only layers that take strings (`catalog.text.TAKES_STRINGS`), and a layer that takes nothing
 but strings (StringLookup, TextVectorization) reads a string input of the model directly: a
-block's inputs and every layer's output are numbers.
+block's inputs and every layer's output are numbers. The training script's data sources give
+numbers, so a spec with strings has no `training` section.
 """
 
 from __future__ import annotations
@@ -22,8 +23,17 @@ def check(
     nodes: Iterable,
     blocks: Iterable,
     err: Callable[[str, str], None],
+    *,
+    trains: bool = False,
 ) -> None:
     strings = {e.name for e in inputs if e.dtype == "string"}
+    for e in inputs:
+        if trains and e.name in strings:
+            err(
+                f"{e.pointer}/dtype",
+                f"input {e.name!r} holds strings, and the training script's data sources give"
+                " numbers: leave out `training`, or read token ids (an int32 input)",
+            )
     takes = ", ".join(text.TAKES_STRINGS)
     for node in nodes:
         kind = _kind(node)
