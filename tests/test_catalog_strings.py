@@ -26,7 +26,13 @@ keras = pytest.importorskip("keras")
 STYLES = ("sequential", "functional", "subclass")
 WORDS = ["the", "cat", "sat", "on", "mat"]
 # Files written next to each spec: a vocabulary, integer ids, bin boundaries.
-FILES = {"words.txt": "\n".join(WORDS) + "\n", "ids.txt": "7\n3\n11\n", "bins.txt": "0.25\n0.5\n"}
+FILES = {
+    "words.txt": "\n".join(WORDS) + "\n",
+    "ids.txt": "7\n3\n11\n",
+    "bins.txt": "0.25\n0.5\n",
+    "mean.txt": "0.5\n-1\n2.25\n",
+    "variance.txt": "4\n0.25\n1e-2\n",
+}
 WORDS_FILE = {"file": "words.txt"}
 # (type, arguments, input shape, input dtype)
 CASES = [
@@ -81,6 +87,12 @@ CASES = [
     ("Hashing", {"num_bins": 5, "output_mode": "one_hot"}, [1], "string"),
     ("IntegerLookup", {"vocabulary": {"file": "ids.txt"}, "output_mode": "count"}, [4], "int32"),
     ("Discretization", {"bin_boundaries": {"file": "bins.txt"}}, [3], "float32"),
+    (
+        "Normalization",
+        {"mean": {"file": "mean.txt"}, "variance": {"file": "variance.txt"}, "invert": True},
+        [3],
+        "float32",
+    ),
 ]
 
 
@@ -400,6 +412,28 @@ def test_an_adapted_vocabulary_is_refused_by_name(tmp_path):
     with pytest.raises(import_guard.ImportProblem) as caught:
         import_guard.read_and_convert(tmp_path / "adapted.keras")
     assert "TextVectorization has no vocabulary in its config" in str(caught.value.problems)
+
+
+def test_a_vocabulary_file_keras_read_is_not_in_the_config_and_is_refused(tmp_path):
+    (tmp_path / "words.txt").write_text("\n".join(WORDS) + "\n", encoding="utf-8")
+    tags = keras.Input(shape=(2,), dtype="string", name="tags")
+    layer = keras.layers.StringLookup(vocabulary=str(tmp_path / "words.txt"), name="look")
+    keras.Model(tags, layer(tags)).save(tmp_path / "path.keras")
+    with pytest.raises(import_guard.ImportProblem) as caught:
+        import_guard.read_and_convert(tmp_path / "path.keras")
+    (problem,) = caught.value.problems
+    assert (
+        "StringLookup has no vocabulary in its config (Keras keeps one adapted or read" in problem
+    )
+
+
+def test_an_adapted_normalization_still_imports_with_its_statistics_as_weights(tmp_path):
+    x = keras.Input(shape=(3,), name="x")
+    layer = keras.layers.Normalization(name="norm")
+    layer.adapt(np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], dtype="float32"))
+    keras.Model(x, layer(x)).save(tmp_path / "norm.keras")
+    spec = import_guard.read_and_convert(tmp_path / "norm.keras")
+    assert spec["layers"] == [{"name": "norm", "type": "Normalization", "axis": [-1]}]
 
 
 def test_every_public_keras_layer_is_catalogued_or_excluded_for_a_reason_that_holds():

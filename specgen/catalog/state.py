@@ -35,6 +35,8 @@ FILE_ARGS = {
     ("TextVectorization", "vocabulary"): "string",
     ("IntegerLookup", "vocabulary"): "integer",
     ("Discretization", "bin_boundaries"): "number",
+    ("Normalization", "mean"): "number",
+    ("Normalization", "variance"): "number",
 }
 
 

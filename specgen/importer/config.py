@@ -110,13 +110,18 @@ def _state_problem(kind: catalog.LayerKind, key: str, value) -> str | None:
             f" names ({', '.join(names)} or null): a function in a config is refused, never"
             " deserialized"
         )
-    if (kind.name, key) in state.FILE_ARGS and not isinstance(value, list):
-        if value is None:
+    if (kind.name, key) in state.FILE_ARGS:
+        if isinstance(value, str):
             return (
-                f"{kind.name} has no {key} in its config (adapted state is kept with the"
-                " weights); pass it to the layer as data and save again"
+                f"{kind.name} argument {key} is the path {value!r}; specgen reads no path"
+                " named in a model file: pass the list itself to the layer and save again"
             )
-        return f"{kind.name} argument {key} is {value!r}, not a list; give the list itself"
+        if value is None and any(a.required for a in kind.args if a.name == key):
+            return (
+                f"{kind.name} has no {key} in its config (Keras keeps one adapted or read"
+                " from a file with the weights); pass the list itself to the layer and save"
+                " again"
+            )
     return None
 
 
