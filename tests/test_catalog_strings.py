@@ -477,3 +477,23 @@ def test_verify_draws_strings_from_the_vocabularies_that_read_them(tmp_path):
     sentences = [s.split(" ") for s in x["text"]]
     assert {len(s) for s in sentences} == {3}
     assert {w for s in sentences for w in s} == {"sat", "Zzyzx", "THE"}
+
+
+def test_the_render_cache_never_serves_a_spec_whose_state_file_changed(tmp_path):
+    """The command line caches renders by the spec's bytes; a spec that reads a file renders
+    what the file holds now."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    path = _write(tmp_path, "StringLookup", {"vocabulary": WORDS_FILE}, [2], "string")
+    env = {"SPECGEN_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT), "PATH": ""}
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "specgen.cli", "render", str(path), "--out", str(out)]
+    texts = []
+    for words in ("the\ncat\n", "the\ndog\n"):
+        (tmp_path / "words.txt").write_text(words, encoding="utf-8")
+        subprocess.run(command, capture_output=True, check=True, env=env, cwd=ROOT)
+        texts.append((out / "strings_stringlookup_functional.py").read_text(encoding="utf-8"))
+    assert '("the", "cat")' in texts[0] and '("the", "dog")' in texts[1]

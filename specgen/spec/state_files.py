@@ -9,6 +9,7 @@ a regular UTF-8 file of bounded size. Every problem is one error at the argument
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -28,20 +29,37 @@ def _layer_lists(data: dict):
         yield pointer_join(pointer_join("/blocks", name), "layers"), block.get("layers", [])
 
 
-def inline(loaded: Loaded) -> list[SpecError]:
-    """Replace each file form in `loaded.data` by its list; the errors found on the way."""
-    errors = []
-    for where, layers in _layer_lists(loaded.data):
+def _file_forms(data: dict):
+    """(pointer, layer, argument) of each file form in a schema-valid spec."""
+    for where, layers in _layer_lists(data):
         for i, layer in enumerate(layers):
             for (kind, arg), item in state.FILE_ARGS.items():
                 value = layer.get(arg)
-                if layer.get("type") != kind or not isinstance(value, dict) or "file" not in value:
-                    continue
-                pointer = f"{where}/{i}/{arg}/file"
-                try:
-                    layer[arg] = _read(loaded.file, value["file"], item)
-                except ValueError as exc:
-                    errors.append(loaded.error(pointer, f"{value['file']!r}: {exc}"))
+                if layer.get("type") == kind and isinstance(value, dict) and "file" in value:
+                    yield f"{where}/{i}/{arg}/file", layer, arg, item
+
+
+def reads_files(raw: bytes) -> bool:
+    """Whether a spec's bytes name state files: its render depends on more than those bytes
+    (a cache keyed by them must not keep it). Unsure (it does not parse here) means yes."""
+    if b'"file"' not in raw and b"\\u" not in raw:
+        return False
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+        return isinstance(data, dict) and any(True for _ in _file_forms(data))
+    except (ValueError, AttributeError, TypeError):
+        return True
+
+
+def inline(loaded: Loaded) -> list[SpecError]:
+    """Replace each file form in `loaded.data` by its list; the errors found on the way."""
+    errors = []
+    for pointer, layer, arg, item in list(_file_forms(loaded.data)):
+        relative = layer[arg]["file"]
+        try:
+            layer[arg] = _read(loaded.file, relative, item)
+        except ValueError as exc:
+            errors.append(loaded.error(pointer, f"{relative!r}: {exc}"))
     return errors
 
 
