@@ -26,7 +26,7 @@ from .emit.header import split as split_header
 from .emit.render import STYLES
 from .emit.shared import NAMES as SHARED
 from .emit.write import MAX_OUTPUT_BYTES
-from .spec import limits
+from .spec import limits, state_files
 from .spec.errors import SpecError, SpecInvalid
 from .spec.resources import SCHEMA_FILE, SCHEMA_ID
 
@@ -200,7 +200,9 @@ def _render_spec(
     # One render per spec: the shared training modules are made once, not once a style.
     reason = compiled.chain_break() if style == "all" else None
     result = (compiled.name, reason[1] if reason else None, files)
-    if entry is not None:
+    # A spec that reads a state file (a vocabulary) renders what the file holds: its bytes
+    # alone do not key the result, so it is never cached.
+    if entry is not None and not state_files.reads_files(data):
         cache.put("spec-renders", entry, json.dumps(result, ensure_ascii=False))
     return result
 

@@ -4,6 +4,8 @@ conventions a model takes them in."""
 
 from __future__ import annotations
 
+import math
+
 from .model.ir import Model
 
 # A `null` (variable) dimension gets the first of these lengths that every layer accepts
@@ -74,12 +76,30 @@ def sample_inputs(model: Model, rows: int, seed: int = 0):
     length = variable_length(model)
     for node in model.inputs:
         shape = (rows, *(length if d is None else d for d in node.dims))
-        if node.dtype.startswith("int"):
+        if node.dtype == "string":
+            words, per = string_words(model, node.name)
+            picks = np.array(words)[rng.integers(0, len(words), size=(math.prod(shape), per))]
+            arrays[node.name] = np.array([" ".join(p) for p in picks]).reshape(shape)
+        elif node.dtype.startswith("int"):
             high = integer_bound(model, node.name)
             arrays[node.name] = rng.integers(0, high, size=shape).astype(node.dtype)
         else:
             arrays[node.name] = rng.random(shape, dtype="float32")
     return arrays[model.inputs[0].name] if len(arrays) == 1 else arrays
+
+
+def string_words(model: Model, name: str) -> tuple[list[str], int]:
+    """Words for a string input and how many make one string (a sentence for a
+    TextVectorization, one word for a lookup): the vocabularies of the layers that read it,
+    a word of none of them (out of vocabulary) and one in capitals (standardize lowers it)."""
+    words, per = ["Zzyzx", "THE"], 1
+    for node in model.layers:
+        args = dict(getattr(node, "args", ()))
+        if name in node.inputs:
+            words += [str(w) for w in args.get("vocabulary", ())]
+            kind = getattr(getattr(node, "kind", None), "name", None)
+            per = 3 if kind == "TextVectorization" else per
+    return words, per
 
 
 def calling_conventions(model: Model, x) -> dict:

@@ -70,7 +70,7 @@ def test_unknown_names_list_few_choices_or_point_to_the_schema():
 
 def test_unknown_layer_type_makes_no_silly_guess():
     def text(spec):
-        spec["layers"][0]["type"] = "TextVectorization"
+        spec["layers"][0]["type"] = "SentencePieceTokenizer"
 
     (only,) = _errors(text)
     assert "did you mean" not in only and "`specgen schema` lists all" in only

@@ -2,19 +2,19 @@
 inline: CategoryEncoding, Hashing, HashedCrossing, Discretization with its `bin_boundaries`
 and IntegerLookup with its `vocabulary`. None has weights. Each entry sits beside its shape rule.
 
-StringLookup and TextVectorization are not catalogued yet: they take string tensors, and a
-spec's inputs are numbers (float32, float16, int32, int64).
+The vocabulary and the bin boundaries may also be a data file next to the spec (`state.py`);
+StringLookup and TextVectorization, which take strings, are in `text.py`.
 """
 
 from __future__ import annotations
 
-from . import shapes
+from . import shapes, state
 from .base import FLOAT, POS_INT, Arg, LayerKind, _named
 
 MODES = ["one_hot", "multi_hot", "count"]
 
 
-def _encoded(mode: str, x: shapes.Dims, depth: int) -> shapes.Dims:
+def encoded(mode: str, x: shapes.Dims, depth: int) -> shapes.Dims:
     """Keras's output shape for `one_hot`/`multi_hot`/`count` with `depth` classes."""
     if mode == "one_hot":
         return (*x[:-1], depth) if x and x[-1] == 1 else (*x, depth)
@@ -28,7 +28,7 @@ def _encoded(mode: str, x: shapes.Dims, depth: int) -> shapes.Dims:
 
 def _category_encoding(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
     x = shapes.single(dims)
-    return shapes.Shape(_encoded(args.get("output_mode", "multi_hot"), x, args["num_tokens"]))
+    return shapes.Shape(encoded(args.get("output_mode", "multi_hot"), x, args["num_tokens"]))
 
 
 def _hashing(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
@@ -48,7 +48,7 @@ def _discretization(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
         raise shapes.ShapeError(f"bin_boundaries must increase, received {bins}")
     if args.get("output_mode", "int") == "int":
         return shapes.Shape(x)
-    return shapes.Shape(_encoded("one_hot", x, len(bins) + 1))
+    return shapes.Shape(encoded("one_hot", x, len(bins) + 1))
 
 
 def _hashed_crossing(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
@@ -61,7 +61,7 @@ def _hashed_crossing(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
         )
     if args.get("output_mode", "int") == "int":
         return shapes.Shape(a)
-    return shapes.Shape(_encoded("one_hot", a, args["num_bins"]))
+    return shapes.Shape(encoded("one_hot", a, args["num_bins"]))
 
 
 def _integer_lookup(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
@@ -74,7 +74,7 @@ def _integer_lookup(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
         return shapes.Shape(x)
     # The mask token has an index only in `int` mode (Keras's _oov_start_index).
     depth = len(vocabulary) + args.get("num_oov_indices", 1)
-    return shapes.Shape(_encoded(mode, x, depth))
+    return shapes.Shape(encoded(mode, x, depth))
 
 
 LAYERS: tuple[LayerKind, ...] = (
@@ -116,7 +116,7 @@ LAYERS: tuple[LayerKind, ...] = (
             # Inline state: the bins Keras's adapt() would compute.
             Arg(
                 "bin_boundaries",
-                {"type": "array", "items": FLOAT, "minItems": 1},
+                state.inline_or_file({"type": "array", "items": FLOAT, "minItems": 1}),
                 required=True,
             ),
             Arg("output_mode", _named("output mode", ["int", "one_hot"])),
@@ -129,7 +129,14 @@ LAYERS: tuple[LayerKind, ...] = (
             # Inline state: the vocabulary Keras's adapt() would find, without repeats.
             Arg(
                 "vocabulary",
-                {"type": "array", "items": {"type": "integer"}, "minItems": 1, "uniqueItems": True},
+                state.inline_or_file(
+                    {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "minItems": 1,
+                        "uniqueItems": True,
+                    }
+                ),
                 required=True,
             ),
             Arg("num_oov_indices", {"type": "integer", "minimum": 0}),

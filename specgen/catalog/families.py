@@ -16,6 +16,8 @@ from . import (
     pooling,
     regularization,
     reshaping,
+    rnn,
+    text,
     wrappers,
     zoo_layers,
 )
@@ -30,6 +32,8 @@ LAYERS: tuple[LayerKind, ...] = (
     *regularization.LAYERS,
     *normalization.LAYERS,
     *encoding.LAYERS,
+    *text.LAYERS,
+    *rnn.LAYERS,
     *attention.LAYERS,
     *convolutional_recurrent.LAYERS,
     *augmentation.LAYERS,

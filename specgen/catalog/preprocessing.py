@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from . import shapes
+from . import shapes, state
 from .base import BOOL, FLOAT, POS_INT, SEED, Arg, LayerKind, _named
 
 NUMBERS = {
@@ -87,8 +87,9 @@ LAYERS: tuple[LayerKind, ...] = (
                     ]
                 },
             ),
-            Arg("mean", NUMBERS),
-            Arg("variance", NUMBERS),
+            # Inline, or a file of one number per line (state.py).
+            Arg("mean", state.inline_or_file(NUMBERS)),
+            Arg("variance", state.inline_or_file(NUMBERS)),
             Arg("invert", BOOL),
         ),
         _normalization,

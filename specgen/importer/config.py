@@ -8,6 +8,7 @@ import inspect
 
 from .. import catalog
 from ..catalog import ops as catalog_ops
+from ..catalog import rnn, state, text
 from ..model.ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
@@ -18,9 +19,10 @@ IGNORED = {
     "input_shape",
     "build_config",
     "input_dim_",
+    "vocabulary_size",  # a lookup layer's, derived from its vocabulary
 }
 # Values Keras resolves when it saves a layer; specgen's generated code implies them.
-IMPLIED = {"data_format": "channels_last"}
+IMPLIED = {"data_format": "channels_last", "oov_method": "floormod"}
 OBJECT_NAMES = {
     "initializer": catalog.INITIALIZERS,
     "regularizer": catalog.REGULARIZERS,
@@ -40,7 +42,21 @@ def _object(value: dict, kind: str):
     return {"type": cls, **config}
 
 
-def _convert(arg: catalog.Arg, value):
+def _cell(value: dict, problems: list[str], where: str):
+    """A saved cell -> {"type": Cell, args}; StackedRNNCells -> the list of its cells."""
+    cls = value.get("class_name")
+    config = value.get("config") or {}
+    if cls == "StackedRNNCells":
+        return [_cell(cell, problems, where) for cell in config.get("cells", [])]
+    if cls not in rnn.CELLS:
+        problems.append(f"{where}RNN cell {cls!r} is not one of {', '.join(rnn.CELLS)}")
+        return None
+    return {"type": cls, **arguments(rnn.CELLS[cls], config, problems, where)}
+
+
+def _convert(arg: catalog.Arg, value, problems: list[str], where: str):
+    if arg.kind == "cell":
+        return _cell(value, problems, where)
     if arg.kind in OBJECT_NAMES and isinstance(value, dict):
         return _object(value, arg.kind)
     if arg.kind == "layer":
@@ -74,10 +90,50 @@ def _same(a, b) -> bool:
     return norm(a) == norm(b)
 
 
+# Arguments Keras lets hold a function: here only its built-in names (text.py's enums).
+NAMES_ONLY = {
+    ("TextVectorization", "standardize"): text.STANDARDIZE,
+    ("TextVectorization", "split"): text.SPLIT,
+}
+
+
+def _state_problem(kind: catalog.LayerKind, key: str, value) -> str | None:
+    """Why an argument that holds code or a layer's adapted state cannot be imported; the
+    value is only looked at, never deserialized."""
+    names = NAMES_ONLY.get((kind.name, key))
+    if names is not None and value is not None and value not in names:
+        held = (
+            f"a serialized {value.get('class_name')!r} ({value.get('config')!r})"
+            if isinstance(value, dict)
+            else repr(value)
+        )
+        return (
+            f"{kind.name} argument {key} holds {held}; specgen takes only Keras's built-in"
+            f" names ({', '.join(names)} or null): a function in a config is refused, never"
+            " deserialized"
+        )
+    if (kind.name, key) in state.FILE_ARGS:
+        if isinstance(value, str):
+            return (
+                f"{kind.name} argument {key} is the path {value!r}; specgen reads no path"
+                " named in a model file: pass the list itself to the layer and save again"
+            )
+        if value is None and any(a.required for a in kind.args if a.name == key):
+            return (
+                f"{kind.name} has no {key} in its config (Keras keeps one adapted or read"
+                " from a file with the weights); pass the list itself to the layer and save"
+                " again"
+            )
+    return None
+
+
 def arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where: str = "") -> dict:
     defaults = _defaults(kind)
     args = {}
     for key, value in config.items():
+        if problem := _state_problem(kind, key, value):
+            problems.append(f"{where}{problem}")
+            continue
         if key in IGNORED or (key in IMPLIED and value == IMPLIED[key]):
             continue
         if key == "trainable":
@@ -91,7 +147,7 @@ def arguments(kind: catalog.LayerKind, config: dict, problems: list[str], where:
         if key == "activation" and value == "linear" and key in defaults and defaults[key] is None:
             continue  # Keras saves the default activation None as "linear"
         arg = next((a for a in kind.args if a.name == key), None)
-        converted = _convert(arg, value) if arg else value
+        converted = _convert(arg, value, problems, where) if arg else value
         default = defaults.get(key, inspect.Parameter.empty)
         if arg and arg.kind in OBJECT_NAMES and isinstance(default, str):
             default = snake_case(default) if default[:1].isupper() else default

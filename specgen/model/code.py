@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .. import catalog
-from ..catalog import applications
+from ..catalog import applications, rnn
 
 
 def literal(value: object) -> str:
@@ -53,6 +53,11 @@ def argument(arg: catalog.Arg, value: object) -> str:
     """A constructor argument: a literal, or for object forms a call of an allowlisted class."""
     if isinstance(value, ParamRef):
         return value.name
+    if arg.kind == "cell":  # RNN's cell, or a list of cells Keras stacks
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(argument(arg, cell) for cell in value) + "]"
+        cell = rnn.CELLS[value["type"]]
+        return constructor(cell, value["type"], {k: v for k, v in value.items() if k != "type"})
     if arg.kind == "layer":
         inner = catalog.BY_SPELLING[value["type"]]
         return constructor(inner, value["type"], {k: v for k, v in value.items() if k != "type"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..spec.errors import SpecError
 from ..spec.loader import Loaded
 from ..spec.validation import nearest
-from . import naming
+from . import naming, strings
 from .blocks import Blocks
 from .ir import InputNode, Model, freeze, model_hash, pascal_case, spec_hash
 from .resolve import resolve
@@ -80,6 +80,7 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
         if name not in blocks.defs:
             err(f"/blocks/{name}", f"block {name!r} is never used")
     naming.check(data, graph.nodes, [e.name for e in inputs], err)
+    strings.check(inputs, graph.nodes, blocks.defs.values(), err, trains="training" in data)
     if err.found:
         return None, err.found
     model = Model(

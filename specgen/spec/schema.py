@@ -127,7 +127,10 @@ def _full_schema() -> dict:
                         "type": "array",
                         "items": {"anyOf": [catalog.POS_INT, {"type": "null"}]},
                     },
-                    "dtype": {"title": "dtype", "enum": ["float32", "float16", "int32", "int64"]},
+                    "dtype": {
+                        "title": "dtype",
+                        "enum": ["float32", "float16", "int32", "int64", "string"],
+                    },
                 },
                 "required": ["name", "shape"],
                 "additionalProperties": False,

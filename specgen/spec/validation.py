@@ -14,7 +14,7 @@ import unicodedata
 from functools import cache
 
 from .. import catalog
-from . import limits, resources
+from . import limits, resources, state_files
 from .errors import SpecError, pointer_join
 from .loader import Loaded
 from .reserved import why_reserved
@@ -274,7 +274,7 @@ def check(loaded: Loaded) -> list[SpecError]:
     if too_big := _size_errors(loaded):
         return [*loaded.errors, *too_big]  # not worth validating value by value
     errors = loaded.errors + schema_errors(loaded)
-    return errors if errors else name_errors(loaded)
+    return errors or state_files.inline(loaded) or name_errors(loaded)
 
 
 def _size_errors(loaded: Loaded) -> list[SpecError]:
