@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ..catalog import training as cat
+from . import keras_rules
 from .ir import Model
 
 Error = Callable[[str, str], None]  # (pointer under /training, message)
@@ -20,17 +21,12 @@ Error = Callable[[str, str], None]  # (pointer under /training, message)
 # image_dataset_from_directory's label modes, and the labels a loss takes (catalog.LOSSES).
 LABEL_MODES = {"int": cat.CLASS_IDS, "categorical": cat.ONE_HOT, "binary": cat.BINARY}
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
-# keras/src/optimizers/base_optimizer.py: "Only one of `clipnorm`, `clipvalue` and
-# `global_clipnorm` can be set."
-CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
 def check(model: Model, heads, error: Error) -> None:
     spec = model.training
     _data(model, spec, heads, error)
-    optimizer = spec["optimizer"]
-    if isinstance(optimizer, Mapping):
-        _optimizer(optimizer, error)
+    _keras(model, spec, heads, error)
 
 
 def _data(model: Model, spec, heads, error: Error) -> None:
@@ -88,30 +84,38 @@ def _data(model: Model, spec, heads, error: Error) -> None:
         )
 
 
-def _optimizer(optimizer: Mapping, error: Error) -> None:
-    given = [name for name in CLIPPING if optimizer.get(name) is not None]
-    if len(given) > 1:
-        error(
-            f"/optimizer/{given[1]}",
-            f"Keras takes one of clipnorm, clipvalue and global_clipnorm; got {', '.join(given)}",
-        )
-    # keras/src/optimizers/sgd.py: "`momentum` must be a float between [0, 1]."
-    momentum = optimizer.get("momentum")
-    if optimizer.get("type") == "SGD" and momentum is not None:
-        if not isinstance(momentum, float) or not 0 <= momentum <= 1:
-            error(
-                "/optimizer/momentum",
-                f"SGD's momentum must be a number written with a decimal point between"
-                f" 0.0 and 1.0 (Keras refuses an integer); got {momentum!r}",
-            )
+def _keras(model: Model, spec, heads, error: Error) -> None:
+    """The rules of keras_rules.RULES, each at the argument it names."""
+    for table, cls, args, where in _objects(spec["optimizer"]):
+        for name, message in keras_rules.broken(table, cls, args):
+            error(f"{where}/{name}", message)
+    metrics, told = spec.get("metrics"), set()
+    for head in heads:
+        out = keras_rules.Output(len(head.dims) + 1, head.units)
+        found = keras_rules.broken("loss", head.loss_class, head.loss_args, out)
+        for name, message in found:
+            if (head.pointer, name) not in told:  # one loss for every output: told once
+                told.add((head.pointer, name))
+                error(f"{head.pointer}/{name}", message)
+        keyed = isinstance(metrics, Mapping)
+        for index, metric in enumerate(head.metrics):
+            if not isinstance(metric, Mapping):
+                continue
+            where = f"/metrics/{head.name}/{index}" if keyed else f"/metrics/{index}"
+            args = {k: v for k, v in metric.items() if k != "type"}
+            for name, message in keras_rules.broken("metric", metric["type"], args, out):
+                if (where, name) not in told:  # a metric of every output: told once
+                    told.add((where, name))
+                    error(f"{where}/{name}", message)
+
+
+def _objects(optimizer):
+    """(table, class, arguments, pointer) of the optimizer and its schedule."""
+    if not isinstance(optimizer, Mapping):
+        return
+    args = {k: v for k, v in optimizer.items() if k != "type"}
+    yield "optimizer", optimizer["type"], args, "/optimizer"
     schedule = optimizer.get("learning_rate")
-    # keras/src/optimizers/schedules/learning_rate_schedule.py, PiecewiseConstantDecay:
-    # "The length of boundaries should be 1 less than the length of values".
-    if isinstance(schedule, Mapping) and schedule.get("type") == "PiecewiseConstantDecay":
-        boundaries, values = schedule.get("boundaries", ()), schedule.get("values", ())
-        if len(boundaries) != len(values) - 1:
-            error(
-                "/optimizer/learning_rate/values",
-                f"PiecewiseConstantDecay needs one value more than boundaries; got"
-                f" {len(boundaries)} boundaries and {len(values)} values",
-            )
+    if isinstance(schedule, Mapping):
+        args = {k: v for k, v in schedule.items() if k != "type"}
+        yield "schedule", schedule["type"], args, "/optimizer/learning_rate"
