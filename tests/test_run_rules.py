@@ -151,6 +151,31 @@ def test_cross_field_rules_of_the_run():
     assert _errors(_set(("dataset", "image_size"), [8, 8])) == []
 
 
+REGRESSION = {
+    "name": "rules_reg",
+    "inputs": [{"name": "x", "shape": [4]}],
+    "layers": [{"name": "out", "type": "Dense", "units": 1}],
+    "training": {
+        "dataset": "synthetic",
+        "class_weight": {"0": 1.0},
+        "optimizer": {"type": "Adam"},
+        "loss": "mse",
+    },
+}
+
+
+def test_class_weight_needs_class_labels():
+    """Keras rounds real targets to class ids to weigh them (data_adapter_utils.py:131):
+    class_weight beside a regression loss is refused at /training/class_weight."""
+    found = _errors(lambda d: None, REGRESSION)
+    assert [p for p, _ in found] == ["/training/class_weight"]
+    assert "MeanSquaredError" in found[0][1] and "real-valued" in found[0][1]
+    binary = _set(("loss",), "binary_crossentropy")
+    sigmoid = copy.deepcopy(REGRESSION)
+    sigmoid["layers"][0]["activation"] = "sigmoid"
+    assert _errors(binary, sigmoid) == []
+
+
 def test_errors_are_located_in_the_file(tmp_path):
     path = tmp_path / "rules.json"
     data = copy.deepcopy(CLASSIFIER)

@@ -36,6 +36,18 @@ def _data(model: Model, spec, heads, error: Error) -> None:
             "class_weight weighs class labels, but targets: inputs trains the model to"
             " reproduce its input; drop one of them",
         )
+    # keras/src/trainers/data_adapters/data_adapter_utils.py:128-131 class_weight_to_sample_
+    # weights rounds each target (argmax of a vector) to a class id: real targets would be
+    # weighed by their rounded values, silently.
+    if "class_weight" in spec and spec.get("targets") != "inputs":
+        for head in heads:
+            if head.labels == cat.REAL:
+                error(
+                    "/class_weight",
+                    f"class_weight weighs class labels, but {head.loss_class} on output"
+                    f" {head.name!r} takes real-valued targets (Keras would round them to"
+                    " class ids); drop class_weight or use a classification loss",
+                )
     data = spec.get("dataset")
     if not isinstance(data, Mapping) or len(model.inputs) != 1:
         return
