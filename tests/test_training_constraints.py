@@ -117,79 +117,83 @@ CROSS = {
     "Recall": [{"class_id": UNITS - 1}, {"class_id": UNITS}, {"top_k": UNITS + 1}],
 }
 
-# Where specgen refuses what Keras takes, on purpose: {(class, argument): reason}. The class
-# "optimizer" stands for every optimizer (their shared arguments), "*" for every class; the
-# argument "integer" for a float given where the schema wants an integer.
+# Where specgen refuses what Keras takes, on purpose: {(class, argument): (the values refused
+# beyond Keras, reason)}. The class "optimizer" stands for every optimizer (their shared
+# arguments), "*" for every class; the argument "integer" for a float given where the schema
+# wants an integer. A refusal outside its region is a failure: the table excuses no more.
+LE0 = ("<= 0", lambda v: v <= 0)
+LT0 = ("< 0", lambda v: v < 0)
+GT0 = ("> 0", lambda v: v > 0)
+LT1 = ("< 1", lambda v: v < 1)
+OUT_CLOSED = ("outside [0, 1]", lambda v: not 0 <= v <= 1)
+OUT_OPEN = ("outside (0, 1)", lambda v: not 0 < v < 1)
+FLOAT = ("a float", lambda v: isinstance(v, float))
+OTHER = ("outside the enum", lambda v: True)  # the schema refuses no member of it
 STRICTER = {
-    ("*", "integer"): "a count of steps, epochs or classes is a whole number (Keras would"
-    " compare with 2.5 or slice with it)",
-    ("optimizer", "learning_rate"): "a rate <= 0 trains nothing or climbs the loss",
-    ("optimizer", "weight_decay"): "a negative decay grows the weights",
-    ("optimizer", "clipnorm"): "a clip <= 0 zeroes or flips every gradient",
-    ("optimizer", "clipvalue"): "a clip <= 0 zeroes or flips every gradient",
-    ("optimizer", "global_clipnorm"): "a clip <= 0 zeroes or flips every gradient",
-    ("optimizer", "loss_scale_factor"): "a factor <= 0 zeroes or flips every gradient",
-    ("optimizer", "ema_momentum"): "[0, 1] even while use_ema is false, where Keras does"
-    " not look (base_optimizer.py:111 checks it under `if use_ema`)",
-    ("*", "beta_1"): "a moment's decay outside (0, 1) diverges, or never moves (Lion at 1.0"
-    " keeps its zero start: sign(0) = 0, no step)",
-    ("*", "beta_2"): "a moment's decay outside (0, 1) diverges or never moves",
-    ("*", "rho"): "a moving average's decay outside (0, 1) diverges or never moves",
-    ("*", "epsilon"): "an epsilon <= 0 can divide by zero",
-    ("Adafactor", "epsilon_1"): "an epsilon <= 0 can divide by zero",
-    ("Adafactor", "epsilon_2"): "an epsilon <= 0 can divide by zero",
-    ("Adafactor", "beta_2_decay"): "a decay > 0 makes 1 - step**decay negative: a NaN"
-    " update once it outweighs epsilon (1000.0 does at the second step)",
-    ("Adafactor", "clip_threshold"): "a threshold <= 0 zeroes every update",
-    ("Adagrad", "initial_accumulator_value"): "a negative accumulator takes a square root"
-    " of a negative number",
-    ("RMSprop", "momentum"): "a negative momentum reverses past steps",
-    ("Ftrl", "beta"): "a negative beta can divide by zero",
-    ("*", "initial_learning_rate"): "a schedule's rate <= 0 trains nothing (CosineDecay may"
-    " start at 0 and warm up)",
-    ("*", "decay_rate"): "a decay rate <= 0 (exponential) or < 0 (inverse time) grows the rate"
-    " or divides by zero",
-    ("*", "end_learning_rate"): "a negative end rate climbs the loss",
-    ("*", "warmup_target"): "a warm-up towards a rate <= 0 trains nothing",
-    ("*", "t_mul"): "t_mul < 1: the periods' sum converges, and past it the rate is NaN",
-    ("*", "warmup_steps"): "a negative warm-up",
-    ("*", "m_mul"): "restart rates <= 0 train nothing",
-    ("*", "alpha"): "a fraction (of the rate, or a focal weight) outside [0, 1]",
-    ("*", "power"): "a negative power grows the rate",
-    ("*", "label_smoothing"): "smoothing outside [0, 1] makes labels negative or above 1",
-    ("*", "gamma"): "a negative focusing power weighs easy examples up",
-    ("Huber", "delta"): "a delta <= 0 makes the loss linear everywhere, or negative",
-    ("*", "threshold"): "a probability threshold outside [0, 1] decides nothing",
-    ("*", "k"): "top-0 accuracy is 0 whatever the model",
-    ("*", "top_k"): "top-0 precision or recall counts nothing",
-    ("*", "class_id"): "a negative class id slices from the end: another class than meant",
-    ("*", "mode"): "Keras warns about an unknown mode and falls back to auto",
-    ("*", "verbose"): "0 or 1; Keras prints the same for any other true value",
-    ("*", "update_freq"): "only epoch: the script's TensorBoard logs per epoch",
-    ("*", "min_delta"): "Keras takes the absolute value of a negative min_delta",
-    ("*", "patience"): "negative patience stops or cuts at the first epoch",
-    ("*", "start_from_epoch"): "a negative epoch means the first one",
-    ("*", "cooldown"): "a negative cooldown is no cooldown",
-    ("ReduceLROnPlateau", "factor"): "a factor <= 0 sets the rate to 0 or below",
-    ("ReduceLROnPlateau", "min_lr"): "a negative floor for the rate",
-    ("TensorBoard", "histogram_freq"): "a negative frequency means never",
-    ("PiecewiseConstantDecay", "boundaries"): "a boundaries list that is not increasing"
-    " (Keras counts each interval (low, high] and takes 0 where none holds a step); a"
-    " boundary at step 0 only is kept",
-}
+    ("*", "integer"): (FLOAT, "a count of steps, epochs or classes is a whole number"),
+    ("optimizer", "learning_rate"): (LE0, "a rate <= 0 trains nothing or climbs the loss"),
+    ("optimizer", "weight_decay"): (LT0, "a negative decay grows the weights"),
+    ("optimizer", "clipnorm"): (LE0, "a clip <= 0 zeroes or flips every gradient"),
+    ("optimizer", "clipvalue"): (LE0, "a clip <= 0 zeroes or flips every gradient"),
+    ("optimizer", "global_clipnorm"): (LE0, "a clip <= 0 zeroes or flips every gradient"),
+    ("optimizer", "loss_scale_factor"): (LE0, "a factor <= 0 zeroes or flips every gradient"),
+    ("optimizer", "ema_momentum"): (OUT_CLOSED, "also while use_ema is false, where Keras"
+                                    " does not look (base_optimizer.py:111 `if use_ema:`)"),
+    ("*", "beta_1"): (OUT_OPEN, "a moment's decay outside (0, 1) diverges or never moves"
+                      " (Lion at 1.0 keeps its zero start: sign(0) = 0, no step)"),
+    ("*", "beta_2"): (OUT_OPEN, "a moment's decay outside (0, 1) diverges or never moves"),
+    ("*", "rho"): (OUT_OPEN, "a moving average's decay outside (0, 1) diverges or never moves"),
+    ("*", "epsilon"): (LE0, "an epsilon <= 0 can divide by zero"),
+    ("Adafactor", "epsilon_1"): (LE0, "an epsilon <= 0 can divide by zero"),
+    ("Adafactor", "epsilon_2"): (LE0, "an epsilon <= 0 can divide by zero"),
+    ("Adafactor", "beta_2_decay"): (GT0, "a decay > 0 makes 1 - step**decay negative: NaN"
+                                    " once it outweighs epsilon (1000.0 at the 2nd step)"),
+    ("Adafactor", "clip_threshold"): (LE0, "a threshold <= 0 zeroes every update"),
+    ("Adagrad", "initial_accumulator_value"): (LT0, "a square root of a negative sum"),
+    ("RMSprop", "momentum"): (LT0, "a negative momentum reverses past steps"),
+    ("Ftrl", "beta"): (LT0, "a negative beta can divide by zero"),
+    ("*", "initial_learning_rate"): (LE0, "a schedule starting at a rate <= 0 trains nothing"),
+    ("*", "decay_rate"): (LE0, "a decay rate <= 0 zeroes, grows or flips the rate"),
+    ("*", "end_learning_rate"): (LT0, "a negative end rate climbs the loss"),
+    ("*", "warmup_target"): (LE0, "a warm-up towards a rate <= 0 trains nothing"),
+    ("*", "warmup_steps"): (LT0, "a negative warm-up"),
+    ("*", "t_mul"): (LT1, "t_mul < 1: the periods' sum converges, and past it the rate is NaN"),
+    ("*", "m_mul"): (LE0, "restart rates <= 0 train nothing"),
+    ("*", "alpha"): (OUT_CLOSED, "a fraction (of the rate, or a focal weight) outside [0, 1]"),
+    ("*", "power"): (LT0, "a negative power grows the rate"),
+    ("*", "label_smoothing"): (OUT_CLOSED, "labels below 0 or above 1"),
+    ("*", "gamma"): (LT0, "a negative focusing power weighs easy examples up"),
+    ("Huber", "delta"): (LE0, "a delta <= 0 makes the loss linear everywhere, or negative"),
+    ("*", "threshold"): (OUT_CLOSED, "a probability threshold outside [0, 1] decides nothing"),
+    ("*", "k"): (LT1, "top-0 accuracy is 0 whatever the model"),
+    ("*", "top_k"): (LT1, "top-0 precision or recall counts nothing"),
+    ("*", "class_id"): (LT0, "a negative class id slices from the end: another class"),
+    ("*", "mode"): (OTHER, "Keras warns about an unknown mode and falls back to auto"),
+    ("*", "verbose"): (OTHER, "0 or 1; Keras prints the same for any other true value"),
+    ("*", "update_freq"): (OTHER, "epoch only: the script's TensorBoard logs per epoch"),
+    ("*", "min_delta"): (LT0, "Keras takes the absolute value of a negative min_delta"),
+    ("*", "patience"): (LT0, "negative patience acts at the first epoch"),
+    ("*", "start_from_epoch"): (LT0, "a negative epoch means the first one"),
+    ("*", "cooldown"): (LT0, "a negative cooldown is no cooldown"),
+    ("ReduceLROnPlateau", "factor"): (LE0, "a factor <= 0 sets the rate to 0 or below"),
+    ("ReduceLROnPlateau", "min_lr"): (LT0, "a negative floor for the rate"),
+    ("TensorBoard", "histogram_freq"): (LT0, "a negative frequency means never"),
+}  # fmt: skip
 
 
 def stricter_reason(table: str, cls: str, args: dict, error) -> str | None:
-    """Why specgen refuses the argument `error` points at though Keras takes it, or None
-    when STRICTER does not say."""
+    """Why specgen refuses the value `error` points at though Keras takes it, or None when
+    STRICTER does not cover that value."""
     arg = error.pointer.rsplit("/", 1)[1]
+    value = args.get(arg)
     schema = TABLES[table][cls].get(arg, {})
-    if schema.get("type") == "integer" and isinstance(args.get(arg), float):
-        return STRICTER.get(("*", "integer"))
+    if schema.get("type") == "integer" and isinstance(value, float):
+        arg = "integer"
     common = table == "optimizers" and arg in ("learning_rate", *cat.OPTIMIZER_COMMON)
     for owner in (cls, "optimizer" if common else cls, "*"):
         if (owner, arg) in STRICTER:
-            return STRICTER[(owner, arg)]
+            (_, refused), reason = STRICTER[(owner, arg)]
+            return reason if refused(value) else None
     return None
 
 

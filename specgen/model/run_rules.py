@@ -2,10 +2,11 @@
 
 Two kinds. What the run needs of the data and the model together (class weights need class
 labels, an image folder's label mode, size and colour mode must fit the loss and the input,
-a text folder yields token sequences). And the rules Keras's own constructors enforce across
-arguments, which a JSON Schema cannot say per argument: each one mirrors a named check in
-Keras's source, and tests/test_run_rules.py constructs the Keras class with the same values
-to show that Keras refuses exactly what this refuses.
+a text folder yields token sequences). And the rules Keras's own classes enforce across
+arguments, or against the model's outputs, which a JSON Schema cannot say per argument: the
+table of keras_rules.py, each row citing the Keras line it mirrors;
+tests/test_training_constraints.py probes every catalog class to show that validation refuses
+exactly what Keras refuses (and lists where it is stricter, and why).
 """
 
 from __future__ import annotations
