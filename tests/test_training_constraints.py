@@ -181,9 +181,9 @@ STRICTER = {
 }  # fmt: skip
 
 
-def stricter_reason(table: str, cls: str, args: dict, error) -> str | None:
-    """Why specgen refuses the value `error` points at though Keras takes it, or None when
-    STRICTER does not cover that value."""
+def stricter_key(table: str, cls: str, args: dict, error) -> tuple[str, str] | None:
+    """The STRICTER entry that says why specgen refuses the value `error` points at though
+    Keras takes it, or None when no entry covers that value."""
     arg = error.pointer.rsplit("/", 1)[1]
     value = args.get(arg)
     schema = TABLES[table][cls].get(arg, {})
@@ -192,8 +192,8 @@ def stricter_reason(table: str, cls: str, args: dict, error) -> str | None:
     common = table == "optimizers" and arg in ("learning_rate", *cat.OPTIMIZER_COMMON)
     for owner in (cls, "optimizer" if common else cls, "*"):
         if (owner, arg) in STRICTER:
-            (_, refused), reason = STRICTER[(owner, arg)]
-            return reason if refused(value) else None
+            (_, refused), _reason = STRICTER[(owner, arg)]
+            return (owner, arg) if refused(value) else None
     return None
 
 
@@ -366,7 +366,7 @@ def test_every_catalog_class_is_probed():
 @pytest.mark.parametrize(("table", "cls"), ALL_CLASSES)
 def test_validation_agrees_with_keras(table, cls, tmp_path):
     probe = Probe(tmp_path)
-    wrong = []
+    wrong, used = [], set()
     for args in cases(table, cls):
         keras_says = probe.run(table, cls, args)
         spec, under = spec_for(table, cls, args)
@@ -377,6 +377,11 @@ def test_validation_agrees_with_keras(table, cls, tmp_path):
             )
             if not located:
                 wrong.append(f"{args}: Keras refuses ({keras_says}); validation gives {errors}")
-        elif unexplained := [e for e in errors if not stricter_reason(table, cls, args, e)]:
+            continue
+        keys = {e: stricter_key(table, cls, args, e) for e in errors}
+        used |= set(keys.values())
+        if unexplained := [e for e, key in keys.items() if key is None]:
             wrong.append(f"{args}: Keras takes it; validation refuses {unexplained}")
+    stale = {key for key in STRICTER if key[0] == cls} - used
+    assert not stale, f"STRICTER entries no probe needs: {stale}"
     assert not wrong, "\n".join(wrong)
