@@ -28,6 +28,7 @@ def check(model: Model, heads, error: Error) -> None:
     spec = model.training
     _data(model, spec, heads, error)
     _keras(model, spec, heads, error)
+    _monitors(model, spec, error)
 
 
 def _data(model: Model, spec, heads, error: Error) -> None:
@@ -120,6 +121,25 @@ def _keras(model: Model, spec, heads, error: Error) -> None:
                 if (where, name) not in told:  # a metric of every output: told once
                     told.add((where, name))
                     error(f"{where}/{name}", message)
+
+
+def _monitors(model: Model, spec, error: Error) -> None:
+    """keras/src/callbacks/monitor_callback.py:67-96 `_set_monitor_op`: in mode auto Keras
+    reads the direction from `loss` or from a compiled metric named as the monitor, minus
+    `val_`; a model with several outputs logs `out_loss`, `out_mae`..., which no metric is
+    named, so the first epoch's end raises "Keras isn't able to automatically determine"."""
+    if len(model.outputs) < 2:
+        return
+    for index, callback in enumerate(spec.get("callbacks", ())):
+        monitor = callback.get("monitor")
+        if monitor is None or callback.get("mode", "auto") != "auto":
+            continue
+        if monitor.removeprefix("val_") != "loss":
+            error(
+                f"/callbacks/{index}/monitor",
+                f"Keras cannot tell whether {monitor!r} of a model with several outputs"
+                ' should fall or rise; add "mode": "min" or "mode": "max"',
+            )
 
 
 def _objects(optimizer):
