@@ -2,13 +2,16 @@
 
 For every class in the training catalog (optimizers, schedules, losses, metrics, callbacks)
 and every argument a spec may pass it, probe values are derived from the argument's JSON
-Schema (each bound, just inside and just outside; an int where a float is wanted; a value
-outside an enum) plus the cross-argument cases of CROSS. Each probe constructs the real Keras
+Schema (each bound, just inside and just outside; far out on an open side, where Keras may
+hold a bound the schema lacks; an int where a float is wanted and a float where an int is; a
+value outside an enum) plus the cross-argument cases of CROSS. Each probe constructs the real Keras
 class and uses it once (an optimizer applies a gradient, a schedule is called, a loss and a
 metric see a tiny batch, a callback runs an epoch); Keras "refuses" when that raises or gives
 a non-finite number. specgen must refuse exactly those values with an error under
 /training/..., at a line of the spec, and accept the rest, except where it is stricter than
-Keras on purpose: STRICTER lists every such case with its reason.
+Keras on purpose: STRICTER names, per argument, the values refused beyond Keras and why (a
+refusal outside them fails, and so does an entry of a class that no probe needs).
+TensorBoard's first use needs the tensorboard package; without it, it is only constructed.
 """
 
 from __future__ import annotations
