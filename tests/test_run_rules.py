@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 
 import specgen
@@ -150,6 +151,77 @@ def test_cross_field_rules_of_the_run():
     found = _errors(_set(("dataset",), {"text_folder": "texts"}))
     assert [p for p, _ in found] == ["/training/dataset"] and "token ids" in found[0][1]
     assert _errors(_set(("dataset", "image_size"), [8, 8])) == []
+
+
+REGRESSION = {
+    "name": "rules_reg",
+    "inputs": [{"name": "x", "shape": [4]}],
+    "layers": [{"name": "out", "type": "Dense", "units": 1}],
+    "training": {
+        "dataset": "synthetic",
+        "class_weight": {"0": 1.0},
+        "optimizer": {"type": "Adam"},
+        "loss": "mse",
+    },
+}
+
+
+def test_class_weight_needs_class_labels():
+    """Keras rounds real targets to class ids to weigh them (data_adapter_utils.py:131):
+    class_weight beside a regression loss is refused at /training/class_weight."""
+    found = _errors(lambda d: None, REGRESSION)
+    assert [p for p, _ in found] == ["/training/class_weight"]
+    assert "MeanSquaredError" in found[0][1] and "real-valued" in found[0][1]
+    binary = _set(("loss",), "binary_crossentropy")
+    sigmoid = copy.deepcopy(REGRESSION)
+    sigmoid["layers"][0]["activation"] = "sigmoid"
+    assert _errors(binary, sigmoid) == []
+
+
+TWO_OUTPUTS = {
+    "name": "rules_two",
+    "inputs": [{"name": "x", "shape": [2]}],
+    "layers": [
+        {"name": "a", "type": "Dense", "units": 1, "inputs": ["x"]},
+        {"name": "b", "type": "Dense", "units": 1, "inputs": ["x"]},
+    ],
+    "outputs": ["a", "b"],
+    "training": {
+        "dataset": "synthetic",
+        "optimizer": {"type": "SGD"},
+        "loss": "mse",
+        "metrics": ["mae"],
+        "validation_split": 0.25,
+        "callbacks": [{"type": "EarlyStopping", "monitor": "val_a_loss"}],
+    },
+}
+
+
+def _keras_fit_monitoring(monitor, mode):
+    inputs = keras.Input((2,))
+    outputs = [keras.layers.Dense(1, name=n)(inputs) for n in "ab"]
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", loss=["mse", "mse"], metrics=[["mae"], ["mae"]])
+    data = np.zeros((8, 2), "float32")
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode)
+    model.fit(data, [data[:, :1]] * 2, validation_split=0.25, verbose=0, callbacks=[stop])
+
+
+@pytest.mark.parametrize("monitor", ["val_a_loss", "a_mae"])
+def test_monitor_of_several_outputs_needs_a_mode(monitor):
+    """monitor_callback.py:67-96: in mode auto Keras reads the direction from a metric named
+    as the monitor; `a_loss` and `a_mae` of a two-output model name none, and the first
+    epoch's end raises. Validation refuses at the monitor and takes an explicit mode."""
+    with pytest.raises(ValueError, match="automatically determine"):
+        _keras_fit_monitoring(monitor, "auto")
+    _keras_fit_monitoring(monitor, "min")
+    found = _errors(_set(("callbacks", 0, "monitor"), monitor), TWO_OUTPUTS)
+    assert [p for p, _ in found] == ["/training/callbacks/0/monitor"]
+    assert '"mode": "min"' in found[0][1]
+    assert _errors(_set(("callbacks", 0, "mode"), "min"), TWO_OUTPUTS) == []
+    total_loss = copy.deepcopy(TWO_OUTPUTS)
+    total_loss["training"]["callbacks"][0]["monitor"] = "val_loss"
+    assert _errors(lambda d: None, total_loss) == []
 
 
 def test_errors_are_located_in_the_file(tmp_path):

@@ -30,7 +30,7 @@ OPTIMIZER_COMMON = {
 }
 _ADAM = {"beta_1": UNIT, "beta_2": UNIT, "epsilon": POSITIVE, "amsgrad": BOOL}
 OPTIMIZERS = {
-    "SGD": {"momentum": NON_NEGATIVE, "nesterov": BOOL},
+    "SGD": {"momentum": FRACTION, "nesterov": BOOL},
     "Adam": _ADAM,
     "AdamW": _ADAM,
     "Adamax": {"beta_1": UNIT, "beta_2": UNIT, "epsilon": POSITIVE},
@@ -41,7 +41,7 @@ OPTIMIZERS = {
     "Adagrad": {"initial_accumulator_value": NON_NEGATIVE, "epsilon": POSITIVE},
     "Adadelta": {"rho": UNIT, "epsilon": POSITIVE},
     "Adafactor": {
-        "beta_2_decay": NUMBER,
+        "beta_2_decay": {"type": "number", "maximum": 0},  # > 0: 1 - t**decay < 0, NaN
         "epsilon_1": POSITIVE,
         "epsilon_2": POSITIVE,
         "clip_threshold": POSITIVE,
@@ -105,7 +105,8 @@ SCHEDULES = {
         {
             "initial_learning_rate": POSITIVE,
             "first_decay_steps": STEPS,
-            "t_mul": POSITIVE,
+            # t_mul < 1: the periods' sum converges, and past it the rate is NaN.
+            "t_mul": {"type": "number", "minimum": 1},
             "m_mul": POSITIVE,
             "alpha": FRACTION,
         },
