@@ -26,7 +26,7 @@ from .emit.header import split as split_header
 from .emit.render import STYLES
 from .emit.shared import NAMES as SHARED
 from .emit.write import MAX_OUTPUT_BYTES
-from .spec import limits, state_files
+from .spec import limits
 from .spec.errors import SpecError, SpecInvalid
 from .spec.resources import SCHEMA_FILE, SCHEMA_ID
 
@@ -202,8 +202,11 @@ def _render_spec(
     result = (compiled.name, reason[1] if reason else None, files)
     # A spec that reads a state file (a vocabulary) renders what the file holds: its bytes
     # alone do not key the result, so it is never cached.
-    if entry is not None and not state_files.reads_files(data):
-        cache.put("spec-renders", entry, json.dumps(result, ensure_ascii=False))
+    if entry is not None:
+        from .spec import state_files  # loads the catalog: imported here, never on a hit
+
+        if not state_files.reads_files(data):
+            cache.put("spec-renders", entry, json.dumps(result, ensure_ascii=False))
     return result
 
 

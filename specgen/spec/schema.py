@@ -6,6 +6,7 @@ when it is stale, so editors and the validator always agree with the catalog.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -64,7 +65,8 @@ def _layer_def(kind: catalog.LayerKind) -> dict:
 
 
 def build_schema() -> dict:
-    return share_definitions(_full_schema())
+    # A copy: sharing rewrites subschemas in place, and the catalog's own dicts sit inside.
+    return share_definitions(copy.deepcopy(_full_schema()))
 
 
 def _full_schema() -> dict:
