@@ -355,25 +355,39 @@ class Records:
         )
         return x, y, weight
 
-    def dataset(self, seed=None, epoch=None):
-        """In file order, or shuffled as a function of (seed, epoch): the file list
-        permuted, then a bounded shuffle buffer seeded from both."""
-        files = tf.constant(self.files)
-        if seed is not None:
-            keys = tf.random.stateless_uniform(
-                [len(self.files)], seed=tf.stack([seed, epoch])
-            )
-            files = tf.gather(files, tf.argsort(keys))
-        dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
-            tf.data.TFRecordDataset,
-            cycle_length=min(4, len(self.files)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
+    def dataset(self):
+        """Every record in file order (evaluation)."""
+        return tf.data.TFRecordDataset(
+            self.files, num_parallel_reads=min(4, len(self.files))
+        ).map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def lanes(self, count, seed):
+        """The files dealt to `count` lanes, fixed for the run: in a seeded order, each
+        file to the lane with the fewest records so far (ties: the lowest lane)."""
+        lanes, sizes = [[] for _ in range(count)], [0] * count
+        for file in np.random.default_rng(seed).permutation(len(self.files)):
+            lane = sizes.index(min(sizes))
+            lanes[lane].append(int(file))
+            sizes[lane] += int(self.counts[file])
+        return [np.sort(files) for files in lanes], sizes
+
+    def lane(self, files, chunk, steps, seed, epoch):
+        """One lane's `steps` batches of `chunk` records in an order of (seed, epoch):
+        its files permuted, then a bounded shuffle buffer; empty batches once the lane
+        runs out, so every lane (and every worker) has `steps` of them."""
+        names = tf.constant(self.files[files])
+        keys = tf.random.stateless_uniform([len(files)], seed=tf.stack([seed, epoch]))
+        dataset = (
+            tf.data.TFRecordDataset(tf.gather(names, tf.argsort(keys)))
+            .shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
+            .map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(chunk)
         )
-        if seed is not None:
-            dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
-        return dataset.map(
-            self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        empty = tf.nest.map_structure(
+            lambda s: tf.zeros([0, *s.shape[1:]], s.dtype), dataset.element_spec
+        )
+        return dataset.concatenate(tf.data.Dataset.from_tensors(empty).repeat()).take(
+            steps
         )
 
 
@@ -738,16 +752,49 @@ def _pipeline(pair):
     return tensors, read, any(isinstance(leaf, Stream) for leaf in flat)
 
 
+LANES = 8  # at most: TFRecord lanes, each a fixed set of files
+
+
+def _sharded(dataset, policy):
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = policy
+    return dataset.with_options(options)
+
+
+def _pieces(batch, first, last, replicas):
+    """Replicas first..last-1's rows of a global batch, one element each: replica r
+    takes rows [r * n // replicas, (r + 1) * n // replicas)."""
+    rows = tf.cast(tf.shape(tf.nest.flatten(batch)[0])[0], "int64")
+    return tf.data.Dataset.range(first, last).map(
+        lambda r: tf.nest.map_structure(
+            lambda a: a[r * rows // replicas : (r + 1) * rows // replicas], batch
+        )
+    )
+
+
 class Batches:
     """The training batches of each epoch, in an order fixed by the seed and the epoch
     alone, so a resumed run reads what an uninterrupted one would. `select(epoch)`
     picks the order that the next iterator over `dataset` reads; both loops read this
-    same dataset. Files (Streams) are read and decoded in parallel, in that order."""
+    same dataset. Files (Streams) are read and decoded in parallel, in that order.
+
+    Under a strategy of several replicas `distributed` gives each worker only its
+    replicas' rows of the same global batches, read from its own files: a Stream's
+    files by row, a TFRecord set's files by lane (data sharding where the replicas do
+    not divide the lanes)."""
 
     def __init__(self, train, batch_size, seed, class_weight=None):
+        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
+        self.seed = tf.constant(seed, dtype="int64")
         if isinstance(train[0], Records):
             self._records(train[0], batch_size, seed, class_weight)
-            return
+        else:
+            self._rows(train, batch_size, class_weight)
+        self.dataset = _sharded(
+            self.parts(0, 1, 1), tf.data.experimental.AutoShardPolicy.DATA
+        )
+
+    def _rows(self, train, batch_size, class_weight):
         if class_weight:  # as sample weights in the data, the same in both loops
             weights = np.asarray(
                 [class_weight.get(int(c), 1.0) for c in np.ravel(train[1])]
@@ -755,63 +802,128 @@ class Batches:
             train = (*train, weights.astype("float32"))
         self.rows = len(tf.nest.flatten(train[0])[0])
         self.steps = -(-self.rows // batch_size)
-        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
         tensors, read, streamed = _pipeline(train)  # captured, not copied
-        seed = tf.constant(seed, dtype="int64")
 
         def order(_):
             keys = tf.random.stateless_uniform(
-                [self.rows], seed=tf.stack([seed, self.epoch])
+                [self.rows], seed=tf.stack([self.seed, self.epoch])
             )
             return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
-        dataset = tf.data.Dataset.range(1).flat_map(order)
-        if streamed:  # one file at a time, several in flight, order kept
-            dataset = dataset.map(
-                lambda i: read(*[tf.gather(t, i) for t in tensors]),
-                num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True,
-            ).batch(batch_size)
-        else:  # rows already in memory: one gather per batch
-            dataset = dataset.batch(batch_size).map(
-                lambda index: read(*[tf.gather(t, index) for t in tensors])
-            )
-        self.dataset = dataset.apply(
-            tf.data.experimental.assert_cardinality(self.steps)
-        ).prefetch(tf.data.AUTOTUNE)
+        def rows(index):
+            return read(*[tf.gather(t, index) for t in tensors])
+
+        def build(first, last, replicas):
+            dataset = tf.data.Dataset.range(1).flat_map(order)
+            if replicas == 1 and streamed:  # one file at a time, several in flight
+                return dataset.map(
+                    rows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+                ).batch(batch_size)
+            dataset = dataset.batch(batch_size)
+            if replicas > 1:  # this worker's replicas' rows: only their files read
+                dataset = dataset.flat_map(
+                    lambda index: _pieces(index, first, last, replicas)
+                )
+            if streamed:
+                return dataset.flat_map(
+                    lambda index: (
+                        tf.data.Dataset.from_tensor_slices(index)
+                        .map(
+                            rows,
+                            num_parallel_calls=tf.data.AUTOTUNE,
+                            deterministic=True,
+                        )
+                        .batch(batch_size)
+                    )
+                )
+            return dataset.map(rows)  # rows already in memory: one gather per batch
+
+        self._make = build
 
     def _records(self, records, batch_size, seed, class_weight):
+        """Global batch i is lane 0's i-th chunk, then lane 1's, ...: a worker whose
+        replicas own whole lanes reads only those lanes' files."""
         if class_weight:
             top = max(int(c) for c in class_weight)
             records = records.part(slice(None))
             records.class_weight = [class_weight.get(c, 1.0) for c in range(top + 1)]
         self.rows = len(records)
-        self.steps = -(-self.rows // batch_size)
-        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
-        seed = tf.constant(seed, dtype="int64")
-        self.dataset = (
-            tf.data.Dataset.range(1)
-            .flat_map(lambda _: records.dataset(seed, self.epoch))
-            .batch(batch_size)
-            .apply(tf.data.experimental.assert_cardinality(self.steps))
-            .prefetch(tf.data.AUTOTUNE)
+        count = min(LANES, len(records.files), batch_size)
+        lanes, sizes = records.lanes(count, seed)
+        self.lanes = [records.files[files] for files in lanes]  # file names by lane
+        chunks = [batch_size // count + (i < batch_size % count) for i in range(count)]
+        self.steps = max(-(-n // c) for n, c in zip(sizes, chunks, strict=True))
+
+        def lane(i):
+            seed = self.seed * LANES + i
+            return records.lane(lanes[i], chunks[i], self.steps, seed, self.epoch)
+
+        def joined(numbers):
+            if len(numbers) == 1:
+                return lane(numbers[0])
+            return tf.data.Dataset.zip(tuple(lane(i) for i in numbers)).map(
+                lambda *p: tf.nest.map_structure(lambda *a: tf.concat(a, 0), *p)
+            )
+
+        def build(first, last, replicas):
+            if count % replicas:  # data sharding: every lane read, own rows kept
+                return (
+                    tf.data.Dataset.range(1)
+                    .flat_map(lambda _: joined(range(count)))
+                    .flat_map(lambda *batch: _pieces(batch, first, last, replicas))
+                )
+            own = count // replicas
+
+            def epoch(_):
+                each = [
+                    joined(range(r * own, (r + 1) * own)) for r in range(first, last)
+                ]
+                if len(each) == 1:
+                    return each[0]
+                turns = tf.data.Dataset.range(len(each)).repeat(self.steps)
+                return tf.data.Dataset.choose_from_datasets(each, turns)
+
+            return tf.data.Dataset.range(1).flat_map(epoch)
+
+        self._make = build
+
+    def parts(self, first, last, replicas):
+        """Replicas first..last-1 (of `replicas`)'s parts of each global batch, one
+        element per replica and step: what one worker reads."""
+        dataset = self._make(first, last, replicas)
+        steps = self.steps * (last - first)
+        return dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(
+            tf.data.AUTOTUNE
         )
+
+    def distributed(self, strategy):
+        """This epoch's batches for `strategy`: each input pipeline (one a worker)
+        builds its own replicas' rows of the global batches."""
+        replicas = strategy.num_replicas_in_sync
+        if replicas == 1:
+            return strategy.experimental_distribute_dataset(self.dataset)
+
+        def one_worker(context):
+            local = replicas // context.num_input_pipelines
+            first = context.input_pipeline_id * local
+            dataset = self.parts(first, first + local, replicas)
+            return _sharded(dataset, tf.data.experimental.AutoShardPolicy.OFF)
+
+        return strategy.distribute_datasets_from_function(one_worker)
 
     def select(self, epoch):
         self.epoch.assign(epoch)
 
 
 def evaluation_dataset(pair, batch_size):
+    """The pair in its stored order; under a strategy each worker keeps its rows of
+    every batch (data sharding, set explicitly)."""
+    data = tf.data.experimental.AutoShardPolicy.DATA
     if isinstance(pair[0], Records):
-        return (
-            pair[0]
-            .dataset()
-            .batch(batch_size)
-            .apply(
-                tf.data.experimental.assert_cardinality(-(-len(pair[0]) // batch_size))
-            )
-            .prefetch(tf.data.AUTOTUNE)
-        )
+        steps = -(-len(pair[0]) // batch_size)
+        dataset = pair[0].dataset().batch(batch_size)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
+        return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
     tensors, read, streamed = _pipeline(pair)
     dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors))
     if streamed:
@@ -820,7 +932,7 @@ def evaluation_dataset(pair, batch_size):
         ).batch(batch_size)
     else:  # regroups the arrays, reads a batch of a Cached at once
         dataset = dataset.batch(batch_size).map(read)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
 
 
 # ------------------------------------------------------ the model as the files feed it

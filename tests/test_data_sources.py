@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 from conftest import import_file
-from test_training import RESUMABLE, _checkpoint_epoch, _render, _run, _start
+from test_training import RESUMABLE, _checkpoint_epoch, _free_ports, _render, _run, _start
 
 import specgen
 
@@ -395,3 +395,86 @@ def test_progress_bars_never_count_past_the_epoch(tmp_path, capsys):
         counts = [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+) ", out)]
         assert counts and all(done <= steps == 3 for done, steps in counts), (loop, out)
         assert "Epoch 2/2" in out, out
+
+
+def _sharded_spec(pattern):
+    """tfrecord test_split 0.2 and validation_split 0.2 of the files; batches of 8."""
+    spec = _tfrecord_spec(pattern, test_split=0.2)
+    spec["training"].update(validation_split=0.2, batch_size=8)
+    return spec
+
+
+@pytest.mark.parametrize(("shards", "lanes"), [(6, 4), (5, 3)])
+def test_each_replica_reads_only_its_lanes_of_the_same_global_batches(shards, lanes, tmp_path):
+    """Two replicas' parts of each step, put together, are the single reader's global
+    batch; with 4 lanes a replica's part comes from its 2 lanes' files alone (the other
+    files are gone while it reads), with 3 it reads them all and keeps its rows."""
+    import shutil
+
+    import tensorflow as tf
+
+    pattern = _shards(tmp_path / "shards", shards, 8)
+    script = _script(_sharded_spec(pattern), tmp_path)
+    runtime = script.cli.runtime(script.__package__)
+    train, _, _ = runtime.load_data(script.SETTINGS, script.parse_args(["--quiet"]))
+    batches = runtime.Batches(train, 8, 1)
+    assert len(batches.lanes) == lanes
+    for epoch in (0, 1):
+        batches.select(epoch)
+        whole = list(batches.parts(0, 1, 1))
+        first, second = (list(batches.parts(r, r + 1, 2)) for r in (0, 1))
+        assert len(whole) == len(first) == len(second) == batches.steps
+        for one, a, b in zip(whole, first, second, strict=True):
+            for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
+                np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
+    if lanes == 4:  # file sharding: replica 0 never opens lanes 2 and 3's files
+        away = tmp_path / "away"
+        away.mkdir()
+        for file in [*batches.lanes[2], *batches.lanes[3]]:
+            shutil.move(file, away)
+        assert len(list(batches.parts(0, 1, 2))) == batches.steps
+
+
+def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(tmp_path):
+    """MultiWorkerMirroredStrategy on loopback ports, each worker reading its lanes'
+    files: the curve of one process reading every file, within the in-memory
+    two-worker test's rtol (test_training)."""
+    pattern = _shards(tmp_path / "shards", 6, 8)
+    script = _render(_sharded_spec(pattern), tmp_path)
+    common = ("--loop", "tape", "--epochs", "2")
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    started = []
+    for index in range(2):
+        config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        started.append(_start(script, *common, "--strategy", "multiworker",
+                              "--run-dir", f"worker{index}",
+                              env={"TF_CONFIG": json.dumps(config)}))  # fmt: skip
+    single = _run(script, *common, "--run-dir", "single")["history"]
+    for process in started:
+        curve = _run(script, started=process)["history"]
+        assert curve.keys() == single.keys()
+        for key, values in single.items():
+            np.testing.assert_allclose(curve[key], values, rtol=1e-4, err_msg=key)
+
+
+def test_replicas_of_an_image_folder_decode_their_rows_of_the_same_global_batches(
+    tmp_path,
+):
+    """A Stream under two replicas: each decodes only its rows' files, and the parts
+    put together are the single reader's global batch (the tail batch too)."""
+    import tensorflow as tf
+
+    images = _images(tmp_path / "images", 2, 7)
+    spec = _spec("img", [{"name": "image", "shape": [8, 8, 3]}], IMAGE_LAYERS,
+                 {"image_folder": str(images), "test_split": 0.25})  # fmt: skip
+    script = _script(spec, tmp_path)
+    runtime = script.cli.runtime(script.__package__)
+    train, _, _ = runtime.load_data(script.SETTINGS, script.parse_args(["--quiet"]))
+    batches = runtime.Batches(train, 4, 1)
+    batches.select(1)
+    whole = list(batches.parts(0, 1, 1))
+    first, second = (list(batches.parts(r, r + 1, 2)) for r in (0, 1))
+    assert [len(b[0]) for b in whole] == [4, 4, 3]
+    for one, a, b in zip(whole, first, second, strict=True):
+        for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
+            np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
