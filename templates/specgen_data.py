@@ -3,6 +3,7 @@ sources, synthetic data shaped by the model, checks that name the array and the 
 needs, and the per-epoch batch order that both loops read and a resumed run reads again.
 """
 
+import copy
 import json
 import os
 
@@ -339,12 +340,27 @@ class Records:
     def _spec(self):
         return self.features, self.inputs, self.targets
 
-    def parse(self, serialized):
+    def held_out(self, fraction):
+        """(training, validation): the last `fraction` of the files held out."""
+        files = len(self.files)
+        cut = files - max(1, round(files * fraction))
+        if cut < 1:
+            raise DataError("validation_split needs at least two training files")
+        return self.part(slice(None, cut)), self.part(slice(cut, None))
+
+    def read(self, files):
+        """The serialized records of `files` (a string tensor), in that order."""
+        return tf.data.TFRecordDataset(files)
+
+    def example(self, serialized):
         example = tf.io.parse_single_example(serialized, self.features)
         x = _structure(example, self.inputs)
         if self.targets is None:  # an autoencoder: the input is the target
             return x, x
-        y = _structure(example, self.targets)
+        return x, _structure(example, self.targets)
+
+    def parse(self, serialized):
+        x, y = self.example(serialized)
         if self.class_weight is None:
             return x, y
         table = tf.constant(self.class_weight, dtype="float32")
@@ -357,9 +373,9 @@ class Records:
 
     def dataset(self):
         """Every record in file order (evaluation)."""
-        return tf.data.TFRecordDataset(
-            self.files, num_parallel_reads=min(4, len(self.files))
-        ).map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return self.read(tf.constant(self.files)).map(
+            self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
 
     def lanes(self, count, seed):
         """The files dealt to `count` lanes, fixed for the run: in a seeded order, each
@@ -378,7 +394,7 @@ class Records:
         names = tf.constant(self.files[files])
         keys = tf.random.stateless_uniform([len(files)], seed=tf.stack([seed, epoch]))
         dataset = (
-            tf.data.TFRecordDataset(tf.gather(names, tf.argsort(keys)))
+            self.read(tf.gather(names, tf.argsort(keys)))
             .shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
             .map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .batch(chunk)
@@ -504,52 +520,151 @@ def _tfrecord(settings, data, verbose=False):
     return (train, train), (test, test)
 
 
+HASH_RANGE = 1 << 32  # a CSV row's place: (index * HASH_STEP + seed) mod HASH_RANGE
+HASH_STEP = 2_654_435_761
+
+
+class CsvRows(Records):
+    """The rows of one CSV file whose place falls in [low, high), parsed as they are
+    read: in memory only the file name, its columns and the row count. A row's place
+    is a function of its index and the seed; the test rows are the top `test_split` of
+    the places, the validation rows the top `validation_split` of the rest."""
+
+    def __init__(self, path, columns, label, kind, seed, band, count):
+        super().__init__([path], [count], None, None, None)
+        self.columns, self.label, self.kind = columns, label, kind
+        self.seed, self.band = seed, band
+
+    def part(self, rows):
+        """The same band (a CSV's parts are bands, made by _csv)."""
+        return copy.copy(self)
+
+    def held_out(self, fraction):
+        return self.validation
+
+    def read(self, files):
+        low, high = self.band
+
+        def lines(path):
+            def inside(index, _):
+                place = (index * HASH_STEP + self.seed) % HASH_RANGE
+                return (place >= low) & (place < high)
+
+            rows = tf.data.TextLineDataset(path).skip(1).enumerate()
+            return rows.filter(inside).map(lambda _, line: line)
+
+        return tf.data.Dataset.from_tensor_slices(files).flat_map(lines)
+
+    def example(self, line):
+        selected = [*self.columns, *([self.label[0]] if self.label else [])]
+        values = tf.io.decode_csv(
+            line, [tf.constant(0.0)] * len(selected), select_cols=selected
+        )
+        x = tf.stack(values[: len(self.columns)])
+        if not self.label:
+            return x, x
+        if self.kind == "class_ids":
+            return x, tf.cast(values[-1], "int64")
+        return x, tf.reshape(values[-1], [1])
+
+
 def _csv(settings, data):
+    """One streamed pass over the file: every row checked, each band's rows counted."""
     import csv
 
     path, label = data["csv"], data.get("label")
+    test, validation = data.get("test_split", 0.2), settings.validation_split or 0.0
+    top = HASH_RANGE - int(test * HASH_RANGE)
+    cut = top - int(validation * top)
+    bands = [(0, cut), (cut, top), (top, HASH_RANGE)]
+    counts, seed = [0, 0, 0], settings.seed or 0
+    shape, kind = next(iter(settings.outputs.values()))
+    units = shape[-1] if kind == "class_ids" and label else None
     try:
         with open(path, newline="", encoding="utf-8") as stream:
-            rows = list(csv.reader(stream))
+            reader = csv.reader(stream)
+            header = next(reader, [])
+            features = data.get("features") or [c for c in header if c != label]
+            for column in [*features, *([label] if label else [])]:
+                if column not in header:
+                    raise DataError(
+                        f"{path} has no column {column!r}; it has {', '.join(header)}"
+                    )
+            _check_columns(settings, path, features, label, kind)
+            wanted = [header.index(c) for c in [*features, *([label] if label else [])]]
+            for index, row in enumerate(reader):
+                _check_row(path, index + 2, row, header, wanted, units)
+                place = (index * HASH_STEP + seed) % HASH_RANGE
+                counts[
+                    next(b for b, (lo, hi) in enumerate(bands) if lo <= place < hi)
+                ] += 1
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
-    header, rows = (rows[0], rows[1:]) if rows else ([], [])
-    if not rows:
+    if not sum(counts):
         raise DataError(f"{path} has no rows")
-    features = data.get("features") or [c for c in header if c != label]
-    for column in [*features, *([label] if label else [])]:
-        if column not in header:
+    for band, name in (
+        (0, "training"),
+        (2, "test"),
+        *([(1, "validation")] if validation else []),
+    ):
+        if not counts[band]:
             raise DataError(
-                f"{path} has no column {column!r}; it has {', '.join(header)}"
+                f"{path}: {sum(counts)} rows leave the {name} split empty; "
+                "the splits each need at least one row"
             )
-    _, kind = next(iter(settings.outputs.values()))
-    x, y = [], []
-    for line, row in enumerate(rows, start=2):  # the header is line 1
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}, row {line}: {len(row)} values; the header has {len(header)}"
-            )
-        values = dict(zip(header, row, strict=True))
-        try:
-            x.append([float(values[c]) for c in features])
-            y.append(float(values[label]) if label else 0.0)
-        except ValueError as error:
-            raise DataError(f"{path}, row {line}: not a number ({error})") from None
-        if label and kind == "class_ids" and not float(y[-1]).is_integer():
-            raise DataError(
-                f"{path}, row {line}: label {values[label]!r} is not a class id"
-                " (a whole number)"
-            )
-    x = np.array(x, dtype="float32")
-    if not np.isfinite(x).all() or not np.isfinite(y).all():
-        line = 2 + int(np.flatnonzero(~np.isfinite(np.c_[x, y]).all(axis=1))[0])
+    columns = [header.index(c) for c in features]
+    place = [header.index(label)] if label else None
+    train, held, rest = (
+        CsvRows(path, columns, place, kind, seed, band, count)
+        for band, count in zip(bands, counts, strict=True)
+    )
+    if not validation:  # the training rows: the bands below the test rows
+        train = CsvRows(
+            path, columns, place, kind, seed, (0, top), counts[0] + counts[1]
+        )
+    train.validation = (train, held)
+    return (train, train), (rest, rest)
+
+
+def _check_columns(settings, path, features, label, kind):
+    """The columns against the model's input and output shapes."""
+    needs = tuple(next(iter(settings.inputs.values()))[0])
+    if needs != (len(features),):
+        raise DataError(
+            f"{path}: {len(features)} feature columns ({', '.join(features)}); the "
+            f"model's input has shape {list(needs)}"
+        )
+    shape = tuple(next(iter(settings.outputs.values()))[0])
+    if label and kind != "class_ids" and shape != (1,):
+        raise DataError(
+            f"{path}: one label column {label!r}; the model's output has shape "
+            f"{list(shape)}"
+        )
+    if not label and shape != needs and settings.targets != "inputs":
+        raise DataError(f"{path}: no label column; the spec names none")
+
+
+def _check_row(path, line, row, header, wanted, units):
+    if len(row) != len(header):
+        raise DataError(
+            f"{path}, row {line}: {len(row)} values; the header has {len(header)}"
+        )
+    try:
+        values = [float(row[i]) for i in wanted]
+    except ValueError as error:
+        raise DataError(f"{path}, row {line}: not a number ({error})") from None
+    if not np.isfinite(values).all():
         raise DataError(f"{path}, row {line}: NaN or infinite value")
-    y = np.array(y, dtype="float32") if label else x
-    if kind == "class_ids":
-        y = y.astype("int64")
-    elif y.ndim == 1:
-        y = y[:, np.newaxis]
-    return _split(x, y, data.get("test_split", 0.2))
+    if units is not None and not values[-1].is_integer():
+        raise DataError(
+            f"{path}, row {line}: label {row[wanted[-1]]!r} is not a class id"
+            " (a whole number)"
+        )
+    if units is not None and not 0 <= values[-1] < units:
+        raise DataError(
+            f"{path}, row {line}: label {row[wanted[-1]]!r} is outside the class ids"
+            f" 0..{units - 1}"
+        )
 
 
 def load_spec_data(settings, verbose=False):
@@ -666,11 +781,7 @@ def load_data(settings, args):
     check_data(settings, source, "train", *train)
     check_data(settings, source, "test", *test)
     if settings.validation_split and isinstance(train[0], Records):
-        files = len(train[0].files)  # the last files held out
-        cut = files - max(1, round(files * settings.validation_split))
-        if cut < 1:
-            raise DataError("validation_split needs at least two training files")
-        head, tail = train[0].part(slice(None, cut)), train[0].part(slice(cut, None))
+        head, tail = train[0].held_out(settings.validation_split)
         train, validation = (head, head), (tail, tail)
     elif settings.validation_split:
         train, validation = _split(*train, settings.validation_split)

@@ -115,7 +115,7 @@ def test_folders_stream_and_both_loops_read_the_same_batches(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord"])
+@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord", "csv"])
 def test_kill_and_resume_a_streamed_source(source, tmp_path):
     """As test_training's kill-and-resume, with the data streamed from files."""
     spec = copy.deepcopy(RESUMABLE)
@@ -129,11 +129,15 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
         spec["inputs"] = [{"name": "x", "shape": [6], "dtype": "int32"}]
         spec["layers"] = [{"type": "Embedding", "input_dim": 16, "output_dim": 4},
                           {"type": "Flatten"}, *spec["layers"]]  # fmt: skip
-    else:  # 1,200 records in 10 shards
+    elif source == "tfrecord":  # 1,200 records in 10 shards
         folder = _shards(tmp_path / "data", 10, 120)
         spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
         spec["layers"] = [{"type": "Flatten"}, *spec["layers"]]
+    else:  # 1,200 rows of 12 features and a class id
+        folder = _table(tmp_path / "table.csv", 1200, 12)
     spec["training"]["dataset"] = {source: str(folder), "test_split": 0.2}
+    if source == "csv":
+        spec["training"]["dataset"]["label"] = "kind"
     if source == "tfrecord":
         spec["training"]["dataset"].update(
             features=TFRECORD_FEATURES, inputs=["image"], targets=["label"]
@@ -160,6 +164,49 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
     ]
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _table(path, rows, columns, seed=0):
+    """A CSV of `columns` float features f0.. and a class id `kind` in 0..3 they show."""
+    rng = np.random.default_rng(seed)
+    kinds = rng.integers(0, 4, rows)
+    values = rng.random((rows, columns)) + kinds[:, np.newaxis]
+    header = ",".join([*(f"f{i}" for i in range(columns)), "kind"])
+    lines = [
+        ",".join([*(f"{v:.4f}" for v in row), str(k)]) for row, k in zip(values, kinds, strict=True)
+    ]
+    path.write_text("\n".join([header, *lines]) + "\n")
+    return path
+
+
+def test_csv_streams_in_both_loops_and_splits_rows_by_their_place(tmp_path):
+    """A CSV is read line by line: the splits are bands of each row's seeded place
+    (disjoint, together every row), and fit and tape read the same batches."""
+    path = _table(tmp_path / "table.csv", 200, 3)
+    spec = _spec("table", [{"name": "x", "shape": [3]}],
+                 [{"type": "Dense", "units": 4, "activation": "softmax"}],
+                 {"csv": str(path), "label": "kind", "test_split": 0.25},
+                 validation_split=0.2, class_weight={"0": 1.0, "1": 2.0})  # fmt: skip
+    script = _script(spec, tmp_path)
+    parts = script.cli.runtime(script.__package__).load_data(
+        script.SETTINGS, script.parse_args(["--quiet"])
+    )
+    assert {type(pair[0]).__name__ for pair in parts} == {"CsvRows"}, "never materialised"
+    rows = [
+        {tuple(np.round(x, 4)) for x, _ in pair[0].dataset().as_numpy_iterator()} for pair in parts
+    ]
+    assert [len(r) for r in rows] == [len(pair[0]) for pair in parts]
+    assert sum(map(len, rows)) == 200 and len(set().union(*rows)) == 200
+    assert 30 < len(rows[2]) < 70 and 20 < len(rows[1]) < 60  # about 25% and 15%
+    runs = {}
+    for loop in ("fit", "tape"):
+        argv = ["--quiet", "--loop", loop, "--run-dir", str(tmp_path / loop)]
+        runs[loop], _ = script.train(script.parse_args(argv))
+    for key, curve in runs["fit"]["history"].items():
+        np.testing.assert_allclose(
+            runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    assert runs["fit"]["history"]["accuracy"][-1] > 0.25
 
 
 def _csv_case(tmp_path, name, text):
