@@ -352,29 +352,34 @@ class Records:
         """The serialized records of `files` (a string tensor), in that order."""
         return tf.data.TFRecordDataset(files)
 
-    def example(self, serialized):
-        example = tf.io.parse_single_example(serialized, self.features)
+    def examples(self, serialized):
+        """(x, y) of a batch of serialized records, parsed in one vectorised op."""
+        example = tf.io.parse_example(serialized, self.features)
         x = _structure(example, self.inputs)
         if self.targets is None:  # an autoencoder: the input is the target
             return x, x
         return x, _structure(example, self.targets)
 
     def parse(self, serialized):
-        x, y = self.example(serialized)
+        """A batch of records as (x, y) or, with class weights, (x, y, weight)."""
+        x, y = self.examples(serialized)
         if self.class_weight is None:
             return x, y
         table = tf.constant(self.class_weight, dtype="float32")
-        label = tf.reshape(tf.cast(y, "int32"), [-1])[0]  # classes past the table: 1
-        inside = label < len(self.class_weight)
+        rows = tf.shape(serialized)[0]
+        labels = tf.reshape(tf.cast(y, "int32"), [rows, -1])[:, 0]
+        inside = labels < len(self.class_weight)  # classes past the table: 1
         weight = tf.where(
-            inside, tf.gather(table, tf.minimum(label, len(table) - 1)), 1.0
+            inside, tf.gather(table, tf.minimum(labels, len(table) - 1)), 1.0
         )
         return x, y, weight
 
-    def dataset(self):
-        """Every record in file order (evaluation)."""
-        return self.read(tf.constant(self.files)).map(
-            self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    def dataset(self, batch_size):
+        """Every record in file order, in batches (evaluation)."""
+        return (
+            self.read(tf.constant(self.files))
+            .batch(batch_size)
+            .map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         )
 
     def lanes(self, count, seed):
@@ -388,23 +393,19 @@ class Records:
         return [np.sort(files) for files in lanes], sizes
 
     def lane(self, files, chunk, steps, seed, epoch):
-        """One lane's `steps` batches of `chunk` records in an order of (seed, epoch):
-        its files permuted, then a bounded shuffle buffer; empty batches once the lane
-        runs out, so every lane (and every worker) has `steps` of them."""
+        """One lane's `steps` batches of `chunk` serialized records (parsed once the
+        lanes are joined) in an order of (seed, epoch): its files permuted, then a
+        bounded shuffle buffer; empty batches once the lane runs out, so every lane
+        (and every worker) has `steps` of them."""
         names = tf.constant(self.files[files])
         keys = tf.random.stateless_uniform([len(files)], seed=tf.stack([seed, epoch]))
         dataset = (
             self.read(tf.gather(names, tf.argsort(keys)))
             .shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
-            .map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .batch(chunk)
         )
-        empty = tf.nest.map_structure(
-            lambda s: tf.zeros([0, *s.shape[1:]], s.dtype), dataset.element_spec
-        )
-        return dataset.concatenate(tf.data.Dataset.from_tensors(empty).repeat()).take(
-            steps
-        )
+        empty = tf.data.Dataset.from_tensors(tf.constant([], dtype=tf.string))
+        return dataset.concatenate(empty.repeat()).take(steps)
 
 
 def _record_features(settings, data):
@@ -467,7 +468,7 @@ def _count_records(settings, records, verbose):
     }
     counts = []
     for file in records.files:
-        dataset = tf.data.TFRecordDataset(file).map(records.parse)
+        dataset = tf.data.TFRecordDataset(file).batch(1).map(records.parse)
         done, iterator = 0, iter(dataset)
         while True:
             try:
@@ -484,8 +485,8 @@ def _count_records(settings, records, verbose):
                         value.min() < 0 or value.max() >= units[name]
                     ):
                         raise DataError(
-                            f"{file}, record {done}: label {value.tolist()} is outside "
-                            f"the class ids 0..{units[name] - 1}"
+                            f"{file}, record {done}: label {value[0].tolist()} is "
+                            f"outside the class ids 0..{units[name] - 1}"
                         )
             for value in tf.nest.flatten(x):
                 if value.dtype.is_floating and not np.isfinite(value.numpy()).all():
@@ -555,17 +556,17 @@ class CsvRows(Records):
 
         return tf.data.Dataset.from_tensor_slices(files).flat_map(lines)
 
-    def example(self, line):
+    def examples(self, lines):
         selected = [*self.columns, *([self.label[0]] if self.label else [])]
         values = tf.io.decode_csv(
-            line, [tf.constant(0.0)] * len(selected), select_cols=selected
+            lines, [tf.constant(0.0)] * len(selected), select_cols=selected
         )
-        x = tf.stack(values[: len(self.columns)])
+        x = tf.stack(values[: len(self.columns)], axis=-1)
         if not self.label:
             return x, x
         if self.kind == "class_ids":
             return x, tf.cast(values[-1], "int64")
-        return x, tf.reshape(values[-1], [1])
+        return x, values[-1][:, tf.newaxis]
 
 
 def _csv(settings, data):
@@ -969,11 +970,14 @@ class Batches:
             seed = self.seed * LANES + i
             return records.lane(lanes[i], chunks[i], self.steps, seed, self.epoch)
 
-        def joined(numbers):
-            if len(numbers) == 1:
-                return lane(numbers[0])
-            return tf.data.Dataset.zip(tuple(lane(i) for i in numbers)).map(
-                lambda *p: tf.nest.map_structure(lambda *a: tf.concat(a, 0), *p)
+        def joined(numbers):  # the lanes' chunks side by side, parsed in one op
+            dataset = lane(numbers[0])
+            if len(numbers) > 1:
+                dataset = tf.data.Dataset.zip(tuple(lane(i) for i in numbers)).map(
+                    lambda *chunks: tf.concat(chunks, 0)
+                )
+            return dataset.map(
+                records.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
             )
 
         def build(first, last, replicas):
@@ -1032,7 +1036,7 @@ def evaluation_dataset(pair, batch_size):
     data = tf.data.experimental.AutoShardPolicy.DATA
     if isinstance(pair[0], Records):
         steps = -(-len(pair[0]) // batch_size)
-        dataset = pair[0].dataset().batch(batch_size)
+        dataset = pair[0].dataset(batch_size)
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
         return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
     tensors, read, streamed = _pipeline(pair)
