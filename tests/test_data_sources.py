@@ -193,7 +193,8 @@ def test_csv_streams_in_both_loops_and_splits_rows_by_their_place(tmp_path):
     )
     assert {type(pair[0]).__name__ for pair in parts} == {"CsvRows"}, "never materialised"
     rows = [
-        {tuple(np.round(x, 4)) for x, _ in pair[0].dataset(64).unbatch().as_numpy_iterator()} for pair in parts
+        {tuple(np.round(x, 4)) for x, _ in pair[0].dataset(64).unbatch().as_numpy_iterator()}
+        for pair in parts
     ]
     assert [len(r) for r in rows] == [len(pair[0]) for pair in parts]
     assert sum(map(len, rows)) == 200 and len(set().union(*rows)) == 200
