@@ -92,7 +92,7 @@ def script_for(model: dict, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in specgen.render(model, "functional").items():
         (folder / name).write_text(text, encoding="utf-8")
-    return folder / f"train_{model['name']}_functional.py"
+    return folder / f"train_{model['name']}.py"
 
 
 def run(script: Path, *argv: str) -> tuple[dict, float]:
@@ -155,10 +155,17 @@ def main() -> int:
             for i, (name, (model, _)) in enumerate(sources.items())
         }
         best = dict.fromkeys(sources, 0.0)
-        for _ in range(args.rounds):  # interleaved: the machine's speed drifts
+        for index in range(args.rounds):  # interleaved: the machine's speed drifts
+            this = {}
             for name, (_, argv) in sources.items():
                 summary, _ = run(scripts[name], "--epochs", str(args.epochs), *argv)
-                best[name] = max(best[name], summary["samples_per_sec"])
+                this[name] = summary["samples_per_sec"]
+                best[name] = max(best[name], this[name])
+            base = this["npz (in memory)"]
+            figures = ", ".join(
+                f"{name} {value:.0f} ({value / base:.2f}x)" for name, value in this.items()
+            )
+            print(f"  round {index + 1}: {figures}", flush=True)
         print(f"samples/s, same model, best of {args.rounds} interleaved rounds:")
         base = best["npz (in memory)"]
         for name, value in best.items():

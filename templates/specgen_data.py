@@ -3,6 +3,7 @@ sources, synthetic data shaped by the model, checks that name the array and the 
 needs, and the per-epoch batch order that both loops read and a resumed run reads again.
 """
 
+import copy
 import json
 import os
 
@@ -339,42 +340,72 @@ class Records:
     def _spec(self):
         return self.features, self.inputs, self.targets
 
-    def parse(self, serialized):
-        example = tf.io.parse_single_example(serialized, self.features)
+    def held_out(self, fraction):
+        """(training, validation): the last `fraction` of the files held out."""
+        files = len(self.files)
+        cut = files - max(1, round(files * fraction))
+        if cut < 1:
+            raise DataError("validation_split needs at least two training files")
+        return self.part(slice(None, cut)), self.part(slice(cut, None))
+
+    def read(self, files):
+        """The serialized records of `files` (a string tensor), in that order."""
+        return tf.data.TFRecordDataset(files)
+
+    def examples(self, serialized):
+        """(x, y) of a batch of serialized records, parsed in one vectorised op."""
+        example = tf.io.parse_example(serialized, self.features)
         x = _structure(example, self.inputs)
         if self.targets is None:  # an autoencoder: the input is the target
             return x, x
-        y = _structure(example, self.targets)
+        return x, _structure(example, self.targets)
+
+    def parse(self, serialized):
+        """A batch of records as (x, y) or, with class weights, (x, y, weight)."""
+        x, y = self.examples(serialized)
         if self.class_weight is None:
             return x, y
         table = tf.constant(self.class_weight, dtype="float32")
-        label = tf.reshape(tf.cast(y, "int32"), [-1])[0]  # classes past the table: 1
-        inside = label < len(self.class_weight)
+        rows = tf.shape(serialized)[0]
+        labels = tf.reshape(tf.cast(y, "int32"), [rows, -1])[:, 0]
+        inside = labels < len(self.class_weight)  # classes past the table: 1
         weight = tf.where(
-            inside, tf.gather(table, tf.minimum(label, len(table) - 1)), 1.0
+            inside, tf.gather(table, tf.minimum(labels, len(table) - 1)), 1.0
         )
         return x, y, weight
 
-    def dataset(self, seed=None, epoch=None):
-        """In file order, or shuffled as a function of (seed, epoch): the file list
-        permuted, then a bounded shuffle buffer seeded from both."""
-        files = tf.constant(self.files)
-        if seed is not None:
-            keys = tf.random.stateless_uniform(
-                [len(self.files)], seed=tf.stack([seed, epoch])
-            )
-            files = tf.gather(files, tf.argsort(keys))
-        dataset = tf.data.Dataset.from_tensor_slices(files).interleave(
-            tf.data.TFRecordDataset,
-            cycle_length=min(4, len(self.files)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
+    def dataset(self, batch_size):
+        """Every record in file order, in batches (evaluation)."""
+        return (
+            self.read(tf.constant(self.files))
+            .batch(batch_size)
+            .map(self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         )
-        if seed is not None:
-            dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
-        return dataset.map(
-            self.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+
+    def lanes(self, count, seed):
+        """The files dealt to `count` lanes, fixed for the run: in a seeded order, each
+        file to the lane with the fewest records so far (ties: the lowest lane)."""
+        lanes, sizes = [[] for _ in range(count)], [0] * count
+        for file in np.random.default_rng(seed).permutation(len(self.files)):
+            lane = sizes.index(min(sizes))
+            lanes[lane].append(int(file))
+            sizes[lane] += int(self.counts[file])
+        return [np.sort(files) for files in lanes], sizes
+
+    def lane(self, files, chunk, steps, seed, epoch):
+        """One lane's `steps` batches of `chunk` serialized records (parsed once the
+        lanes are joined) in an order of (seed, epoch): its files permuted, then a
+        bounded shuffle buffer; empty batches once the lane runs out, so every lane
+        (and every worker) has `steps` of them."""
+        names = tf.constant(self.files[files])
+        keys = tf.random.stateless_uniform([len(files)], seed=tf.stack([seed, epoch]))
+        dataset = (
+            self.read(tf.gather(names, tf.argsort(keys)))
+            .shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
+            .batch(chunk)
         )
+        empty = tf.data.Dataset.from_tensors(tf.constant([], dtype=tf.string))
+        return dataset.concatenate(empty.repeat()).take(steps)
 
 
 def _record_features(settings, data):
@@ -437,7 +468,7 @@ def _count_records(settings, records, verbose):
     }
     counts = []
     for file in records.files:
-        dataset = tf.data.TFRecordDataset(file).map(records.parse)
+        dataset = tf.data.TFRecordDataset(file).batch(1).map(records.parse)
         done, iterator = 0, iter(dataset)
         while True:
             try:
@@ -454,8 +485,8 @@ def _count_records(settings, records, verbose):
                         value.min() < 0 or value.max() >= units[name]
                     ):
                         raise DataError(
-                            f"{file}, record {done}: label {value.tolist()} is outside "
-                            f"the class ids 0..{units[name] - 1}"
+                            f"{file}, record {done}: label {value[0].tolist()} is "
+                            f"outside the class ids 0..{units[name] - 1}"
                         )
             for value in tf.nest.flatten(x):
                 if value.dtype.is_floating and not np.isfinite(value.numpy()).all():
@@ -490,52 +521,151 @@ def _tfrecord(settings, data, verbose=False):
     return (train, train), (test, test)
 
 
+HASH_RANGE = 1 << 32  # a CSV row's place: (index * HASH_STEP + seed) mod HASH_RANGE
+HASH_STEP = 2_654_435_761
+
+
+class CsvRows(Records):
+    """The rows of one CSV file whose place falls in [low, high), parsed as they are
+    read: in memory only the file name, its columns and the row count. A row's place
+    is a function of its index and the seed; the test rows are the top `test_split` of
+    the places, the validation rows the top `validation_split` of the rest."""
+
+    def __init__(self, path, columns, label, kind, seed, band, count):
+        super().__init__([path], [count], None, None, None)
+        self.columns, self.label, self.kind = columns, label, kind
+        self.seed, self.band = seed, band
+
+    def part(self, rows):
+        """The same band (a CSV's parts are bands, made by _csv)."""
+        return copy.copy(self)
+
+    def held_out(self, fraction):
+        return self.validation
+
+    def read(self, files):
+        low, high = self.band
+
+        def lines(path):
+            def inside(index, _):
+                place = (index * HASH_STEP + self.seed) % HASH_RANGE
+                return (place >= low) & (place < high)
+
+            rows = tf.data.TextLineDataset(path).skip(1).enumerate()
+            return rows.filter(inside).map(lambda _, line: line)
+
+        return tf.data.Dataset.from_tensor_slices(files).flat_map(lines)
+
+    def examples(self, lines):
+        selected = [*self.columns, *([self.label[0]] if self.label else [])]
+        values = tf.io.decode_csv(
+            lines, [tf.constant(0.0)] * len(selected), select_cols=selected
+        )
+        x = tf.stack(values[: len(self.columns)], axis=-1)
+        if not self.label:
+            return x, x
+        if self.kind == "class_ids":
+            return x, tf.cast(values[-1], "int64")
+        return x, values[-1][:, tf.newaxis]
+
+
 def _csv(settings, data):
+    """One streamed pass over the file: every row checked, each band's rows counted."""
     import csv
 
     path, label = data["csv"], data.get("label")
+    test, validation = data.get("test_split", 0.2), settings.validation_split or 0.0
+    top = HASH_RANGE - int(test * HASH_RANGE)
+    cut = top - int(validation * top)
+    bands = [(0, cut), (cut, top), (top, HASH_RANGE)]
+    counts, seed = [0, 0, 0], settings.seed or 0
+    shape, kind = next(iter(settings.outputs.values()))
+    units = shape[-1] if kind == "class_ids" and label else None
     try:
         with open(path, newline="", encoding="utf-8") as stream:
-            rows = list(csv.reader(stream))
+            reader = csv.reader(stream)
+            header = next(reader, [])
+            features = data.get("features") or [c for c in header if c != label]
+            for column in [*features, *([label] if label else [])]:
+                if column not in header:
+                    raise DataError(
+                        f"{path} has no column {column!r}; it has {', '.join(header)}"
+                    )
+            _check_columns(settings, path, features, label, kind)
+            wanted = [header.index(c) for c in [*features, *([label] if label else [])]]
+            for index, row in enumerate(reader):
+                _check_row(path, index + 2, row, header, wanted, units)
+                place = (index * HASH_STEP + seed) % HASH_RANGE
+                counts[
+                    next(b for b, (lo, hi) in enumerate(bands) if lo <= place < hi)
+                ] += 1
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
-    header, rows = (rows[0], rows[1:]) if rows else ([], [])
-    if not rows:
+    if not sum(counts):
         raise DataError(f"{path} has no rows")
-    features = data.get("features") or [c for c in header if c != label]
-    for column in [*features, *([label] if label else [])]:
-        if column not in header:
+    for band, name in (
+        (0, "training"),
+        (2, "test"),
+        *([(1, "validation")] if validation else []),
+    ):
+        if not counts[band]:
             raise DataError(
-                f"{path} has no column {column!r}; it has {', '.join(header)}"
+                f"{path}: {sum(counts)} rows leave the {name} split empty; "
+                "the splits each need at least one row"
             )
-    _, kind = next(iter(settings.outputs.values()))
-    x, y = [], []
-    for line, row in enumerate(rows, start=2):  # the header is line 1
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}, row {line}: {len(row)} values; the header has {len(header)}"
-            )
-        values = dict(zip(header, row, strict=True))
-        try:
-            x.append([float(values[c]) for c in features])
-            y.append(float(values[label]) if label else 0.0)
-        except ValueError as error:
-            raise DataError(f"{path}, row {line}: not a number ({error})") from None
-        if label and kind == "class_ids" and not float(y[-1]).is_integer():
-            raise DataError(
-                f"{path}, row {line}: label {values[label]!r} is not a class id"
-                " (a whole number)"
-            )
-    x = np.array(x, dtype="float32")
-    if not np.isfinite(x).all() or not np.isfinite(y).all():
-        line = 2 + int(np.flatnonzero(~np.isfinite(np.c_[x, y]).all(axis=1))[0])
+    columns = [header.index(c) for c in features]
+    place = [header.index(label)] if label else None
+    train, held, rest = (
+        CsvRows(path, columns, place, kind, seed, band, count)
+        for band, count in zip(bands, counts, strict=True)
+    )
+    if not validation:  # the training rows: the bands below the test rows
+        train = CsvRows(
+            path, columns, place, kind, seed, (0, top), counts[0] + counts[1]
+        )
+    train.validation = (train, held)
+    return (train, train), (rest, rest)
+
+
+def _check_columns(settings, path, features, label, kind):
+    """The columns against the model's input and output shapes."""
+    needs = tuple(next(iter(settings.inputs.values()))[0])
+    if needs != (len(features),):
+        raise DataError(
+            f"{path}: {len(features)} feature columns ({', '.join(features)}); the "
+            f"model's input has shape {list(needs)}"
+        )
+    shape = tuple(next(iter(settings.outputs.values()))[0])
+    if label and kind != "class_ids" and shape != (1,):
+        raise DataError(
+            f"{path}: one label column {label!r}; the model's output has shape "
+            f"{list(shape)}"
+        )
+    if not label and shape != needs and settings.targets != "inputs":
+        raise DataError(f"{path}: no label column; the spec names none")
+
+
+def _check_row(path, line, row, header, wanted, units):
+    if len(row) != len(header):
+        raise DataError(
+            f"{path}, row {line}: {len(row)} values; the header has {len(header)}"
+        )
+    try:
+        values = [float(row[i]) for i in wanted]
+    except ValueError as error:
+        raise DataError(f"{path}, row {line}: not a number ({error})") from None
+    if not np.isfinite(values).all():
         raise DataError(f"{path}, row {line}: NaN or infinite value")
-    y = np.array(y, dtype="float32") if label else x
-    if kind == "class_ids":
-        y = y.astype("int64")
-    elif y.ndim == 1:
-        y = y[:, np.newaxis]
-    return _split(x, y, data.get("test_split", 0.2))
+    if units is not None and not values[-1].is_integer():
+        raise DataError(
+            f"{path}, row {line}: label {row[wanted[-1]]!r} is not a class id"
+            " (a whole number)"
+        )
+    if units is not None and not 0 <= values[-1] < units:
+        raise DataError(
+            f"{path}, row {line}: label {row[wanted[-1]]!r} is outside the class ids"
+            f" 0..{units - 1}"
+        )
 
 
 def load_spec_data(settings, verbose=False):
@@ -652,11 +782,7 @@ def load_data(settings, args):
     check_data(settings, source, "train", *train)
     check_data(settings, source, "test", *test)
     if settings.validation_split and isinstance(train[0], Records):
-        files = len(train[0].files)  # the last files held out
-        cut = files - max(1, round(files * settings.validation_split))
-        if cut < 1:
-            raise DataError("validation_split needs at least two training files")
-        head, tail = train[0].part(slice(None, cut)), train[0].part(slice(cut, None))
+        head, tail = train[0].held_out(settings.validation_split)
         train, validation = (head, head), (tail, tail)
     elif settings.validation_split:
         train, validation = _split(*train, settings.validation_split)
@@ -738,16 +864,49 @@ def _pipeline(pair):
     return tensors, read, any(isinstance(leaf, Stream) for leaf in flat)
 
 
+LANES = 8  # at most: TFRecord lanes, each a fixed set of files
+
+
+def _sharded(dataset, policy):
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = policy
+    return dataset.with_options(options)
+
+
+def _pieces(batch, first, last, replicas):
+    """Replicas first..last-1's rows of a global batch, one element each: replica r
+    takes rows [r * n // replicas, (r + 1) * n // replicas)."""
+    rows = tf.cast(tf.shape(tf.nest.flatten(batch)[0])[0], "int64")
+    return tf.data.Dataset.range(first, last).map(
+        lambda r: tf.nest.map_structure(
+            lambda a: a[r * rows // replicas : (r + 1) * rows // replicas], batch
+        )
+    )
+
+
 class Batches:
     """The training batches of each epoch, in an order fixed by the seed and the epoch
     alone, so a resumed run reads what an uninterrupted one would. `select(epoch)`
     picks the order that the next iterator over `dataset` reads; both loops read this
-    same dataset. Files (Streams) are read and decoded in parallel, in that order."""
+    same dataset. Files (Streams) are read and decoded in parallel, in that order.
+
+    Under a strategy of several replicas `distributed` gives each worker only its
+    replicas' rows of the same global batches, read from its own files: a Stream's
+    files by row, a TFRecord set's files by lane (data sharding where the replicas do
+    not divide the lanes)."""
 
     def __init__(self, train, batch_size, seed, class_weight=None):
+        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
+        self.seed = tf.constant(seed, dtype="int64")
         if isinstance(train[0], Records):
             self._records(train[0], batch_size, seed, class_weight)
-            return
+        else:
+            self._rows(train, batch_size, class_weight)
+        self.dataset = _sharded(
+            self.parts(0, 1, 1), tf.data.experimental.AutoShardPolicy.DATA
+        )
+
+    def _rows(self, train, batch_size, class_weight):
         if class_weight:  # as sample weights in the data, the same in both loops
             weights = np.asarray(
                 [class_weight.get(int(c), 1.0) for c in np.ravel(train[1])]
@@ -755,63 +914,131 @@ class Batches:
             train = (*train, weights.astype("float32"))
         self.rows = len(tf.nest.flatten(train[0])[0])
         self.steps = -(-self.rows // batch_size)
-        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
         tensors, read, streamed = _pipeline(train)  # captured, not copied
-        seed = tf.constant(seed, dtype="int64")
 
         def order(_):
             keys = tf.random.stateless_uniform(
-                [self.rows], seed=tf.stack([seed, self.epoch])
+                [self.rows], seed=tf.stack([self.seed, self.epoch])
             )
             return tf.data.Dataset.from_tensor_slices(tf.argsort(keys))
 
-        dataset = tf.data.Dataset.range(1).flat_map(order)
-        if streamed:  # one file at a time, several in flight, order kept
-            dataset = dataset.map(
-                lambda i: read(*[tf.gather(t, i) for t in tensors]),
-                num_parallel_calls=tf.data.AUTOTUNE,
-                deterministic=True,
-            ).batch(batch_size)
-        else:  # rows already in memory: one gather per batch
-            dataset = dataset.batch(batch_size).map(
-                lambda index: read(*[tf.gather(t, index) for t in tensors])
-            )
-        self.dataset = dataset.apply(
-            tf.data.experimental.assert_cardinality(self.steps)
-        ).prefetch(tf.data.AUTOTUNE)
+        def rows(index):
+            return read(*[tf.gather(t, index) for t in tensors])
+
+        def build(first, last, replicas):
+            dataset = tf.data.Dataset.range(1).flat_map(order)
+            if replicas == 1 and streamed:  # one file at a time, several in flight
+                return dataset.map(
+                    rows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+                ).batch(batch_size)
+            dataset = dataset.batch(batch_size)
+            if replicas > 1:  # this worker's replicas' rows: only their files read
+                dataset = dataset.flat_map(
+                    lambda index: _pieces(index, first, last, replicas)
+                )
+            if streamed:
+                return dataset.flat_map(
+                    lambda index: (
+                        tf.data.Dataset.from_tensor_slices(index)
+                        .map(
+                            rows,
+                            num_parallel_calls=tf.data.AUTOTUNE,
+                            deterministic=True,
+                        )
+                        .batch(batch_size)
+                    )
+                )
+            return dataset.map(rows)  # rows already in memory: one gather per batch
+
+        self._make = build
 
     def _records(self, records, batch_size, seed, class_weight):
+        """Global batch i is lane 0's i-th chunk, then lane 1's, ...: a worker whose
+        replicas own whole lanes reads only those lanes' files."""
         if class_weight:
             top = max(int(c) for c in class_weight)
             records = records.part(slice(None))
             records.class_weight = [class_weight.get(c, 1.0) for c in range(top + 1)]
         self.rows = len(records)
-        self.steps = -(-self.rows // batch_size)
-        self.epoch = tf.Variable(0, dtype="int64", trainable=False)
-        seed = tf.constant(seed, dtype="int64")
-        self.dataset = (
-            tf.data.Dataset.range(1)
-            .flat_map(lambda _: records.dataset(seed, self.epoch))
-            .batch(batch_size)
-            .apply(tf.data.experimental.assert_cardinality(self.steps))
-            .prefetch(tf.data.AUTOTUNE)
+        count = min(LANES, len(records.files), batch_size)
+        lanes, sizes = records.lanes(count, seed)
+        self.lanes = [records.files[files] for files in lanes]  # file names by lane
+        chunks = [batch_size // count + (i < batch_size % count) for i in range(count)]
+        self.steps = max(-(-n // c) for n, c in zip(sizes, chunks, strict=True))
+
+        def lane(i):
+            seed = self.seed * LANES + i
+            return records.lane(lanes[i], chunks[i], self.steps, seed, self.epoch)
+
+        def joined(numbers):  # the lanes' chunks side by side, parsed in one op
+            dataset = lane(numbers[0])
+            if len(numbers) > 1:
+                dataset = tf.data.Dataset.zip(tuple(lane(i) for i in numbers)).map(
+                    lambda *chunks: tf.concat(chunks, 0)
+                )
+            return dataset.map(
+                records.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
+
+        def build(first, last, replicas):
+            if count % replicas:  # data sharding: every lane read, own rows kept
+                return (
+                    tf.data.Dataset.range(1)
+                    .flat_map(lambda _: joined(range(count)))
+                    .flat_map(lambda *batch: _pieces(batch, first, last, replicas))
+                )
+            own = count // replicas
+
+            def epoch(_):
+                each = [
+                    joined(range(r * own, (r + 1) * own)) for r in range(first, last)
+                ]
+                if len(each) == 1:
+                    return each[0]
+                turns = tf.data.Dataset.range(len(each)).repeat(self.steps)
+                return tf.data.Dataset.choose_from_datasets(each, turns)
+
+            return tf.data.Dataset.range(1).flat_map(epoch)
+
+        self._make = build
+
+    def parts(self, first, last, replicas):
+        """Replicas first..last-1 (of `replicas`)'s parts of each global batch, one
+        element per replica and step: what one worker reads."""
+        dataset = self._make(first, last, replicas)
+        steps = self.steps * (last - first)
+        return dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(
+            tf.data.AUTOTUNE
         )
+
+    def distributed(self, strategy):
+        """This epoch's batches for `strategy`: each input pipeline (one a worker)
+        builds its own replicas' rows of the global batches."""
+        replicas = strategy.num_replicas_in_sync
+        if replicas == 1:
+            return strategy.experimental_distribute_dataset(self.dataset)
+
+        def one_worker(context):
+            local = replicas // context.num_input_pipelines
+            first = context.input_pipeline_id * local
+            dataset = self.parts(first, first + local, replicas)
+            return _sharded(dataset, tf.data.experimental.AutoShardPolicy.OFF)
+
+        return strategy.distribute_datasets_from_function(one_worker)
 
     def select(self, epoch):
         self.epoch.assign(epoch)
 
 
 def evaluation_dataset(pair, batch_size):
+    """The pair in its stored order; under a strategy each worker keeps its rows of
+    every batch (data sharding, set explicitly)."""
+    data = tf.data.experimental.AutoShardPolicy.DATA
     if isinstance(pair[0], Records):
-        return (
-            pair[0]
-            .dataset()
-            .batch(batch_size)
-            .apply(
-                tf.data.experimental.assert_cardinality(-(-len(pair[0]) // batch_size))
-            )
-            .prefetch(tf.data.AUTOTUNE)
-        )
+        steps = -(-len(pair[0]) // batch_size)
+        dataset = pair[0].dataset(batch_size)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
+        return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
     tensors, read, streamed = _pipeline(pair)
     dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors))
     if streamed:
@@ -820,7 +1047,7 @@ def evaluation_dataset(pair, batch_size):
         ).batch(batch_size)
     else:  # regroups the arrays, reads a batch of a Cached at once
         dataset = dataset.batch(batch_size).map(read)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
 
 
 # ------------------------------------------------------ the model as the files feed it

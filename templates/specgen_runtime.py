@@ -578,7 +578,7 @@ class TapeTrainer:
             if self.model.stop_training:
                 break
             callbacks.on_epoch_begin(epoch)
-            iterator = iter(distribute(batches.dataset))
+            iterator = iter(batches.distributed(self.strategy))
             logs = self.run_epoch(
                 iterator, batches.steps, train=True, callbacks=callbacks
             )

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 from conftest import import_file
-from test_training import RESUMABLE, _checkpoint_epoch, _render, _run, _start
+from test_training import RESUMABLE, _checkpoint_epoch, _free_ports, _render, _run, _start
 
 import specgen
 
@@ -115,7 +115,7 @@ def test_folders_stream_and_both_loops_read_the_same_batches(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord"])
+@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord", "csv"])
 def test_kill_and_resume_a_streamed_source(source, tmp_path):
     """As test_training's kill-and-resume, with the data streamed from files."""
     spec = copy.deepcopy(RESUMABLE)
@@ -129,11 +129,15 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
         spec["inputs"] = [{"name": "x", "shape": [6], "dtype": "int32"}]
         spec["layers"] = [{"type": "Embedding", "input_dim": 16, "output_dim": 4},
                           {"type": "Flatten"}, *spec["layers"]]  # fmt: skip
-    else:  # 1,200 records in 10 shards
+    elif source == "tfrecord":  # 1,200 records in 10 shards
         folder = _shards(tmp_path / "data", 10, 120)
         spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
         spec["layers"] = [{"type": "Flatten"}, *spec["layers"]]
+    else:  # 1,200 rows of 12 features and a class id
+        folder = _table(tmp_path / "table.csv", 1200, 12)
     spec["training"]["dataset"] = {source: str(folder), "test_split": 0.2}
+    if source == "csv":
+        spec["training"]["dataset"]["label"] = "kind"
     if source == "tfrecord":
         spec["training"]["dataset"].update(
             features=TFRECORD_FEATURES, inputs=["image"], targets=["label"]
@@ -160,6 +164,50 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
     ]
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _table(path, rows, columns, seed=0):
+    """A CSV of `columns` float features f0.. and a class id `kind` in 0..3 they show."""
+    rng = np.random.default_rng(seed)
+    kinds = rng.integers(0, 4, rows)
+    values = rng.random((rows, columns)) + kinds[:, np.newaxis]
+    header = ",".join([*(f"f{i}" for i in range(columns)), "kind"])
+    lines = [
+        ",".join([*(f"{v:.4f}" for v in row), str(k)]) for row, k in zip(values, kinds, strict=True)
+    ]
+    path.write_text("\n".join([header, *lines]) + "\n")
+    return path
+
+
+def test_csv_streams_in_both_loops_and_splits_rows_by_their_place(tmp_path):
+    """A CSV is read line by line: the splits are bands of each row's seeded place
+    (disjoint, together every row), and fit and tape read the same batches."""
+    path = _table(tmp_path / "table.csv", 200, 3)
+    spec = _spec("table", [{"name": "x", "shape": [3]}],
+                 [{"type": "Dense", "units": 4, "activation": "softmax"}],
+                 {"csv": str(path), "label": "kind", "test_split": 0.25},
+                 validation_split=0.2, class_weight={"0": 1.0, "1": 2.0})  # fmt: skip
+    script = _script(spec, tmp_path)
+    parts = script.cli.runtime(script.__package__).load_data(
+        script.SETTINGS, script.parse_args(["--quiet"])
+    )
+    assert {type(pair[0]).__name__ for pair in parts} == {"CsvRows"}, "never materialised"
+    rows = [
+        {tuple(np.round(x, 4)) for x, _ in pair[0].dataset(64).unbatch().as_numpy_iterator()}
+        for pair in parts
+    ]
+    assert [len(r) for r in rows] == [len(pair[0]) for pair in parts]
+    assert sum(map(len, rows)) == 200 and len(set().union(*rows)) == 200
+    assert 30 < len(rows[2]) < 70 and 20 < len(rows[1]) < 60  # about 25% and 15%
+    runs = {}
+    for loop in ("fit", "tape"):
+        argv = ["--quiet", "--loop", loop, "--run-dir", str(tmp_path / loop)]
+        runs[loop], _ = script.train(script.parse_args(argv))
+    for key, curve in runs["fit"]["history"].items():
+        np.testing.assert_allclose(
+            runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    assert runs["fit"]["history"]["accuracy"][-1] > 0.25
 
 
 def _csv_case(tmp_path, name, text):
@@ -395,3 +443,86 @@ def test_progress_bars_never_count_past_the_epoch(tmp_path, capsys):
         counts = [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+) ", out)]
         assert counts and all(done <= steps == 3 for done, steps in counts), (loop, out)
         assert "Epoch 2/2" in out, out
+
+
+def _sharded_spec(pattern):
+    """tfrecord test_split 0.2 and validation_split 0.2 of the files; batches of 8."""
+    spec = _tfrecord_spec(pattern, test_split=0.2)
+    spec["training"].update(validation_split=0.2, batch_size=8)
+    return spec
+
+
+@pytest.mark.parametrize(("shards", "lanes"), [(6, 4), (5, 3)])
+def test_each_replica_reads_only_its_lanes_of_the_same_global_batches(shards, lanes, tmp_path):
+    """Two replicas' parts of each step, put together, are the single reader's global
+    batch; with 4 lanes a replica's part comes from its 2 lanes' files alone (the other
+    files are gone while it reads), with 3 it reads them all and keeps its rows."""
+    import shutil
+
+    import tensorflow as tf
+
+    pattern = _shards(tmp_path / "shards", shards, 8)
+    script = _script(_sharded_spec(pattern), tmp_path)
+    runtime = script.cli.runtime(script.__package__)
+    train, _, _ = runtime.load_data(script.SETTINGS, script.parse_args(["--quiet"]))
+    batches = runtime.Batches(train, 8, 1)
+    assert len(batches.lanes) == lanes
+    for epoch in (0, 1):
+        batches.select(epoch)
+        whole = list(batches.parts(0, 1, 1))
+        first, second = (list(batches.parts(r, r + 1, 2)) for r in (0, 1))
+        assert len(whole) == len(first) == len(second) == batches.steps
+        for one, a, b in zip(whole, first, second, strict=True):
+            for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
+                np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
+    if lanes == 4:  # file sharding: replica 0 never opens lanes 2 and 3's files
+        away = tmp_path / "away"
+        away.mkdir()
+        for file in [*batches.lanes[2], *batches.lanes[3]]:
+            shutil.move(file, away)
+        assert len(list(batches.parts(0, 1, 2))) == batches.steps
+
+
+def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(tmp_path):
+    """MultiWorkerMirroredStrategy on loopback ports, each worker reading its lanes'
+    files: the curve of one process reading every file, within the in-memory
+    two-worker test's rtol (test_training)."""
+    pattern = _shards(tmp_path / "shards", 6, 8)
+    script = _render(_sharded_spec(pattern), tmp_path)
+    common = ("--loop", "tape", "--epochs", "2")
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    started = []
+    for index in range(2):
+        config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        started.append(_start(script, *common, "--strategy", "multiworker",
+                              "--run-dir", f"worker{index}",
+                              env={"TF_CONFIG": json.dumps(config)}))  # fmt: skip
+    single = _run(script, *common, "--run-dir", "single")["history"]
+    for process in started:
+        curve = _run(script, started=process)["history"]
+        assert curve.keys() == single.keys()
+        for key, values in single.items():
+            np.testing.assert_allclose(curve[key], values, rtol=1e-4, err_msg=key)
+
+
+def test_replicas_of_an_image_folder_decode_their_rows_of_the_same_global_batches(
+    tmp_path,
+):
+    """A Stream under two replicas: each decodes only its rows' files, and the parts
+    put together are the single reader's global batch (the tail batch too)."""
+    import tensorflow as tf
+
+    images = _images(tmp_path / "images", 2, 7)
+    spec = _spec("img", [{"name": "image", "shape": [8, 8, 3]}], IMAGE_LAYERS,
+                 {"image_folder": str(images), "test_split": 0.25})  # fmt: skip
+    script = _script(spec, tmp_path)
+    runtime = script.cli.runtime(script.__package__)
+    train, _, _ = runtime.load_data(script.SETTINGS, script.parse_args(["--quiet"]))
+    batches = runtime.Batches(train, 4, 1)
+    batches.select(1)
+    whole = list(batches.parts(0, 1, 1))
+    first, second = (list(batches.parts(r, r + 1, 2)) for r in (0, 1))
+    assert [len(b[0]) for b in whole] == [4, 4, 3]
+    for one, a, b in zip(whole, first, second, strict=True):
+        for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
+            np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
