@@ -138,19 +138,25 @@ def test_one_calling_convention_same_outputs(built, rendered):
 def test_weights_h5_and_set_weights_cross_styles(built, rendered, tmp_path):
     model, models = built
     x, _ = _data(rendered, model, seed=2)
+    # One model per loading style, built under another seed and put back to those weights
+    # before every load: loading must replace every weight, in the right place.
+    others = {}
+    for loader in models:
+        other = _build(rendered, model, loader, seed=_seed(model) + 1)
+        others[loader] = other, other.get_weights()
     for saver, m in models.items():
         path = tmp_path / f"{saver}.weights.h5"
         m.save_weights(path)
-        for loader in models:
-            # Another seed: loading must replace every weight, in the right place.
-            other = _build(rendered, model, loader, seed=_seed(model) + 1)
+        expected, weights = m(x, training=False), m.get_weights()
+        for other, unloaded in others.values():
+            other.set_weights(unloaded)
             other.load_weights(path)
             _assert_same_weights(m, other)
-            _assert_same(m(x, training=False), other(x, training=False))
+            _assert_same(expected, other(x, training=False))
             # set_weights() takes another style's get_weights() list as it is.
-            other = _build(rendered, model, loader, seed=_seed(model) + 1)
-            other.set_weights(m.get_weights())
-            _assert_same(m(x, training=False), other(x, training=False))
+            other.set_weights(unloaded)
+            other.set_weights(weights)
+            _assert_same(expected, other(x, training=False))
 
 
 def _serve(path, x):
@@ -161,24 +167,38 @@ def _serve(path, x):
     return layer(tf.nest.map_structure(tf.constant, x))
 
 
+# model.export() traces the whole model into a graph: for transfer's ~150-layer MobileNetV2
+# about 7 s of CPU per export, against well under 1 s for the other specs. Its reloaded model
+# is exported in every style (the harder path: from_config, build_from_config, then export,
+# with the Application's config in it); the one it was saved from only in the Functional style.
+# What exporting build_model()'s object adds per style is proven by every other spec, and the
+# same test proves each style's reloaded model has that model's weights and outputs.
+EXPORT_BUILT_IN_ONE_STYLE = {"transfer": "functional"}
+
+
 def test_keras_round_trip_and_export(built, rendered, tmp_path):
     model, models = built
     x, _ = _data(rendered, model, seed=3)
     call = list(_calls(model, x).values())[-1]  # a tuple in spec order, or the tensor
     for style, m in models.items():
+        expected = m(x, training=False)
         path = tmp_path / f"{style}.keras"
         m.save(path)
         loaded = keras.models.load_model(path)
         assert type(loaded).__name__ == type(m).__name__
-        _assert_same(m(x, training=False), loaded(x, training=False))
+        _assert_same(expected, loaded(x, training=False))
         _assert_same_weights(m, loaded)
-        for source, candidate in (("build_model", m), (".keras", loaded)):
+        candidates = {".keras": loaded}
+        if EXPORT_BUILT_IN_ONE_STYLE.get(model.name, style) == style:
+            candidates = {"build_model": m, **candidates}
+        for source, candidate in candidates.items():
             folder = tmp_path / f"{style}-{source}"
             candidate.export(folder, verbose=False)
             # The exported artifact takes one tensor, or a list in spec order.
             served = _serve(folder, list(call) if isinstance(call, tuple) else call)
-            for a, b in zip(_flat(m(x, training=False)), _flat(served), strict=True):
+            for a, b in zip(_flat(expected), _flat(served), strict=True):
                 np.testing.assert_allclose(a, b, rtol=0, atol=1e-6, err_msg=(style, source))
+    assert set(EXPORT_BUILT_IN_ONE_STYLE) <= {spec_id(p) for p in SPECS}
 
 
 def test_training_steps_identical(built, rendered):
