@@ -114,6 +114,44 @@ def test_get_weights_same_list_in_every_style(built):
         _assert_same_weights(reference, other)
 
 
+def _perturbed(model, rng) -> list:
+    """The model's weights moved off their initial values, alike for every style: fresh
+    weights can leave a deep part's output near zero (transfer's frozen MobileNetV2 gives
+    features of ~1e-10), so that equal outputs would prove nothing about that part."""
+    out = []
+    for variable, w in zip(model.weights, model.get_weights(), strict=True):
+        if not np.issubdtype(w.dtype, np.floating):
+            out.append(w)
+        elif "variance" in variable.path:  # BatchNormalization's moving variance stays > 0
+            out.append(rng.uniform(0.5, 1.5, w.shape).astype(w.dtype))
+        else:
+            out.append(w + rng.normal(0, 0.1, w.shape).astype(w.dtype))
+    return out
+
+
+def test_styles_agree_under_other_weights(built, rendered):
+    """The same perturbed weights in every style give the same outputs, and those outputs
+    depend on the input: a comparison of constant outputs would hold for any wiring."""
+    model, models = built
+    x, _ = _data(rendered, model, seed=4)
+    reference, *_ = models.values()
+    weights = _perturbed(reference, np.random.default_rng(0))
+    expected = None
+    for style, m in models.items():
+        kept = m.get_weights()
+        try:
+            m.set_weights(weights)
+            out = m(x, training=False)
+        finally:
+            m.set_weights(kept)
+        if expected is None:
+            expected = out
+            for y in _flat(out):
+                y = np.asarray(y)
+                assert not np.all(y == y[:1]), (style, "the output is the same for every row")
+        _assert_same(expected, out)
+
+
 _calls = calling_conventions
 
 
