@@ -137,6 +137,7 @@ def _full_schema() -> dict:
                         "title": "dtype",
                         "enum": ["float32", "float16", "int32", "int64", "string"],
                     },
+                    "keras_name": {"$ref": "#/$defs/keras_name"},
                 },
                 "required": ["name", "shape"],
                 "additionalProperties": False,
