@@ -79,13 +79,13 @@ def sample_inputs(model: Model, rows: int, seed: int = 0):
         if node.dtype == "string":
             words, per = string_words(model, node.name)
             picks = np.array(words)[rng.integers(0, len(words), size=(math.prod(shape), per))]
-            arrays[node.name] = np.array([" ".join(p) for p in picks]).reshape(shape)
+            arrays[node.key] = np.array([" ".join(p) for p in picks]).reshape(shape)
         elif node.dtype.startswith("int"):
             high = integer_bound(model, node.name)
-            arrays[node.name] = rng.integers(0, high, size=shape).astype(node.dtype)
+            arrays[node.key] = rng.integers(0, high, size=shape).astype(node.dtype)
         else:
-            arrays[node.name] = rng.random(shape, dtype="float32")
-    return arrays[model.inputs[0].name] if len(arrays) == 1 else arrays
+            arrays[node.key] = rng.random(shape, dtype="float32")
+    return arrays[model.inputs[0].key] if len(arrays) == 1 else arrays
 
 
 def string_words(model: Model, name: str) -> tuple[list[str], int]:
@@ -103,8 +103,8 @@ def string_words(model: Model, name: str) -> tuple[list[str], int]:
 
 
 def calling_conventions(model: Model, x) -> dict:
-    """One tensor; or a dict keyed by input name, a list and a tuple in spec order."""
+    """One tensor; or a dict keyed by Keras input name, a list and a tuple in spec order."""
     if not isinstance(x, dict):
         return {"tensor": x}
-    ordered = [x[name] for name in model.input_names]
+    ordered = [x[name] for name in model.input_keys]
     return {"dict": x, "list": ordered, "tuple": tuple(ordered)}

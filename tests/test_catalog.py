@@ -230,6 +230,7 @@ def test_catalog_has_40_layers_and_every_one_is_covered():
     assert len(catalog.LAYERS) >= 40
     # The family modules' entries are proven in every style by test_catalog_families.py.
     elsewhere = {kind.name for kind in families.LAYERS}
+    elsewhere.add("Pipeline")  # its layers as data: tests/test_catalog_pipeline.py
     # Refused by validation with the reason (tests/test_model_life.py proves the refusal).
     refused = {"RandomCrop"}
     covered = {case[0] for case in CASES} | elsewhere | refused

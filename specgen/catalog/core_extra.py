@@ -5,7 +5,7 @@ as an Embedding. Each entry sits beside its shape rule.
 Not catalogued on purpose: Lambda (it holds code; a spec never executes code), the framework
 bridges TFSMLayer, JaxLayer, FlaxLayer and TorchModuleWrapper, and the abstract bases and
 non-layers Layer, Wrapper, RNN with its cells (GRUCell, LSTMCell, SimpleRNNCell,
-StackedRNNCells), Input, InputLayer, InputSpec and Pipeline.
+StackedRNNCells), Input, InputLayer and InputSpec (Pipeline is catalog/pipeline.py).
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ EXCLUDED = {
     "Input": "a spec's `inputs`",
     "InputLayer": "a spec's `inputs`",
     "InputSpec": "not a layer",
-    "Pipeline": "a spec's `layers` list is the pipeline",
     "MaxNumBoundingBoxes": (
         "pads bounding-box dicts, which a spec does not carry; on an image tensor it is the"
         " identity"

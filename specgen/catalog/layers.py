@@ -17,6 +17,7 @@ from . import applications as catalog_applications
 from . import custom as catalog_custom
 from . import families as catalog_families
 from . import ops as catalog_ops
+from . import pipeline as catalog_pipeline
 from . import preprocessing as catalog_preprocessing
 from . import shapes
 from .base import *  # noqa: F403 - the catalog's public names live on
@@ -470,6 +471,7 @@ COMMON = (Arg("trainable", BOOL), Arg("dtype", _named("dtype policy", DTYPES)))
 COMMON += (Arg("keras_name", {"$ref": "#/$defs/keras_name"}),)  # the Keras name of a renamed import
 LAYERS = tuple(replace(kind, args=kind.args + COMMON) for kind in LAYERS)
 LAYERS += catalog_ops.LAYERS + catalog_applications.LAYERS
+LAYERS += catalog_pipeline.LAYERS  # Keras's Pipeline takes only `layers` and `name`
 
 BY_SPELLING: Mapping[str, LayerKind] = MappingProxyType(
     {spelling: kind for kind in LAYERS for spelling in kind.spellings}

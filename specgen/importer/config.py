@@ -8,7 +8,7 @@ import inspect
 
 from .. import catalog
 from ..catalog import ops as catalog_ops
-from ..catalog import rnn, state, text
+from ..catalog import pipeline, rnn, state, text
 from ..model.ir import snake_case
 
 # Config keys every layer has that are not constructor arguments a spec would carry.
@@ -54,11 +54,29 @@ def _cell(value: dict, problems: list[str], where: str):
     return {"type": cls, **arguments(rnn.CELLS[cls], config, problems, where)}
 
 
+def _pipeline(value, problems: list[str], where: str) -> list:
+    """A saved Pipeline's layers -> entries; a layer a Pipeline may not hold is a problem."""
+    held, entries = set(pipeline.members(catalog.LAYERS)), []
+    for i, layer in enumerate(value if isinstance(value, list) else []):
+        cls = layer.get("class_name")
+        if cls not in held:
+            problems.append(
+                f"{where}Pipeline layers[{i}] is {cls!r}; a Pipeline here holds catalog layers"
+                " called on one tensor, without a nested layer or a state file"
+            )
+            continue
+        kind, config = catalog.BY_SPELLING[cls], layer.get("config") or {}
+        entries.append({"type": cls, **arguments(kind, config, problems, where)})
+    return entries
+
+
 def _convert(arg: catalog.Arg, value, problems: list[str], where: str):
     if arg.kind == "cell":
         return _cell(value, problems, where)
     if arg.kind in OBJECT_NAMES and isinstance(value, dict):
         return _object(value, arg.kind)
+    if arg.kind == "layers":
+        return _pipeline(value, problems, where)
     if arg.kind == "layer":
         inner = value["config"]
         kind = catalog.BY_SPELLING[value["class_name"]]

@@ -3,8 +3,9 @@
 Keras names a layer anything (`mobilenetv2_0.35_96`, `max` for `keras.ops.max`); a spec's
 names become Python identifiers, so a name that is not one, or is reserved (a builtin, a
 Keras attribute), is replaced by the nearest identifier not in use, and every reference to it
-follows. A layer keeps its Keras name as `keras_name` (its `name=` in the generated code), so
-`get_layer("mobilenetv2_0.35_96")` and saved weight paths match the original.
+follows. A layer or Input keeps its Keras name as `keras_name` (its `name=` in the generated
+code), so `get_layer("mobilenetv2_0.35_96")`, saved weight paths and the keys of the dict a
+model is called with match the original.
 """
 
 from __future__ import annotations
@@ -82,7 +83,11 @@ def _renamed(graph: dict, blocks: set[str]) -> dict:
             entry["call"] = renamed.get(entry["call"], entry["call"])
         layers.append(entry)
     inputs = [
-        {**e, "name": renamed.get(e["name"], e["name"])}
+        # A model's renamed Input keeps its Keras name too: the dict it is called with is
+        # keyed by it. A block's inputs are references, with no Keras name.
+        {**e, "name": renamed[e["name"]], "keras_name": e["name"]}
+        if isinstance(e, dict) and e["name"] in renamed
+        else e
         if isinstance(e, dict)
         else renamed.get(e, e)
         for e in graph["inputs"]

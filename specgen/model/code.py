@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import catalog
 from ..catalog import applications, rnn
@@ -58,6 +58,8 @@ def argument(arg: catalog.Arg, value: object) -> str:
             return "[" + ", ".join(argument(arg, cell) for cell in value) + "]"
         cell = rnn.CELLS[value["type"]]
         return constructor(cell, value["type"], {k: v for k, v in value.items() if k != "type"})
+    if arg.kind == "layers":  # Pipeline's layers, each a constructor call
+        return "[" + ", ".join(argument(replace(arg, kind="layer"), v) for v in value) + "]"
     if arg.kind == "layer":
         inner = catalog.BY_SPELLING[value["type"]]
         return constructor(inner, value["type"], {k: v for k, v in value.items() if k != "type"})

@@ -39,7 +39,13 @@ def build(loaded: Loaded) -> tuple[Model | None, list[SpecError]]:
     data = loaded.data
     err = _Errors(loaded)
     inputs = tuple(
-        InputNode(e["name"], tuple(e["shape"]), e.get("dtype", "float32"), f"/inputs/{i}")
+        InputNode(
+            e["name"],
+            tuple(e["shape"]),
+            e.get("dtype", "float32"),
+            f"/inputs/{i}",
+            e.get("keras_name"),
+        )
         for i, e in enumerate(data["inputs"])
     )
     blocks = Blocks(loaded, err)

@@ -113,6 +113,11 @@ class Model:
     def input_names(self) -> tuple[str, ...]:
         return tuple(e.name for e in self.inputs)
 
+    @property
+    def input_keys(self) -> tuple[str, ...]:
+        """The keys of the dict every style is called with: each Input's Keras name."""
+        return tuple(e.key for e in self.inputs)
+
     def _order(self) -> tuple[list[str], list[str]]:
         parents = {node.name: [base_name(r) for r in node.inputs] for node in self.layers}
         owner = {node.name: node.owner for node in self.layers if node.owner != node.name}

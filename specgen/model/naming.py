@@ -80,8 +80,11 @@ def check(data: dict, nodes: list, input_names: list[str], err: Report) -> None:
             err(node.pointer, f"layer {node.name!r} has the name of block {node.name!r}")
 
     keras_names = Namespace("the Keras layer name")
-    for i, name in enumerate(input_names):
-        keras_names.claim(name, f"input {name!r}", f"/inputs/{i}/name", err)
+    for i, entry in enumerate(data["inputs"]):  # a renamed import's Input: its `keras_name`
+        where = f"/inputs/{i}/" + ("keras_name" if "keras_name" in entry else "name")
+        keras_names.claim(
+            entry.get("keras_name", input_names[i]), f"input {input_names[i]!r}", where, err
+        )
     for node in nodes:  # a renamed import is known to Keras by its `keras_name`
         keras_name = getattr(node, "keras_name", None) or node.name
         keras_names.claim(keras_name, f"layer {node.name!r}", node.pointer, err)

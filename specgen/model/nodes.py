@@ -26,6 +26,12 @@ class InputNode:
     dims: shapes.Dims
     dtype: str
     pointer: str
+    keras_name: str | None = None  # the Keras name of a renamed import's input
+
+    @property
+    def key(self) -> str:
+        """The Input's Keras name: a Functional model called with a dict reads this key."""
+        return self.keras_name or self.name
 
     @property
     def shape(self) -> str:
@@ -41,7 +47,7 @@ class InputNode:
 
     @property
     def constructor(self) -> str:
-        return f"keras.Input(shape={self.shape}{self.dtype_arg}, name={literal(self.name)})"
+        return f"keras.Input(shape={self.shape}{self.dtype_arg}, name={literal(self.key)})"
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,9 @@ class Training:
     def settings(self) -> dict[str, str]:
         """Keyword arguments of the script's runtime.Settings(...), as code."""
         model = self.model
-        inputs = {e.name: (tuple(getattr(e, "dims", ())), e.dtype) for e in model.inputs}
+        # Keyed as the model is called: by each Input's Keras name (its spec name unless
+        # an import renamed it).
+        inputs = {e.key: (tuple(getattr(e, "dims", ())), e.dtype) for e in model.inputs}
         return {
             "name": literal(model.name),
             "seed": literal(model.seed),

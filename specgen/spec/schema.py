@@ -11,6 +11,7 @@ import json
 import re
 
 from .. import catalog
+from ..catalog import pipeline
 from ..catalog import training as training_catalog
 
 # SCHEMA_ID is a URN, not a URL: specgen owns no web address, and a URL it does not own would be
@@ -75,9 +76,12 @@ def _full_schema() -> dict:
     wrapped = sorted(
         s
         for kind in catalog.LAYERS
-        if not kind.op and kind.call == "one" and not any(a.kind == "layer" for a in kind.args)
+        if not kind.op
+        and kind.call == "one"
+        and not any(a.kind in ("layer", "layers") for a in kind.args)
         for s in kind.spellings
     )
+    held = pipeline.members(catalog.LAYERS)  # what a Pipeline's `layers` may hold
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -133,6 +137,7 @@ def _full_schema() -> dict:
                         "title": "dtype",
                         "enum": ["float32", "float16", "int32", "int64", "string"],
                     },
+                    "keras_name": {"$ref": "#/$defs/keras_name"},
                 },
                 "required": ["name", "shape"],
                 "additionalProperties": False,
@@ -219,6 +224,12 @@ def _full_schema() -> dict:
                     for kind in catalog.LAYERS
                     if set(kind.spellings) & set(wrapped)
                 ],
+            },
+            "pipeline_layer": {  # a typed layer of the kinds a Pipeline may hold
+                "type": "object",
+                "properties": {"type": {"title": "layer type", "enum": held}},
+                "required": ["type"],
+                "allOf": [{"$ref": "#/$defs/typed_layer"}],
             },
             "training": training_catalog.schema(),
             **{kind.name: _layer_def(kind) for kind in catalog.LAYERS},
