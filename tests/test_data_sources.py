@@ -526,3 +526,67 @@ def test_replicas_of_an_image_folder_decode_their_rows_of_the_same_global_batche
     for one, a, b in zip(whole, first, second, strict=True):
         for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
             np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
+
+
+@pytest.mark.parametrize("source", ["tfrecord", "csv"])
+def test_cached_records_are_the_uncached_batches_read_from_the_run_folder(source, tmp_path):
+    """Issue 20: `"cache": true` on TFRecord shards or a CSV parses every record once
+    into .npy files in the run folder; lanes, shuffles and bands read row numbers where
+    they read records, so every epoch's global batches (and each replica's part of
+    them), the evaluation batches and both loops' histories are the uncached run's."""
+    import tensorflow as tf
+
+    if source == "tfrecord":
+        spec = _sharded_spec(_shards(tmp_path / "shards", 6, 8))
+    else:
+        spec = _spec("table", [{"name": "x", "shape": [3]}],
+                     [{"type": "Dense", "units": 4, "activation": "softmax"}],
+                     {"csv": str(_table(tmp_path / "table.csv", 120, 3)), "label": "kind",
+                      "test_split": 0.25},
+                     validation_split=0.2, class_weight={"0": 1.0, "1": 2.0})  # fmt: skip
+    read, runs = {}, {}
+    for cache in (False, True):
+        spec["training"]["dataset"]["cache"] = cache
+        folder = tmp_path / str(cache)
+        folder.mkdir()
+        script = _script(spec, folder)
+        runtime = script.cli.runtime(script.__package__)
+        args = script.parse_args(["--quiet", "--run-dir", str(folder / "fit")])
+        parts = runtime.load_data(script.SETTINGS, args)
+        assert [pair[0].cache is not None for pair in parts] == [cache] * 3
+        batches = runtime.Batches(parts[0], 8, 1, {0: 1.0, 1: 2.0})
+        for epoch in (0, 1):
+            batches.select(epoch)
+            whole = list(batches.parts(0, 1, 1))
+            read[cache, epoch] = [list(map(np.asarray, tf.nest.flatten(b))) for b in whole]
+            halves = (list(batches.parts(r, r + 1, 2)) for r in (0, 1))
+            for one, a, b in zip(whole, *halves, strict=True):
+                for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
+                    np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
+        read[cache] = [list(runtime.evaluation_dataset(pair, 8)) for pair in parts[1:]]
+        for loop in ("fit", "tape"):
+            argv = ["--quiet", "--loop", loop, "--run-dir", str(folder / loop)]
+            runs[cache, loop], _ = script.train(script.parse_args(argv))
+    for epoch in (0, 1):
+        assert len(read[True, epoch]) == len(read[False, epoch]) == batches.steps
+        for cached, parsed in zip(read[True, epoch], read[False, epoch], strict=True):
+            for a, b in zip(cached, parsed, strict=True):
+                assert a.dtype == b.dtype
+                np.testing.assert_array_equal(a, b)
+    for cached, parsed in zip(*map(tf.nest.flatten, (read[True], read[False])), strict=True):
+        np.testing.assert_array_equal(cached, parsed)
+    for loop in ("fit", "tape"):
+        assert runs[True, loop]["history"] == runs[False, loop]["history"], loop
+    for key, curve in runs[True, "fit"]["history"].items():
+        np.testing.assert_allclose(
+            runs[True, "tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    # One cache folder per run, reused (not rewritten) when the run folder is read again.
+    (cached,) = (tmp_path / "True" / "fit" / "cache").iterdir()
+    files = sorted(cached.glob("*.npy"))
+    assert len(files) == (2 if source == "tfrecord" else 1)
+    stamps = [f.stat().st_mtime_ns for f in files]
+    runtime.load_data(script.SETTINGS, args)
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    assert list((tmp_path / "True" / "fit" / "cache").iterdir()) == [cached]
+    assert not (tmp_path / "False" / "fit" / "cache").exists()
