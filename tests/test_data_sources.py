@@ -115,10 +115,14 @@ def test_folders_stream_and_both_loops_read_the_same_batches(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord", "csv"])
+@pytest.mark.parametrize(
+    "source", ["image_folder", "text_folder", "tfrecord", "csv", "tfrecord+cache"]
+)
 def test_kill_and_resume_a_streamed_source(source, tmp_path):
-    """As test_training's kill-and-resume, with the data streamed from files."""
+    """As test_training's kill-and-resume, with the data streamed from files (or, with
+    `+cache`, from the cache the killed run left in its folder)."""
     spec = copy.deepcopy(RESUMABLE)
+    source, _, cache = source.partition("+")
     if source == "image_folder":
         folder = _images(tmp_path / "data", 4, 50, size=(4, 4), channels=1)
         spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
@@ -142,6 +146,8 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
         spec["training"]["dataset"].update(
             features=TFRECORD_FEATURES, inputs=["image"], targets=["label"]
         )
+    if cache:
+        spec["training"]["dataset"]["cache"] = True
     script = _render(spec, tmp_path)
     loop = "tape" if source == "text_folder" else "fit"
     uninterrupted = _start(script, "--loop", loop, "--run-dir", "whole")
@@ -156,8 +162,14 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
     process.wait()
     whole = _run(script, started=uninterrupted)
     assert 2 <= _checkpoint_epoch(tmp_path / "killed") < len(whole["history"]["loss"])
+    if cache:  # the killed run's cache, complete: the resumed run reads it
+        (left,) = (tmp_path / "killed" / "cache").iterdir()
+        stamps = {f: f.stat().st_mtime_ns for f in left.iterdir()}
     resumed = _run(script, "--loop", loop, "--run-dir", "killed")
     assert resumed["history"] == whole["history"]
+    if cache:
+        assert list((tmp_path / "killed" / "cache").iterdir()) == [left]
+        assert {f: f.stat().st_mtime_ns for f in left.iterdir()} == stamps
     weights = [
         keras.models.load_model(tmp_path / run / "model.keras").get_weights()
         for run in ("whole", "killed")
