@@ -495,12 +495,15 @@ def test_each_replica_reads_only_its_lanes_of_the_same_global_batches(shards, la
         assert len(list(batches.parts(0, 1, 2))) == batches.steps
 
 
-def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(tmp_path):
+@pytest.mark.parametrize("cache", [False, True])
+def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(cache, tmp_path):
     """MultiWorkerMirroredStrategy on loopback ports, each worker reading its lanes'
-    files: the curve of one process reading every file, within the in-memory
-    two-worker test's rtol (test_training)."""
-    pattern = _shards(tmp_path / "shards", 6, 8)
-    script = _render(_sharded_spec(pattern), tmp_path)
+    files (or, cached, its lanes' rows of its own run folder's cache): the curve of one
+    process reading every file, within the in-memory two-worker test's rtol
+    (test_training)."""
+    spec = _sharded_spec(_shards(tmp_path / "shards", 6, 8))
+    spec["training"]["dataset"]["cache"] = cache
+    script = _render(spec, tmp_path)
     common = ("--loop", "tape", "--epochs", "2")
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     started = []
@@ -513,6 +516,7 @@ def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(tmp_pa
     for process in started:
         curve = _run(script, started=process)["history"]
         assert curve.keys() == single.keys()
+        assert (tmp_path / f"worker{started.index(process)}" / "cache").exists() == cache
         for key, values in single.items():
             np.testing.assert_allclose(curve[key], values, rtol=1e-4, err_msg=key)
 
