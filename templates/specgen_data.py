@@ -934,6 +934,7 @@ def _row_cache_folder(run_dir, key, files, rows, batches, verbose):
     batch by batch into a folder renamed into place once complete (a killed run leaves
     no half cache), keyed by the features and each file's path, size and mtime, and
     reused by a resumed run. The seed is not in the key: the rows are in file order."""
+    import glob
     import hashlib
     import shutil
 
@@ -971,7 +972,11 @@ def _row_cache_folder(run_dir, key, files, rows, batches, verbose):
     try:
         os.replace(part, folder)
     except OSError:  # another process finished the same cache first
-        shutil.rmtree(part)
+        shutil.rmtree(part, ignore_errors=True)
+        if not os.path.isdir(folder):
+            raise
+    for left in glob.glob(glob.escape(folder) + ".part-*"):  # killed runs' (or a race)
+        shutil.rmtree(left, ignore_errors=True)
     return folder
 
 

@@ -606,3 +606,11 @@ def test_cached_records_are_the_uncached_batches_read_from_the_run_folder(source
     assert [f.stat().st_mtime_ns for f in files] == stamps
     assert list((tmp_path / "True" / "fit" / "cache").iterdir()) == [cached]
     assert not (tmp_path / "False" / "fit" / "cache").exists()
+    # A killed run's unfinished folder is never read: the cache is rebuilt, the rest swept.
+    parsed = [np.load(f) for f in files]
+    cached.rename(f"{cached}.part-1")
+    (cached.parent / f"{cached.name}.part-1" / "0.npy").write_bytes(b"cut")
+    runtime.load_data(script.SETTINGS, args)
+    assert list(cached.parent.iterdir()) == [cached]
+    for file, values in zip(files, parsed, strict=True):
+        np.testing.assert_array_equal(np.load(file), values)
