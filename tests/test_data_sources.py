@@ -549,7 +549,8 @@ def test_cached_records_are_the_uncached_batches_read_from_the_run_folder(source
     """Issue 20: `"cache": true` on TFRecord shards or a CSV parses every record once
     into .npy files in the run folder; lanes, shuffles and bands read row numbers where
     they read records, so every epoch's global batches (and each replica's part of
-    them), the evaluation batches and both loops' histories are the uncached run's."""
+    them), the evaluation batches and fit's history are the uncached run's, bit for bit;
+    tape reads the same batches as fit."""
     import tensorflow as tf
 
     if source == "tfrecord":
@@ -580,7 +581,7 @@ def test_cached_records_are_the_uncached_batches_read_from_the_run_folder(source
                 for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
                     np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
         read[cache] = [list(runtime.evaluation_dataset(pair, 8)) for pair in parts[1:]]
-        for loop in ("fit", "tape"):
+        for loop in ("fit", "tape") if cache else ("fit",):  # uncached tape: elsewhere
             argv = ["--quiet", "--loop", loop, "--run-dir", str(folder / loop)]
             runs[cache, loop], _ = script.train(script.parse_args(argv))
     for epoch in (0, 1):
@@ -591,8 +592,7 @@ def test_cached_records_are_the_uncached_batches_read_from_the_run_folder(source
                 np.testing.assert_array_equal(a, b)
     for cached, parsed in zip(*map(tf.nest.flatten, (read[True], read[False])), strict=True):
         np.testing.assert_array_equal(cached, parsed)
-    for loop in ("fit", "tape"):
-        assert runs[True, loop]["history"] == runs[False, loop]["history"], loop
+    assert runs[True, "fit"]["history"] == runs[False, "fit"]["history"]
     for key, curve in runs[True, "fit"]["history"].items():
         np.testing.assert_allclose(
             runs[True, "tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
