@@ -327,14 +327,14 @@ class Records:
         self.files = np.asarray(files, dtype=str)
         self.counts = np.asarray(counts, dtype="int64")
         self.features, self.inputs, self.targets = features, inputs, targets
-        self.class_weight = None
+        self.class_weight = self.cache = None  # cache: a RowCache (`"cache": true`)
 
     def __len__(self):
         return int(self.counts.sum())
 
     def part(self, rows):
         part = Records(self.files[rows], self.counts[rows], *self._spec())
-        part.class_weight = self.class_weight
+        part.class_weight, part.cache = self.class_weight, self.cache
         return part
 
     def _spec(self):
@@ -349,12 +349,19 @@ class Records:
         return self.part(slice(None, cut)), self.part(slice(cut, None))
 
     def read(self, files):
-        """The serialized records of `files` (a string tensor), in that order."""
+        """The serialized records of `files` (a string tensor), in that order; with a
+        cache, the numbers of their rows in it."""
+        if self.cache is not None:
+            return tf.data.Dataset.from_tensor_slices(files).flat_map(self.cache.rows)
         return tf.data.TFRecordDataset(files)
 
     def examples(self, serialized):
-        """(x, y) of a batch of serialized records, parsed in one vectorised op."""
-        example = tf.io.parse_example(serialized, self.features)
+        """(x, y) of a batch of serialized records, parsed in one vectorised op (or
+        of a batch of cached rows, gathered from the cache)."""
+        if self.cache is not None:
+            example = self.cache.gather(serialized)
+        else:
+            example = tf.io.parse_example(serialized, self.features)
         x = _structure(example, self.inputs)
         if self.targets is None:  # an autoencoder: the input is the target
             return x, x
@@ -404,7 +411,8 @@ class Records:
             .shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
             .batch(chunk)
         )
-        empty = tf.data.Dataset.from_tensors(tf.constant([], dtype=tf.string))
+        kind = tf.string if self.cache is None else tf.int64  # what `read` yields
+        empty = tf.data.Dataset.from_tensors(tf.constant([], dtype=kind))
         return dataset.concatenate(empty.repeat()).take(steps)
 
 
@@ -551,16 +559,26 @@ class CsvRows(Records):
                 place = (index * HASH_STEP + self.seed) % HASH_RANGE
                 return (place >= low) & (place < high)
 
-            rows = tf.data.TextLineDataset(path).skip(1).enumerate()
-            return rows.filter(inside).map(lambda _, line: line)
+            if self.cache is None:
+                rows = tf.data.TextLineDataset(path).skip(1)
+            else:  # row i's number in the cache is i: the same places, the same bands
+                rows = self.cache.rows(path)
+            return rows.enumerate().filter(inside).map(lambda _, line: line)
 
         return tf.data.Dataset.from_tensor_slices(files).flat_map(lines)
 
-    def examples(self, lines):
+    def decode(self, lines):
+        """The feature columns, then the label's, of a batch of lines."""
         selected = [*self.columns, *([self.label[0]] if self.label else [])]
-        values = tf.io.decode_csv(
+        return tf.io.decode_csv(
             lines, [tf.constant(0.0)] * len(selected), select_cols=selected
         )
+
+    def examples(self, lines):
+        if self.cache is None:
+            values = self.decode(lines)
+        else:  # the decoded columns, stacked when cached
+            values = tf.unstack(self.cache.gather(lines)["values"], axis=1)
         x = tf.stack(values[: len(self.columns)], axis=-1)
         if not self.label:
             return x, x
@@ -624,6 +642,8 @@ def _csv(settings, data):
             path, columns, place, kind, seed, (0, top), counts[0] + counts[1]
         )
     train.validation = (train, held)
+    for part in (train, held, rest):
+        part.total = sum(counts)  # the file's rows, every band
     return (train, train), (rest, rest)
 
 
@@ -777,6 +797,9 @@ def load_data(settings, args):
         key = repr((sorted(data.items()), settings.seed))
         train = (_cached(train[0], args.run_dir, key, not args.quiet), train[1])
         test = (_cached(test[0], args.run_dir, key, not args.quiet), test[1])
+    if args.data == "spec" and isinstance(train[0], Records) and data.get("cache"):
+        parts = [train[0], test[0], *getattr(train[0], "validation", ())]
+        _cache_records(parts, args.run_dir, not args.quiet)
     if settings.targets == "inputs":  # an autoencoder: the target is the input
         train, test = (train[0], train[0]), (test[0], test[0])
     check_data(settings, source, "train", *train)
@@ -839,6 +862,122 @@ def _cached(stream, run_dir, key, verbose):
         del out
         os.replace(path + ".part", path)
     return Cached(np.load(path, mmap_mode="r"), stream)
+
+
+class RowCache:
+    """Record files' rows parsed once into .npy files in the run folder (`"cache":
+    true`), one a feature, file after file, and gathered a batch at a time through
+    memory maps: the parsed set is never held in memory. A file's rows are numbered as
+    its records are read, so lanes, shuffle buffers and batches hold row numbers where
+    they held records, in the same order: the uncached run's batches."""
+
+    def __init__(self, files, counts, arrays):
+        ends = np.cumsum(np.asarray(counts, dtype="int64"))
+        self.files, self.arrays = tf.constant(np.asarray(files, dtype=str)), arrays
+        self.starts, self.ends = tf.constant(ends - counts), tf.constant(ends)
+
+    def rows(self, file):
+        """The numbers of `file`'s rows (a scalar string tensor), in record order."""
+        at = tf.argmax(tf.cast(tf.equal(self.files, file), "int32"))
+        return tf.data.Dataset.range(self.starts[at], self.ends[at])
+
+    def gather(self, rows):
+        """{feature: its values at `rows`} as the parser gives them."""
+        names = sorted(self.arrays)
+        arrays = [self.arrays[name] for name in names]
+        values = tf.numpy_function(
+            lambda index: [np.asarray(a[index]) for a in arrays],
+            [rows],
+            [a.dtype.name for a in arrays],
+        )
+        for value, array in zip(values, arrays, strict=True):
+            value.set_shape([None, *array.shape[1:]])
+        return dict(zip(names, values, strict=True))
+
+
+def _cache_records(parts, run_dir, verbose):
+    """`"cache": true` for TFRecord shards or a CSV file: every record of the parts'
+    files parsed into one RowCache, which each part then reads."""
+    first = parts[0]
+    if isinstance(first, CsvRows):  # the whole file: the bands are filters of it
+        files, counts, names = list(first.files), [first.total], ["values"]
+        key = repr((first.columns, first.label))
+        batches = (
+            tf.data.TextLineDataset(files[0])
+            .skip(1)
+            .batch(256)
+            .map(lambda lines: {"values": tf.stack(first.decode(lines), axis=-1)})
+        )
+    else:
+        counted = {}
+        for part in parts:
+            counted.update(zip(part.files.tolist(), part.counts.tolist(), strict=True))
+        files, counts = sorted(counted), [counted[f] for f in sorted(counted)]
+        names, key = sorted(first.features), repr(sorted(first.features.items()))
+        batches = (
+            tf.data.TFRecordDataset(files)
+            .batch(256)
+            .map(lambda serialized: tf.io.parse_example(serialized, first.features))
+        )
+    folder = _row_cache_folder(run_dir, key, files, sum(counts), batches, verbose)
+    arrays = {
+        name: np.load(os.path.join(folder, f"{index}.npy"), mmap_mode="r")
+        for index, name in enumerate(names)
+    }
+    cache = RowCache(files, counts, arrays)
+    for part in parts:
+        part.cache = cache
+
+
+def _row_cache_folder(run_dir, key, files, rows, batches, verbose):
+    """run_dir/cache/<digest>/: feature i (in sorted name order) as i.npy, written
+    batch by batch into a folder renamed into place once complete (a killed run leaves
+    no half cache), keyed by the features and each file's path, size and mtime, and
+    reused by a resumed run. The seed is not in the key: the rows are in file order."""
+    import glob
+    import hashlib
+    import shutil
+
+    stats = [(f, os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
+    digest = hashlib.sha256(repr((key, stats)).encode()).hexdigest()
+    folder = os.path.join(run_dir, "cache", digest[:24])
+    if os.path.isdir(folder):
+        return folder
+    if verbose:
+        print(f"Caching {rows} parsed records in {folder}...", flush=True)
+    part = f"{folder}.part-{os.getpid()}"
+    shutil.rmtree(part, ignore_errors=True)
+    os.makedirs(part)
+    out, row = [], 0
+    for batch in batches:
+        values = [batch[name].numpy() for name in sorted(batch)]
+        if not out:
+            out = [
+                np.lib.format.open_memmap(
+                    os.path.join(part, f"{index}.npy"),
+                    "w+",
+                    value.dtype,
+                    (rows, *value.shape[1:]),
+                )
+                for index, value in enumerate(values)
+            ]
+        for array, value in zip(out, values, strict=True):
+            array[row : row + len(value)] = value
+        row += len(values[0])
+    if row != rows:
+        raise DataError(f"{files[0]}: changed while it was cached; run again")
+    for array in out:
+        array.flush()
+    del out
+    try:
+        os.replace(part, folder)
+    except OSError:  # another process finished the same cache first
+        shutil.rmtree(part, ignore_errors=True)
+        if not os.path.isdir(folder):
+            raise
+    for left in glob.glob(glob.escape(folder) + ".part-*"):  # killed runs' (or a race)
+        shutil.rmtree(left, ignore_errors=True)
+    return folder
 
 
 def _pipeline(pair):

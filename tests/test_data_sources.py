@@ -115,10 +115,14 @@ def test_folders_stream_and_both_loops_read_the_same_batches(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source", ["image_folder", "text_folder", "tfrecord", "csv"])
+@pytest.mark.parametrize(
+    "source", ["image_folder", "text_folder", "tfrecord", "csv", "tfrecord+cache"]
+)
 def test_kill_and_resume_a_streamed_source(source, tmp_path):
-    """As test_training's kill-and-resume, with the data streamed from files."""
+    """As test_training's kill-and-resume, with the data streamed from files (or, with
+    `+cache`, from the cache the killed run left in its folder)."""
     spec = copy.deepcopy(RESUMABLE)
+    source, _, cache = source.partition("+")
     if source == "image_folder":
         folder = _images(tmp_path / "data", 4, 50, size=(4, 4), channels=1)
         spec["inputs"] = [{"name": "x", "shape": [4, 4, 1]}]
@@ -142,6 +146,8 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
         spec["training"]["dataset"].update(
             features=TFRECORD_FEATURES, inputs=["image"], targets=["label"]
         )
+    if cache:
+        spec["training"]["dataset"]["cache"] = True
     script = _render(spec, tmp_path)
     loop = "tape" if source == "text_folder" else "fit"
     uninterrupted = _start(script, "--loop", loop, "--run-dir", "whole")
@@ -156,8 +162,14 @@ def test_kill_and_resume_a_streamed_source(source, tmp_path):
     process.wait()
     whole = _run(script, started=uninterrupted)
     assert 2 <= _checkpoint_epoch(tmp_path / "killed") < len(whole["history"]["loss"])
+    if cache:  # the killed run's cache, complete: the resumed run reads it
+        (left,) = (tmp_path / "killed" / "cache").iterdir()
+        stamps = {f: f.stat().st_mtime_ns for f in left.iterdir()}
     resumed = _run(script, "--loop", loop, "--run-dir", "killed")
     assert resumed["history"] == whole["history"]
+    if cache:
+        assert list((tmp_path / "killed" / "cache").iterdir()) == [left]
+        assert {f: f.stat().st_mtime_ns for f in left.iterdir()} == stamps
     weights = [
         keras.models.load_model(tmp_path / run / "model.keras").get_weights()
         for run in ("whole", "killed")
@@ -483,12 +495,15 @@ def test_each_replica_reads_only_its_lanes_of_the_same_global_batches(shards, la
         assert len(list(batches.parts(0, 1, 2))) == batches.steps
 
 
-def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(tmp_path):
+@pytest.mark.parametrize("cache", [False, True])
+def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(cache, tmp_path):
     """MultiWorkerMirroredStrategy on loopback ports, each worker reading its lanes'
-    files: the curve of one process reading every file, within the in-memory
-    two-worker test's rtol (test_training)."""
-    pattern = _shards(tmp_path / "shards", 6, 8)
-    script = _render(_sharded_spec(pattern), tmp_path)
+    files (or, cached, its lanes' rows of its own run folder's cache): the curve of one
+    process reading every file, within the in-memory two-worker test's rtol
+    (test_training)."""
+    spec = _sharded_spec(_shards(tmp_path / "shards", 6, 8))
+    spec["training"]["dataset"]["cache"] = cache
+    script = _render(spec, tmp_path)
     common = ("--loop", "tape", "--epochs", "2")
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     started = []
@@ -501,6 +516,7 @@ def test_two_workers_on_tfrecord_shards_reproduce_the_single_device_curve(tmp_pa
     for process in started:
         curve = _run(script, started=process)["history"]
         assert curve.keys() == single.keys()
+        assert (tmp_path / f"worker{started.index(process)}" / "cache").exists() == cache
         for key, values in single.items():
             np.testing.assert_allclose(curve[key], values, rtol=1e-4, err_msg=key)
 
@@ -526,3 +542,75 @@ def test_replicas_of_an_image_folder_decode_their_rows_of_the_same_global_batche
     for one, a, b in zip(whole, first, second, strict=True):
         for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
             np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
+
+
+@pytest.mark.parametrize("source", ["tfrecord", "csv"])
+def test_cached_records_are_the_uncached_batches_read_from_the_run_folder(source, tmp_path):
+    """Issue 20: `"cache": true` on TFRecord shards or a CSV parses every record once
+    into .npy files in the run folder; lanes, shuffles and bands read row numbers where
+    they read records, so every epoch's global batches (and each replica's part of
+    them), the evaluation batches and fit's history are the uncached run's, bit for bit;
+    tape reads the same batches as fit."""
+    import tensorflow as tf
+
+    if source == "tfrecord":
+        spec = _sharded_spec(_shards(tmp_path / "shards", 6, 8))
+    else:
+        spec = _spec("table", [{"name": "x", "shape": [3]}],
+                     [{"type": "Dense", "units": 4, "activation": "softmax"}],
+                     {"csv": str(_table(tmp_path / "table.csv", 120, 3)), "label": "kind",
+                      "test_split": 0.25},
+                     validation_split=0.2, class_weight={"0": 1.0, "1": 2.0})  # fmt: skip
+    read, runs = {}, {}
+    for cache in (False, True):
+        spec["training"]["dataset"]["cache"] = cache
+        folder = tmp_path / str(cache)
+        folder.mkdir()
+        script = _script(spec, folder)
+        runtime = script.cli.runtime(script.__package__)
+        args = script.parse_args(["--quiet", "--run-dir", str(folder / "fit")])
+        parts = runtime.load_data(script.SETTINGS, args)
+        assert [pair[0].cache is not None for pair in parts] == [cache] * 3
+        batches = runtime.Batches(parts[0], 8, 1, {0: 1.0, 1: 2.0})
+        for epoch in (0, 1):
+            batches.select(epoch)
+            whole = list(batches.parts(0, 1, 1))
+            read[cache, epoch] = [list(map(np.asarray, tf.nest.flatten(b))) for b in whole]
+            halves = (list(batches.parts(r, r + 1, 2)) for r in (0, 1))
+            for one, a, b in zip(whole, *halves, strict=True):
+                for leaf, part_a, part_b in zip(*map(tf.nest.flatten, (one, a, b)), strict=True):
+                    np.testing.assert_array_equal(leaf, tf.concat([part_a, part_b], 0))
+        read[cache] = [list(runtime.evaluation_dataset(pair, 8)) for pair in parts[1:]]
+        for loop in ("fit", "tape") if cache else ("fit",):  # uncached tape: elsewhere
+            argv = ["--quiet", "--loop", loop, "--run-dir", str(folder / loop)]
+            runs[cache, loop], _ = script.train(script.parse_args(argv))
+    for epoch in (0, 1):
+        assert len(read[True, epoch]) == len(read[False, epoch]) == batches.steps
+        for cached, parsed in zip(read[True, epoch], read[False, epoch], strict=True):
+            for a, b in zip(cached, parsed, strict=True):
+                assert a.dtype == b.dtype
+                np.testing.assert_array_equal(a, b)
+    for cached, parsed in zip(*map(tf.nest.flatten, (read[True], read[False])), strict=True):
+        np.testing.assert_array_equal(cached, parsed)
+    assert runs[True, "fit"]["history"] == runs[False, "fit"]["history"]
+    for key, curve in runs[True, "fit"]["history"].items():
+        np.testing.assert_allclose(
+            runs[True, "tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    # One cache folder per run, reused (not rewritten) when the run folder is read again.
+    (cached,) = (tmp_path / "True" / "fit" / "cache").iterdir()
+    files = sorted(cached.glob("*.npy"))
+    assert len(files) == (2 if source == "tfrecord" else 1)
+    stamps = [f.stat().st_mtime_ns for f in files]
+    runtime.load_data(script.SETTINGS, args)
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    assert list((tmp_path / "True" / "fit" / "cache").iterdir()) == [cached]
+    assert not (tmp_path / "False" / "fit" / "cache").exists()
+    # A killed run's unfinished folder is never read: the cache is rebuilt, the rest swept.
+    parsed = [np.load(f) for f in files]
+    cached.rename(f"{cached}.part-1")
+    (cached.parent / f"{cached.name}.part-1" / "0.npy").write_bytes(b"cut")
+    runtime.load_data(script.SETTINGS, args)
+    assert list(cached.parent.iterdir()) == [cached]
+    for file, values in zip(files, parsed, strict=True):
+        np.testing.assert_array_equal(np.load(file), values)

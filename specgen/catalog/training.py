@@ -299,7 +299,8 @@ def _tfrecord() -> dict:
         "additionalProperties": False,
     }
     features = {"type": "object", "additionalProperties": feature}
-    source = _source("tfrecord", {"features": features, "inputs": NAMES, "targets": NAMES})
+    names = {"features": features, "inputs": NAMES, "targets": NAMES}
+    source = _source("tfrecord", names | {"cache": {"type": "boolean"}})
     source["required"] = ["tfrecord", "features", "inputs"]
     return source
 
@@ -325,7 +326,14 @@ def _dataset() -> dict:
                     "scaling": {"enum": ["in_model", "none"]},
                 },
             ),
-            _source("csv", {"features": NAMES, "label": {"type": "string", "maxLength": 256}}),
+            _source(
+                "csv",
+                {
+                    "features": NAMES,
+                    "label": {"type": "string", "maxLength": 256},
+                    "cache": {"type": "boolean"},
+                },
+            ),
             _source("text_folder", {"cache": {"type": "boolean"}}),
             _tfrecord(),
             {
