@@ -13,7 +13,7 @@ import pytest
 from conftest import import_file
 
 import specgen
-from specgen.catalog import families, rnn
+from specgen.catalog import families, rnn, zoo_layers
 from specgen.catalog import text as text_layers
 from specgen.catalog.excluded import EXCLUDED
 
@@ -145,8 +145,8 @@ CASES = [
 
 def test_every_family_entry_has_a_case():
     """The layers that take strings have theirs in test_catalog_strings.py, RNN in
-    test_catalog_rnn.py."""
-    elsewhere = (*text_layers.LAYERS, *rnn.LAYERS)
+    test_catalog_rnn.py, keras.applications' helper layers in test_catalog.py."""
+    elsewhere = (*text_layers.LAYERS, *rnn.LAYERS, *zoo_layers.LAYERS)
     numeric = [kind.name for kind in families.LAYERS if kind not in elsewhere]
     assert sorted(numeric) == sorted(c[0] for c in CASES)
 
@@ -167,9 +167,10 @@ def test_every_public_keras_layer_is_catalogued_or_excluded():
 def test_training_flag_read_off_keras(kind):
     """`training` (the subclass passes it on) exactly where Keras's call() takes it and the
     layer acts differently in training (the seeded cases above show it does)."""
+    import importlib
     import inspect
 
-    cls = getattr(keras.layers, kind.name)
+    cls = getattr(importlib.import_module(kind.module), kind.name)
     takes = "training" in inspect.signature(cls.call).parameters
     assert kind.training == (takes and kind.name not in SAME_IN_TRAINING)
 
