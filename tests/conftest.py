@@ -26,6 +26,13 @@ def import_file(path: Path, name: str | None = None):
     folder = str(path.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
+    # A train script imports its model module by plain name; one of that name imported from
+    # another test's folder (another spec called "table") must not stand in for this one.
+    for sibling in path.parent.glob("*.py"):
+        known = sys.modules.get(sibling.stem)
+        if known is not None and Path(getattr(known, "__file__", "") or "").parent != path.parent:
+            if not sibling.stem.startswith("specgen_"):
+                del sys.modules[sibling.stem]
     name = name or f"_gen_{abs(hash(str(path)))}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
