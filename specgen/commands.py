@@ -227,9 +227,10 @@ def import_(model, output, force, flat, verbose=False) -> None:
     from .importer.guard import read_and_convert
 
     notes: list[str] = []
-    quiet_tensorflow(verbose)
     try:
-        spec = read_and_convert(model, notes, fold=not flat)
+        spec = read_and_convert(
+            model, notes, fold=not flat, before_convert=lambda: quiet_tensorflow(verbose)
+        )
     except ImportProblem as exc:
         raise Failed(
             [p if p.startswith(str(model)) else f"{model}: {p}" for p in exc.problems]

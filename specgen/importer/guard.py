@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ..spec import limits
@@ -117,14 +118,24 @@ def _shape_problems(loaded: Loaded) -> list[SpecError]:
     return found
 
 
-def read_and_convert(path: Path, notes: list[str] | None = None, *, fold: bool = True) -> dict:
+def read_and_convert(
+    path: Path,
+    notes: list[str] | None = None,
+    *,
+    fold: bool = True,
+    before_convert: Callable[[], None] | None = None,
+) -> dict:
     """The spec for a .keras file or config.json, or ImportProblem with located messages.
-    `notes` collects what the spec keeps only in part; `fold` turns repeated units into blocks."""
+    `notes` collects what the spec keeps only in part; `fold` turns repeated units into blocks.
+    `before_convert` runs once the config is read and well-formed (the CLI loads Keras there:
+    a file refused before that costs no TensorFlow start-up)."""
     data, where = _config_bytes(path)
     loaded = load_bytes(data, where, max_chars=limits.MAX_CONFIG_BYTES)
     problems = loaded.errors or _shape_problems(loaded)
     if problems:
         raise ImportProblem([str(e) for e in problems])
+    if before_convert is not None:
+        before_convert()
     try:
         weights = WeightSizes(path) if where != str(path) else {}
         return to_spec(loaded.data, notes, fold=fold, weights=weights)
