@@ -401,14 +401,26 @@ class Records:
 
     def lane(self, files, chunk, steps, seed, epoch):
         """One lane's `steps` batches of `chunk` serialized records (parsed once the
-        lanes are joined) in an order of (seed, epoch): its files permuted, then a
-        bounded shuffle buffer; empty batches once the lane runs out, so every lane
-        (and every worker) has `steps` of them."""
+        lanes are joined) in an order of (seed, epoch): its files permuted, then each
+        window of SHUFFLE_BUFFER records permuted; empty batches once the lane runs out,
+        so every lane (and every worker) has `steps` of them."""
         names = tf.constant(self.files[files])
         keys = tf.random.stateless_uniform([len(files)], seed=tf.stack([seed, epoch]))
+        mixed = seed * 1_000_003 + epoch
+
+        def permuted(window, records):
+            # Stateless: Dataset.shuffle(seed=<tensor>) fails to trace when the global
+            # seed is 0 (random_seed.get_seed compares its seed pair with (0, 0)).
+            order = tf.stack([mixed, window])
+            return tf.data.Dataset.from_tensor_slices(
+                tf.random.experimental.stateless_shuffle(records, seed=order)
+            )
+
         dataset = (
             self.read(tf.gather(names, tf.argsort(keys)))
-            .shuffle(SHUFFLE_BUFFER, seed=seed * 1_000_003 + epoch)
+            .batch(SHUFFLE_BUFFER)
+            .enumerate()
+            .flat_map(permuted)
             .batch(chunk)
         )
         kind = tf.string if self.cache is None else tf.int64  # what `read` yields

@@ -219,7 +219,8 @@ def test_csv_streams_in_both_loops_and_splits_rows_by_their_place(tmp_path):
         np.testing.assert_allclose(
             runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
         )
-    assert runs["fit"]["history"]["accuracy"][-1] > 0.25
+    loss = runs["fit"]["history"]["loss"]
+    assert loss[-1] < loss[0], loss  # it learns (accuracy on 40 records is too coarse)
 
 
 def _csv_case(tmp_path, name, text):
@@ -351,7 +352,29 @@ def test_tfrecord_shards_stream_in_both_loops(tmp_path):
         np.testing.assert_allclose(
             runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
         )
-    assert runs["fit"]["history"]["accuracy"][-1] > 0.25
+    loss = runs["fit"]["history"]["loss"]
+    assert loss[-1] < loss[0], loss  # it learns (accuracy on 40 records is too coarse)
+
+
+@pytest.mark.parametrize("source", ["tfrecord", "csv"])
+def test_records_stream_in_a_process_whose_global_seed_is_0(source, tmp_path):
+    """keras.utils.set_random_seed(0), the commonest seed a notebook sets before it trains
+    in process: under it Dataset.shuffle(seed=<tensor>) cannot be traced (TensorFlow's
+    random_seed.get_seed compares its seed pair with (0, 0)), so the lanes' bounded shuffle
+    must not go through it."""
+    import keras
+
+    if source == "tfrecord":
+        spec = _tfrecord_spec(_shards(tmp_path / "shards", 4, 6))
+    else:
+        spec = _spec("table", [{"name": "x", "shape": [3]}],
+                     [{"type": "Dense", "units": 4, "activation": "softmax"}],
+                     {"csv": str(_table(tmp_path / "table.csv", 40, 3)), "label": "kind"})  # fmt: skip
+    script = _script(spec, tmp_path)
+    keras.utils.set_random_seed(0)
+    argv = ["--quiet", "--epochs", "1", "--run-dir", str(tmp_path / "run")]
+    summary, _ = script.train(script.parse_args(argv))
+    assert len(summary["history"]["loss"]) == 1
 
 
 def test_bad_tfrecord_sources_are_one_line_errors(tmp_path, capsys):
