@@ -78,6 +78,19 @@ def _script(spec, folder):
     return import_file(_render(spec, folder))
 
 
+def _fit_equals_tape(script, tmp_path) -> dict:
+    """Both loops on the script's data: the same curves; fit's history."""
+    runs = {}
+    for loop in ("fit", "tape"):
+        argv = ["--quiet", "--loop", loop, "--run-dir", str(tmp_path / loop)]
+        runs[loop], _ = script.train(script.parse_args(argv))
+    for key, curve in runs["fit"]["history"].items():
+        np.testing.assert_allclose(
+            runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    return runs["fit"]["history"]
+
+
 def _main(script, capsys, run_dir):
     code = script.main(["--quiet", "--run-dir", str(run_dir)])
     captured = capsys.readouterr()
@@ -211,16 +224,8 @@ def test_csv_streams_in_both_loops_and_splits_rows_by_their_place(tmp_path):
     assert [len(r) for r in rows] == [len(pair[0]) for pair in parts]
     assert sum(map(len, rows)) == 200 and len(set().union(*rows)) == 200
     assert 30 < len(rows[2]) < 70 and 20 < len(rows[1]) < 60  # about 25% and 15%
-    runs = {}
-    for loop in ("fit", "tape"):
-        argv = ["--quiet", "--loop", loop, "--run-dir", str(tmp_path / loop)]
-        runs[loop], _ = script.train(script.parse_args(argv))
-    for key, curve in runs["fit"]["history"].items():
-        np.testing.assert_allclose(
-            runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
-        )
-    loss = runs["fit"]["history"]["loss"]
-    assert loss[-1] < loss[0], loss  # it learns (accuracy on 40 records is too coarse)
+    history = _fit_equals_tape(script, tmp_path)
+    assert history["accuracy"][-1] > 0.25
 
 
 def _csv_case(tmp_path, name, text):
@@ -344,15 +349,7 @@ def test_tfrecord_shards_stream_in_both_loops(tmp_path):
     )
     assert (len(train[0]), len(validation[0]), len(test[0])) == (40, 20, 20)
     assert type(train[0]).__name__ == "Records", "never materialised"
-    runs = {}
-    for loop in ("fit", "tape"):
-        argv = ["--quiet", "--loop", loop, "--run-dir", str(tmp_path / loop)]
-        runs[loop], _ = script.train(script.parse_args(argv))
-    for key, curve in runs["fit"]["history"].items():
-        np.testing.assert_allclose(
-            runs["tape"]["history"][key], curve, rtol=RTOL, atol=ATOL, err_msg=key
-        )
-    loss = runs["fit"]["history"]["loss"]
+    loss = _fit_equals_tape(script, tmp_path)["loss"]
     assert loss[-1] < loss[0], loss  # it learns (accuracy on 40 records is too coarse)
 
 
