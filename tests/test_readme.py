@@ -11,7 +11,7 @@ import shutil
 import pytest
 from conftest import ROOT
 
-from specgen.catalog.training import DATASETS
+from specgen.catalog.datasets import DATASETS
 from specgen.cli import DEFAULT_STYLE, main
 
 README = (ROOT / "README.md").read_text("utf-8")

@@ -5,17 +5,20 @@ so the schema, validation and rendering all read one table (and no other class c
 
 from __future__ import annotations
 
-NUMBER = {"type": "number"}
-POSITIVE = {"type": "number", "exclusiveMinimum": 0}
-NON_NEGATIVE = {"type": "number", "minimum": 0}
-UNIT = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
-FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
-BOOL = {"type": "boolean"}
-COUNT = {"type": "integer", "minimum": 0}
-STEPS = {"type": "integer", "minimum": 1}
-NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}(?!\\n)$"}
-MODE = {"enum": ["auto", "min", "max"]}
-REDUCTION = {"enum": ["sum_over_batch_size", "sum", "mean", "none"]}
+from . import datasets
+from .schema_types import (
+    BOOL,
+    COUNT,
+    FRACTION,
+    MODE,
+    NAME,
+    NON_NEGATIVE,
+    NUMBER,
+    POSITIVE,
+    REDUCTION,
+    STEPS,
+    UNIT,
+)
 
 # Arguments every Keras optimizer takes (learning_rate: a number or a schedule object).
 OPTIMIZER_COMMON = {
@@ -274,90 +277,6 @@ def object_schema(title: str, classes: dict[str, dict], required=None) -> dict:
     }
 
 
-DATASETS = ["mnist", "fashion_mnist", "cifar10", "cifar100", "digits", "synthetic"]
-PATH = {"type": "string", "pattern": "^[^\\x00-\\x1f]{1,4096}(?!\\n)$"}
-NAMES = {"type": "array", "items": {"type": "string", "maxLength": 256}, "minItems": 1}
-
-
-def _source(key: str, extra: dict) -> dict:
-    """A data source read from files: `{key: path, ...}`, with a held-out test fraction."""
-    return {
-        "type": "object",
-        "properties": {key: PATH, "test_split": UNIT, **extra},
-        "required": [key],
-        "additionalProperties": False,
-    }
-
-
-def _tfrecord() -> dict:
-    """TFRecord shards (a glob) of tf.train.Examples with the features declared here."""
-    shape = {"type": "array", "items": STEPS, "maxItems": 8}
-    feature = {
-        "type": "object",
-        "properties": {"dtype": {"enum": ["float32", "int64"]}, "shape": shape},
-        "required": ["dtype", "shape"],
-        "additionalProperties": False,
-    }
-    features = {"type": "object", "additionalProperties": feature}
-    names = {"features": features, "inputs": NAMES, "targets": NAMES}
-    source = _source("tfrecord", names | {"cache": {"type": "boolean"}})
-    source["required"] = ["tfrecord", "features", "inputs"]
-    return source
-
-
-def _dataset() -> dict:
-    size = {"type": "array", "items": STEPS, "minItems": 2, "maxItems": 2}
-    linear = {k: NUMBER for k in ("slope", "intercept")} | {"noise": NON_NEGATIVE}
-    linear |= {"train": STEPS, "test": STEPS}
-    arrays = {"type": "array", "minItems": 1}
-    return {
-        "title": "a built-in data set, an .npz path, a folder or CSV source, or inline arrays",
-        "anyOf": [
-            {"title": "data set", "enum": DATASETS},
-            {"type": "string", "pattern": "^[\\s\\S]*\\.npz(?!\\n)$"},
-            _source(
-                "image_folder",
-                {
-                    "image_size": size,
-                    "color_mode": {"enum": ["grayscale", "rgb", "rgba"]},
-                    "label_mode": {"enum": ["int", "categorical", "binary"]},
-                    "cache": {"type": "boolean"},
-                    # How the model scales pixels 0..255 when no layer says (data_rules).
-                    "scaling": {"enum": ["in_model", "none"]},
-                },
-            ),
-            _source(
-                "csv",
-                {
-                    "features": NAMES,
-                    "label": {"type": "string", "maxLength": 256},
-                    "cache": {"type": "boolean"},
-                },
-            ),
-            _source("text_folder", {"cache": {"type": "boolean"}}),
-            _tfrecord(),
-            {
-                "type": "object",
-                "properties": {
-                    "synthetic_linear": {
-                        "type": "object",
-                        "properties": linear,
-                        "additionalProperties": False,
-                    }
-                },
-                "required": ["synthetic_linear"],
-                "additionalProperties": False,
-            },
-            {
-                "type": "object",
-                "properties": {k: arrays for k in ("x_train", "y_train", "x_test", "y_test")},
-                "required": ["x_train", "y_train"],
-                "additionalProperties": False,
-            },
-        ],
-    }
-
-
 def _per_output(schema: dict) -> dict:
     """One setting for every output, or an object keyed by output name."""
     return {"anyOf": [schema, {"type": "object", "additionalProperties": schema}]}
@@ -389,7 +308,7 @@ def schema() -> dict:
     return {
         "type": "object",
         "properties": {
-            "dataset": _dataset(),
+            "dataset": datasets.schema(),
             "optimizer": object_schema("optimizer", optimizers),
             "loss": _per_output(loss),
             "loss_weights": {"type": "object", "additionalProperties": NON_NEGATIVE},
