@@ -16,6 +16,7 @@ from . import activations as catalog_activations
 from . import applications as catalog_applications
 from . import custom as catalog_custom
 from . import families as catalog_families
+from . import merging as catalog_merging
 from . import ops as catalog_ops
 from . import pipeline as catalog_pipeline
 from . import preprocessing as catalog_preprocessing
@@ -166,14 +167,6 @@ def _global_pool(kind: str, rank: int) -> LayerKind:
         (Arg("keepdims", BOOL),),
         shapes.global_pool(rank),
         aliases=(f"Global{kind.replace('Average', 'Avg')}Pool{rank}D",),
-    )
-
-
-def _merge(
-    name: str, *, exactly_two: bool = False, args: tuple[Arg, ...] = (), rule=shapes.elementwise
-) -> LayerKind:
-    return LayerKind(
-        name, args, rule, call="list", min_inputs=2, max_inputs=2 if exactly_two else None
     )
 
 
@@ -401,38 +394,8 @@ LAYERS += (
         ),
         shapes.upsampling,
     ),
-    _merge("Add"),
-    _merge("Subtract", exactly_two=True),
-    _merge("Multiply"),
-    _merge("Average"),
-    _merge("Maximum"),
-    _merge("Minimum"),
-    _merge("Concatenate", args=(Arg("axis", {"type": "integer"}),), rule=shapes.concatenate),
-    _merge(
-        "Dot",
-        exactly_two=True,
-        args=(
-            Arg(
-                "axes",
-                {
-                    "anyOf": [
-                        {"type": "integer"},
-                        {
-                            "type": "array",
-                            "items": {"type": "integer"},
-                            "minItems": 2,
-                            "maxItems": 2,
-                        },
-                    ]
-                },
-                required=True,
-                positional=True,
-            ),
-            Arg("normalize", BOOL),
-        ),
-        rule=shapes.dot,
-    ),
 )
+LAYERS += catalog_merging.LAYERS  # Add ... Dot, in their place in the table
 
 
 def _time_distributed(args: dict, dims: list[shapes.Dims]) -> shapes.Shape:
