@@ -19,8 +19,8 @@ from . import families as catalog_families
 from . import merging as catalog_merging
 from . import ops as catalog_ops
 from . import pipeline as catalog_pipeline
+from . import pooling, shapes
 from . import preprocessing as catalog_preprocessing
-from . import shapes
 from .base import *  # noqa: F403 - the catalog's public names live on
 from .base import (
     ACTIVATION,
@@ -74,19 +74,6 @@ def _conv(rank: int) -> LayerKind:
     )
 
 
-def _pool(kind: str, rank: int) -> LayerKind:
-    return LayerKind(
-        f"{kind}Pooling{rank}D",
-        (
-            Arg("pool_size", int_tuple(rank), positional=True),
-            Arg("strides", {"anyOf": [int_tuple(rank), {"type": "null"}]}),
-            Arg("padding", PADDING),
-        ),
-        shapes.pool(rank),
-        aliases=(f"{kind.replace('Average', 'Avg')}Pool{rank}D",),
-    )
-
-
 LAYERS: tuple[LayerKind, ...] = (
     LayerKind(
         "Dense",
@@ -127,12 +114,12 @@ LAYERS: tuple[LayerKind, ...] = (
     _conv(1),
     _conv(2),
     _conv(3),
-    _pool("Max", 1),
-    _pool("Max", 2),
-    _pool("Max", 3),
-    _pool("Average", 1),
-    _pool("Average", 2),
-    _pool("Average", 3),
+    pooling.pool("Max", 1),
+    pooling.pool("Max", 2),
+    pooling.pool("Max", 3),
+    pooling.pool("Average", 1),
+    pooling.pool("Average", 2),
+    pooling.pool("Average", 3),
 )
 
 
@@ -158,15 +145,6 @@ def _recurrent(name: str) -> LayerKind:
         ),
         shapes.recurrent(name),
         training=True,
-    )
-
-
-def _global_pool(kind: str, rank: int) -> LayerKind:
-    return LayerKind(
-        f"Global{kind}Pooling{rank}D",
-        (Arg("keepdims", BOOL),),
-        shapes.global_pool(rank),
-        aliases=(f"Global{kind.replace('Average', 'Avg')}Pool{rank}D",),
     )
 
 
@@ -277,10 +255,10 @@ LAYERS += (
         shapes.depthwise_conv(separable=True),
         aliases=("SeparableConvolution2D",),
     ),
-    _global_pool("Max", 1),
-    _global_pool("Max", 2),
-    _global_pool("Average", 1),
-    _global_pool("Average", 2),
+    pooling.global_pool("Max", 1),
+    pooling.global_pool("Max", 2),
+    pooling.global_pool("Average", 1),
+    pooling.global_pool("Average", 2),
     LayerKind("LayerNormalization", (Arg("axis", AXES), *_NORM), shapes.layer_normalization),
     LayerKind(
         "GroupNormalization",

@@ -6,10 +6,23 @@ beside its shape rule.
 from __future__ import annotations
 
 from . import shapes
-from .base import BOOL, POS_INT, Arg, LayerKind, int_tuple
+from .base import BOOL, PADDING, POS_INT, Arg, LayerKind, int_tuple
 
 
-def _global(kind: str, rank: int) -> LayerKind:
+def pool(kind: str, rank: int) -> LayerKind:
+    return LayerKind(
+        f"{kind}Pooling{rank}D",
+        (
+            Arg("pool_size", int_tuple(rank), positional=True),
+            Arg("strides", {"anyOf": [int_tuple(rank), {"type": "null"}]}),
+            Arg("padding", PADDING),
+        ),
+        shapes.pool(rank),
+        aliases=(f"{kind.replace('Average', 'Avg')}Pool{rank}D",),
+    )
+
+
+def global_pool(kind: str, rank: int) -> LayerKind:
     return LayerKind(
         f"Global{kind}Pooling{rank}D",
         (Arg("keepdims", BOOL),),
@@ -48,7 +61,7 @@ def _adaptive(kind: str, rank: int) -> LayerKind:
 
 
 LAYERS: tuple[LayerKind, ...] = (
-    _global("Max", 3),
-    _global("Average", 3),
+    global_pool("Max", 3),
+    global_pool("Average", 3),
     *(_adaptive(kind, rank) for kind in ("Average", "Max") for rank in (1, 2, 3)),
 )
