@@ -19,7 +19,7 @@ from . import families as catalog_families
 from . import merging as catalog_merging
 from . import ops as catalog_ops
 from . import pipeline as catalog_pipeline
-from . import pooling, shapes
+from . import pooling, rnn, shapes
 from . import preprocessing as catalog_preprocessing
 from .base import *  # noqa: F403 - the catalog's public names live on
 from .base import (
@@ -121,31 +121,6 @@ LAYERS: tuple[LayerKind, ...] = (
     pooling.pool("Average", 2),
     pooling.pool("Average", 3),
 )
-
-
-def _recurrent(name: str) -> LayerKind:
-    extra = (Arg("reset_after", BOOL),) if name == "GRU" else ()
-    gates = () if name == "SimpleRNN" else (Arg("recurrent_activation", ACTIVATION),)
-    return LayerKind(
-        name,
-        (
-            Arg("units", POS_INT, required=True, positional=True),
-            Arg("activation", ACTIVATION),
-            *gates,
-            Arg("use_bias", BOOL),
-            *_weights("kernel", "recurrent", "bias"),
-            Arg("dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
-            Arg("recurrent_dropout", {"type": "number", "minimum": 0, "exclusiveMaximum": 1}),
-            Arg("return_sequences", BOOL),
-            Arg("return_state", BOOL),  # several outputs: see catalog.outputs
-            Arg("go_backwards", BOOL),
-            Arg("unroll", BOOL),
-            Arg("seed", SEED),
-            *extra,
-        ),
-        shapes.recurrent(name),
-        training=True,
-    )
 
 
 def _depthwise_args(*weights: Arg) -> tuple[Arg, ...]:
@@ -280,9 +255,9 @@ LAYERS += (
         shapes.identity,
         training=True,
     ),
-    _recurrent("SimpleRNN"),
-    _recurrent("LSTM"),
-    _recurrent("GRU"),
+    rnn.recurrent_layer("SimpleRNN"),
+    rnn.recurrent_layer("LSTM"),
+    rnn.recurrent_layer("GRU"),
     LayerKind(
         "Bidirectional",
         (

@@ -37,6 +37,32 @@ def _cell(name: str) -> LayerKind:
     )
 
 
+def recurrent_layer(name: str) -> LayerKind:
+    """SimpleRNN, LSTM or GRU: a cell's arguments and how the layer runs it over time."""
+    extra = (Arg("reset_after", BOOL),) if name == "GRU" else ()
+    gates = () if name == "SimpleRNN" else (Arg("recurrent_activation", ACTIVATION),)
+    return LayerKind(
+        name,
+        (
+            Arg("units", POS_INT, required=True, positional=True),
+            Arg("activation", ACTIVATION),
+            *gates,
+            Arg("use_bias", BOOL),
+            *weights("kernel", "recurrent", "bias"),
+            Arg("dropout", RATE),
+            Arg("recurrent_dropout", RATE),
+            Arg("return_sequences", BOOL),
+            Arg("return_state", BOOL),  # several outputs: see catalog.outputs
+            Arg("go_backwards", BOOL),
+            Arg("unroll", BOOL),
+            Arg("seed", SEED),
+            *extra,
+        ),
+        shapes.recurrent(name),
+        training=True,
+    )
+
+
 CELLS = {name: _cell(name) for name in LAYER_OF}
 CELL = {
     "title": "a recurrent cell",
