@@ -234,14 +234,18 @@ def _checked(stream, what, verbose):
         done += 1
 
 
+def _image(encoded, size, channels):
+    """A PNG, JPEG, GIF or BMP file's bytes as float32 pixels of `size`, values as
+    stored (0..255)."""
+    image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
+    image = tf.image.resize(image, size)
+    image.set_shape((*size, channels))
+    return image
+
+
 def _image_decoder(size, channels):
     def decode(path):
-        image = tf.io.decode_image(
-            tf.io.read_file(path), channels=channels, expand_animations=False
-        )
-        image = tf.image.resize(image, size)  # float32, values as stored (0..255)
-        image.set_shape((*size, channels))
-        return image
+        return _image(tf.io.read_file(path), size, channels)
 
     return decode
 
@@ -315,7 +319,49 @@ def _folder(settings, data, verbose=False):
     )
 
 
-RECORD_DTYPES = {"float32": tf.float32, "int64": tf.int64}  # tf.train.Feature kinds
+RECORD_DTYPES = {"float32": tf.float32, "int64": tf.int64, "string": tf.string}
+RAW_DTYPES = {"uint8": tf.uint8, "float32": tf.float32}  # "decode" of raw array bytes
+
+
+class Features:
+    """The declared features of the records' tf.train.Examples, parsed a batch at a
+    time; a string feature decoded to its declared shape as float32: an encoded image
+    ("decode": "image", resized as an image folder's files are) or an array's raw
+    little-endian bytes ("uint8", "float32")."""
+
+    def __init__(self, declared, names):
+        self.declared = {name: declared[name] for name in names}
+        self.spec = {
+            name: tf.io.FixedLenFeature(
+                [] if "decode" in feature else feature["shape"],
+                RECORD_DTYPES[feature["dtype"]],
+            )
+            for name, feature in self.declared.items()
+        }
+
+    def __repr__(self):  # what the cache is keyed by
+        return repr(sorted(self.declared.items()))
+
+    def __call__(self, serialized):
+        example = tf.io.parse_example(serialized, self.spec)
+        return {name: self._decoded(name, v) for name, v in example.items()}
+
+    def _decoded(self, name, value):
+        feature = self.declared[name]
+        decode, shape = feature.get("decode"), feature["shape"]
+        if decode is None:
+            return value
+        if decode == "image":
+            one = tf.TensorSpec(shape, tf.float32)
+            return tf.map_fn(
+                lambda bytes_: _image(bytes_, shape[:2], shape[2]),
+                value,
+                fn_output_signature=one,
+            )
+        array = tf.io.decode_raw(value, RAW_DTYPES[decode])
+        return tf.reshape(tf.cast(array, tf.float32), [-1, *shape])
+
+
 SHUFFLE_BUFFER = 1024  # records: bounded memory, seeded by (seed, epoch)
 
 
@@ -361,7 +407,7 @@ class Records:
         if self.cache is not None:
             example = self.cache.gather(serialized)
         else:
-            example = tf.io.parse_example(serialized, self.features)
+            example = self.features(serialized)
         x = _structure(example, self.inputs)
         if self.targets is None:  # an autoencoder: the input is the target
             return x, x
@@ -377,7 +423,9 @@ class Records:
         labels = tf.reshape(tf.cast(y, "int32"), [rows, -1])[:, 0]
         inside = labels < len(self.class_weight)  # classes past the table: 1
         weight = tf.where(
-            inside, tf.gather(table, tf.minimum(labels, len(table) - 1)), 1.0
+            inside,
+            tf.gather(table, tf.minimum(labels, len(self.class_weight) - 1)),
+            1.0,
         )
         return x, y, weight
 
@@ -401,27 +449,28 @@ class Records:
 
     def lane(self, files, chunk, steps, seed, epoch):
         """One lane's `steps` batches of `chunk` serialized records (parsed once the
-        lanes are joined) in an order of (seed, epoch): its files permuted, then each
-        window of SHUFFLE_BUFFER records permuted; empty batches once the lane runs out,
-        so every lane (and every worker) has `steps` of them."""
-        names = tf.constant(self.files[files])
-        keys = tf.random.stateless_uniform([len(files)], seed=tf.stack([seed, epoch]))
+        lanes are joined) in an order of (seed, epoch): its files (indices into
+        `self.files`, a tensor) permuted, then each window of SHUFFLE_BUFFER records
+        permuted; empty batches once the lane runs out, so every lane (and every
+        worker) has `steps` of them."""
+        names = tf.gather(tf.constant(self.files), files)
+        keys = tf.random.stateless_uniform(
+            tf.shape(files), seed=tf.stack([seed, epoch])
+        )
         mixed = seed * 1_000_003 + epoch
 
         def permuted(window, records):
             # Stateless: Dataset.shuffle(seed=<tensor>) fails to trace when the global
             # seed is 0 (random_seed.get_seed compares its seed pair with (0, 0)).
             order = tf.stack([mixed, window])
-            return tf.data.Dataset.from_tensor_slices(
-                tf.random.experimental.stateless_shuffle(records, seed=order)
-            )
+            return tf.random.experimental.stateless_shuffle(records, seed=order)
 
         dataset = (
             self.read(tf.gather(names, tf.argsort(keys)))
             .batch(SHUFFLE_BUFFER)
             .enumerate()
-            .flat_map(permuted)
-            .batch(chunk)
+            .map(permuted)
+            .rebatch(chunk)  # no element per record: windows cut into chunks
         )
         kind = tf.string if self.cache is None else tf.int64  # what `read` yields
         empty = tf.data.Dataset.from_tensors(tf.constant([], dtype=kind))
@@ -468,12 +517,8 @@ def _record_features(settings, data):
                     f"the model's {what} {model_name!r} needs "
                     f"{[d if d is not None else 'any' for d in need]}"
                 )
-    spec = {
-        name: tf.io.FixedLenFeature(declared[name]["shape"],
-                                    RECORD_DTYPES[declared[name]["dtype"]])
-        for name in [*inputs, *(targets or [])]
-    }  # fmt: skip
-    return spec, inputs, targets if settings.targets != "inputs" else None
+    features = Features(declared, [*inputs, *(targets or [])])
+    return features, inputs, targets if settings.targets != "inputs" else None
 
 
 def _count_records(settings, records, verbose):
@@ -925,12 +970,8 @@ def _cache_records(parts, run_dir, verbose):
         for part in parts:
             counted.update(zip(part.files.tolist(), part.counts.tolist(), strict=True))
         files, counts = sorted(counted), [counted[f] for f in sorted(counted)]
-        names, key = sorted(first.features), repr(sorted(first.features.items()))
-        batches = (
-            tf.data.TFRecordDataset(files)
-            .batch(256)
-            .map(lambda serialized: tf.io.parse_example(serialized, first.features))
-        )
+        names, key = sorted(first.features.declared), repr(first.features)
+        batches = tf.data.TFRecordDataset(files).batch(256).map(first.features)
     folder = _row_cache_folder(run_dir, key, files, sum(counts), batches, verbose)
     arrays = {
         name: np.load(os.path.join(folder, f"{index}.npy"), mmap_mode="r")
@@ -1117,33 +1158,41 @@ class Batches:
         chunks = [batch_size // count + (i < batch_size % count) for i in range(count)]
         self.steps = max(-(-n // c) for n, c in zip(sizes, chunks, strict=True))
 
+        table = tf.ragged.constant([files.tolist() for files in lanes], "int64")
+        chunk = tf.constant(chunks, "int64")
+
         def lane(i):
             seed = self.seed * LANES + i
-            return records.lane(lanes[i], chunks[i], self.steps, seed, self.epoch)
+            return records.lane(table[i], chunk[i], self.steps, seed, self.epoch)
 
-        def joined(numbers):  # the lanes' chunks side by side, parsed in one op
-            dataset = lane(numbers[0])
-            if len(numbers) > 1:
-                dataset = tf.data.Dataset.zip(tuple(lane(i) for i in numbers)).map(
-                    lambda *chunks: tf.concat(chunks, 0)
+        def joined(low, high):  # lanes low..high-1 read side by side, parsed in one op
+            return (
+                tf.data.Dataset.range(low, high)
+                .interleave(
+                    lane,
+                    cycle_length=high - low,
+                    num_parallel_calls=tf.data.AUTOTUNE,
+                    deterministic=True,
+                )  # round robin: every lane has `steps` chunks
+                .ragged_batch(high - low)
+                .map(
+                    lambda chunks: records.parse(chunks.flat_values),
+                    num_parallel_calls=tf.data.AUTOTUNE,
+                    deterministic=True,
                 )
-            return dataset.map(
-                records.parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
             )
 
         def build(first, last, replicas):
             if count % replicas:  # data sharding: every lane read, own rows kept
                 return (
                     tf.data.Dataset.range(1)
-                    .flat_map(lambda _: joined(range(count)))
+                    .flat_map(lambda _: joined(0, count))
                     .flat_map(lambda *batch: _pieces(batch, first, last, replicas))
                 )
             own = count // replicas
 
             def epoch(_):
-                each = [
-                    joined(range(r * own, (r + 1) * own)) for r in range(first, last)
-                ]
+                each = [joined(r * own, (r + 1) * own) for r in range(first, last)]
                 if len(each) == 1:
                     return each[0]
                 turns = tf.data.Dataset.range(len(each)).repeat(self.steps)

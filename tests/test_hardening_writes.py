@@ -108,6 +108,9 @@ def test_leftover_temporaries_are_removed_by_the_next_render(tmp_path):
 
 CHILD = """
 import os, signal, sys
+# A shell starts a background job with SIGINT ignored, and the child would inherit that:
+# the test is about a process that SIGINT stops.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {root!r})
 import specgen
 from specgen.emit import write as w

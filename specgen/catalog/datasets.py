@@ -24,9 +24,16 @@ def _source(key: str, extra: dict) -> dict:
 def _tfrecord() -> dict:
     """TFRecord shards (a glob) of tf.train.Examples with the features declared here."""
     shape = {"type": "array", "items": STEPS, "maxItems": 8}
+    # A string feature is decoded to its shape: an encoded image or an array's raw bytes
+    # (model/data_rules.py checks that `decode` and the shape fit).
+    decode = {"enum": ["image", "uint8", "float32"]}
     feature = {
         "type": "object",
-        "properties": {"dtype": {"enum": ["float32", "int64"]}, "shape": shape},
+        "properties": {
+            "dtype": {"enum": ["float32", "int64", "string"]},
+            "shape": shape,
+            "decode": decode,
+        },
         "required": ["dtype", "shape"],
         "additionalProperties": False,
     }

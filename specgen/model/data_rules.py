@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from ..spec.errors import pointer_join
 from .ir import Model
 
 Error = Callable[[str, str], None]  # (pointer under /training, message)
@@ -27,6 +28,31 @@ def check(model: Model, error: Error) -> None:
     data = model.training.get("dataset") if model.training else None
     if isinstance(data, Mapping) and "image_folder" in data and "scaling" not in data:
         _image_scaling(model, error)
+    if isinstance(data, Mapping) and "tfrecord" in data:
+        for name, feature in data["features"].items():
+            _record_feature(feature, error, pointer_join("/dataset/features", name))
+
+
+def _record_feature(feature: Mapping, error: Error, at: str) -> None:
+    """A string feature says how it is decoded, into a shape that decoding can fill."""
+    decode, shape = feature.get("decode"), feature["shape"]
+    if feature["dtype"] != "string":
+        if decode is not None:
+            error(
+                f"{at}/decode", f"only a string feature is decoded; this one is {feature['dtype']}"
+            )
+        return
+    if decode is None:
+        error(
+            at,
+            'a string feature needs "decode": "image" (an encoded PNG, JPEG, GIF or'
+            ' BMP) or "uint8" or "float32" (an array\'s raw bytes)',
+        )
+    elif decode == "image" and (len(shape) != 3 or shape[2] not in (1, 3, 4)):
+        error(
+            f"{at}/shape",
+            f"an image decodes to [height, width, channels] with 1, 3 or 4 channels; got {shape}",
+        )
 
 
 def _image_scaling(model: Model, error: Error) -> None:
