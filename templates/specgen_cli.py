@@ -33,6 +33,8 @@ class Settings:
     targets: str | None = None
     # sha256 of the whole spec: a run folder resumes only a run of this content.
     spec_sha256: str | None = None
+    # {input: the Normalization layers reading it}: mean and variance learnt (adapt).
+    learnt_statistics: dict | None = None
 
 
 def sibling(package, name):

@@ -1250,6 +1250,26 @@ def evaluation_dataset(pair, batch_size):
     return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
 
 
+def learn_statistics(model, settings, pair, batch_size, verbose):
+    """The mean and variance of each Normalization layer given none, learnt (adapt())
+    in one streamed pass over the inputs of the training split, before the first epoch;
+    they are weights, so checkpoints and model.keras keep them and a resumed run reuses
+    them."""
+    rows = len(tf.nest.flatten(pair[0])[0])
+    for key, names in (settings.learnt_statistics or {}).items():
+        if verbose:
+            print(
+                f"Learning the mean and variance of {', '.join(names)} from {rows} "
+                "training samples...",
+                flush=True,
+            )
+        inputs = evaluation_dataset(pair, batch_size).map(
+            lambda x, *_, key=key: x[key] if isinstance(x, dict) else x
+        )
+        for name in names:
+            model.get_layer(name).adapt(inputs)
+
+
 # ------------------------------------------------------ the model as the files feed it
 
 

@@ -26,6 +26,7 @@ if __package__:  # this folder is a package
         Batches,
         DataError,
         evaluation_dataset,
+        learn_statistics,
         load_data,
         load_spec_data,
         predict,
@@ -37,6 +38,7 @@ else:
         Batches,
         DataError,
         evaluation_dataset,
+        learn_statistics,
         load_data,
         load_spec_data,
         predict,
@@ -769,6 +771,7 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
     )
     # No more than an epoch's steps: fit's progress bar counts by executions (32/6).
     steps_per_execution = min(steps_per_execution, batches.steps)
+    verbose = 0 if args.quiet else 1
     with strategy.scope():
         model = script.build_model(seed=args.seed, style=args.style)
         if args.mixed_precision:
@@ -790,8 +793,9 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         if checkpoint.meta is None:
             _start_fresh(run_dir)  # a log left by an earlier, unfinished run
         checkpoint.restore_variables(model)
+        if checkpoint.meta is None:  # a resumed run restores them with the weights
+            learn_statistics(model, settings, train_pair, args.batch_size, verbose)
     callbacks = [EpochOrder(batches), throughput, *spec_callbacks, recorder, checkpoint]
-    verbose = 0 if args.quiet else 1
     if checkpoint.stopped and not checkpoint.finished:
         # Killed after the last epoch's checkpoint: only on_train_end (which restores
         # EarlyStopping's best weights, say) is left to run.

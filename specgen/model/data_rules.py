@@ -24,13 +24,39 @@ ONE_OVER_255 = 1 / 255
 RESCALING = f'{{"type": "Rescaling", "scale": {ONE_OVER_255!r}}}'
 
 
-def check(model: Model, error: Error) -> None:
+def check(model: Model, error: Error, layer_error: Error) -> None:
+    """`error` takes a pointer under /training, `layer_error` an absolute one."""
+    learnt_statistics(model, layer_error)
     data = model.training.get("dataset") if model.training else None
     if isinstance(data, Mapping) and "image_folder" in data and "scaling" not in data:
         _image_scaling(model, error)
     if isinstance(data, Mapping) and "tfrecord" in data:
         for name, feature in data["features"].items():
             _record_feature(feature, error, pointer_join("/dataset/features", name))
+
+
+def learnt_statistics(model: Model, error: Error | None = None) -> dict[str, list[str]]:
+    """{input key: the Keras names of the Normalization layers that read it}: the layers
+    given no mean and variance, whose statistics a training run learns from the inputs of
+    its training split (adapt()) before the first epoch. Such a layer must read one model
+    input itself; anywhere else, its statistics would be of values no data set holds."""
+    inputs = {node.name: node.key for node in model.inputs}
+    learnt: dict[str, list[str]] = {}
+    for node in model.layers:
+        layer = getattr(node, "target", node)
+        if layer.is_block or layer.type_name != "Normalization" or "mean" in dict(layer.args):
+            continue
+        if node is layer and len(node.inputs) == 1 and node.inputs[0] in inputs:
+            name = node.keras_name or node.name
+            learnt.setdefault(inputs[node.inputs[0]], []).append(name)
+        elif error is not None:
+            error(
+                node.pointer,
+                "a Normalization layer given no mean and variance learns them from the"
+                " training data: it must read one model input, once; elsewhere give"
+                ' "mean" and "variance"',
+            )
+    return learnt
 
 
 def _record_feature(feature: Mapping, error: Error, at: str) -> None:

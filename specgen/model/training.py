@@ -221,7 +221,7 @@ def check(model: Model) -> list[SpecError]:
                         f" {node.out.dims}, not the input's {wanted}",
                     )
     run_rules.check(model, outputs, error)
-    data_rules.check(model, error)
+    data_rules.check(model, error, lambda at, message: errors.append(model.error(at, message)))
     dataset = spec.get("dataset")
     if isinstance(dataset, str) and dataset in BUILTIN and spec.get("targets") != "inputs":
         shapes, classes = BUILTIN[dataset]
@@ -292,7 +292,7 @@ class Training:
         # Keyed as the model is called: by each Input's Keras name (its spec name unless
         # an import renamed it).
         inputs = {e.key: (tuple(getattr(e, "dims", ())), e.dtype) for e in model.inputs}
-        return {
+        settings = {
             "name": literal(model.name),
             "seed": literal(model.seed),
             "epochs": literal(self.epochs),
@@ -305,6 +305,9 @@ class Training:
             "targets": literal(self.spec.get("targets")),
             "spec_sha256": literal(model.spec_sha256),
         }
+        if learnt := data_rules.learnt_statistics(model):
+            settings["learnt_statistics"] = literal(learnt)
+        return settings
 
     @property
     def callbacks(self) -> tuple[str, ...]:
