@@ -7,6 +7,7 @@ resumes where it stopped, with the same history and weights as a run that never 
 """
 
 import contextlib
+import glob
 import hashlib
 import importlib.util
 import json
@@ -660,8 +661,9 @@ def _fingerprint(settings, args):
 
 
 def _data_digest(settings, args):
-    """sha256 of the data the run reads: a file's bytes, a folder's files (names and
-    bytes), or the spec's own description of it (a built-in name, inline arrays)."""
+    """sha256 of the data the run reads: a file's bytes, the files (names and bytes)
+    of a folder or a TFRecord glob, or the spec's own description of it (a built-in
+    name, inline arrays)."""
     source = args.data if args.data not in ("spec", "synthetic") else None
     data = settings.dataset if args.data == "spec" else args.data
     if source is None and isinstance(data, str) and data.endswith(".npz"):
@@ -672,20 +674,23 @@ def _data_digest(settings, args):
         )
         source = data[key] if key else None
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
-    if source is not None:
-        path = Path(source)
-        files = (
-            sorted(p for p in path.rglob("*") if p.is_file())
-            if path.is_dir()
-            else [path]
-        )
-        for file in files:
-            digest.update(str(file.relative_to(path) if path.is_dir() else "").encode())
-            try:
-                with open(file, "rb") as stream:
-                    digest.update(hashlib.file_digest(stream, "sha256").digest())
-            except OSError as error:
-                raise DataError(f"cannot read {file}: {error.strerror}") from None
+    files = []  # (the name hashed, the file)
+    if source is not None and Path(source).is_dir():
+        root = Path(source)
+        files = [(str(p.relative_to(root)), p) for p in sorted(root.rglob("*"))]
+    elif source is not None:
+        files = [("", Path(source))]
+    elif isinstance(data, dict) and "tfrecord" in data:
+        files = [(p, Path(p)) for p in sorted(glob.glob(data["tfrecord"]))]
+    for name, file in files:
+        if not file.is_file():
+            continue
+        digest.update(name.encode())
+        try:
+            with open(file, "rb") as stream:
+                digest.update(hashlib.file_digest(stream, "sha256").digest())
+        except OSError as error:
+            raise DataError(f"cannot read {file}: {error.strerror}") from None
     return digest.hexdigest()
 
 

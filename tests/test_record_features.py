@@ -132,3 +132,17 @@ def test_a_string_feature_says_how_it_decodes(feature, pointer, message, tmp_pat
     (error,) = specgen.validate(spec)
     assert error.pointer == f"/training/dataset/features/{pointer}", error
     assert message in error.message, error
+
+
+def test_a_run_folder_refuses_to_resume_on_changed_shards(tmp_path, capsys):
+    """The run's fingerprint holds the shards' bytes, as it holds a folder's files: a
+    resumed run never mixes epochs of two data sets."""
+    _shards(tmp_path / "shards", "uint8")
+    script = _script(_record_spec(tmp_path / "shards", "uint8", test_split=0.5), tmp_path)
+    argv = ["--quiet", "--run-dir", str(tmp_path / "run"), "--epochs"]
+    assert script.main([*argv, "1"]) == 0
+    _shards(tmp_path / "shards", "uint8", seed=1)  # the same files, other records
+    capsys.readouterr()
+    assert script.main([*argv, "2"]) == 1
+    err = capsys.readouterr().err
+    assert "holds the run of another data content" in err and "--fresh" in err, err
