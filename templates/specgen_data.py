@@ -450,27 +450,27 @@ class Records:
     def lane(self, files, chunk, steps, seed, epoch):
         """One lane's `steps` batches of `chunk` serialized records (parsed once the
         lanes are joined) in an order of (seed, epoch): its files (indices into
-        `self.files`, a tensor) permuted, then each window of SHUFFLE_BUFFER records
-        permuted; empty batches once the lane runs out, so every lane (and every
-        worker) has `steps` of them."""
+        `self.files`, a tensor) permuted, then its records through a shuffle buffer of
+        SHUFFLE_BUFFER; empty batches once the lane runs out, so every lane (and every
+        worker) has `steps` of them. Traced (inside the lanes' interleave), never
+        eager."""
         names = tf.gather(tf.constant(self.files), files)
         keys = tf.random.stateless_uniform(
             tf.shape(files), seed=tf.stack([seed, epoch])
         )
-        mixed = seed * 1_000_003 + epoch
-
-        def permuted(window, records):
-            # Stateless: Dataset.shuffle(seed=<tensor>) fails to trace when the global
-            # seed is 0 (random_seed.get_seed compares its seed pair with (0, 0)).
-            order = tf.stack([mixed, window])
-            return tf.random.experimental.stateless_shuffle(records, seed=order)
-
+        # Dataset.shuffle seeds itself from the graph's seed and `seed`. A fixed graph
+        # seed makes the order a function of (seed, epoch) alone, whatever the global
+        # seed of the process; with a global seed of 0, a tensor `seed` would not even
+        # trace (random_seed.get_seed compares its seed pair with (0, 0)).
+        tf.compat.v1.get_default_graph().seed = 1
         dataset = (
             self.read(tf.gather(names, tf.argsort(keys)))
-            .batch(SHUFFLE_BUFFER)
-            .enumerate()
-            .map(permuted)
-            .rebatch(chunk)  # no element per record: windows cut into chunks
+            .shuffle(
+                SHUFFLE_BUFFER,
+                seed=seed * 1_000_003 + epoch,
+                reshuffle_each_iteration=False,
+            )
+            .batch(chunk)
         )
         kind = tf.string if self.cache is None else tf.int64  # what `read` yields
         empty = tf.data.Dataset.from_tensors(tf.constant([], dtype=kind))
