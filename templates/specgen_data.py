@@ -1183,22 +1183,18 @@ class Batches:
             )
 
         def build(first, last, replicas):
+            # Built once, not per epoch (tf.data optimises no dataset a function makes):
+            # each lane reads self.epoch when the epoch's iterator opens it.
             if count % replicas:  # data sharding: every lane read, own rows kept
-                return (
-                    tf.data.Dataset.range(1)
-                    .flat_map(lambda _: joined(0, count))
-                    .flat_map(lambda *batch: _pieces(batch, first, last, replicas))
+                return joined(0, count).flat_map(
+                    lambda *batch: _pieces(batch, first, last, replicas)
                 )
             own = count // replicas
-
-            def epoch(_):
-                each = [joined(r * own, (r + 1) * own) for r in range(first, last)]
-                if len(each) == 1:
-                    return each[0]
-                turns = tf.data.Dataset.range(len(each)).repeat(self.steps)
-                return tf.data.Dataset.choose_from_datasets(each, turns)
-
-            return tf.data.Dataset.range(1).flat_map(epoch)
+            each = [joined(r * own, (r + 1) * own) for r in range(first, last)]
+            if len(each) == 1:
+                return each[0]
+            turns = tf.data.Dataset.range(len(each)).repeat(self.steps)
+            return tf.data.Dataset.choose_from_datasets(each, turns)
 
         self._make = build
 
