@@ -9,7 +9,7 @@
    that a real run trains) and a tiny one (one 8-filter convolution: data-bound, so its
    ratios are what the pipelines themselves cost).
 
-    python bench/data_streaming.py [--images 500] [--size 32] [--rounds 2] [--epochs 2]
+    python bench/data_streaming.py [--images 500] [--size 32] [--rounds 2] [--epochs 4]
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
