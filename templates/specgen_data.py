@@ -166,15 +166,18 @@ class Stream:
     """Samples read from files when a batch needs them: only the paths are in memory,
     and `decode` (a path tensor -> one sample) runs inside the tf.data pipeline."""
 
-    def __init__(self, paths, decode, raw=None, classes=None):
+    def __init__(self, paths, decode, raw=None, classes=None, files_key=None):
         self.paths, self.decode = np.asarray(paths, dtype=str), decode
         self.raw, self.classes = raw, classes  # what the saved model keeps
+        self.files_key = files_key  # the training files whose vocabulary `raw` holds
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, rows):
-        return Stream(self.paths[rows], self.decode, self.raw, self.classes)
+        return Stream(
+            self.paths[rows], self.decode, self.raw, self.classes, self.files_key
+        )
 
 
 def _files(key, path, formats):
@@ -269,7 +272,50 @@ def _labels(settings, key, labels, mode, classes):
     return labels
 
 
-def _folder(settings, data, verbose=False):
+VOCABULARY = "vocabulary.json"  # in the run folder: the training texts' vocabulary
+
+
+def _files_key(files):
+    import hashlib
+
+    stamps = [(str(f), os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
+    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()
+
+
+def _vocabulary(vectorize, files, run_dir, verbose):
+    """The vocabulary of the training texts: the one keep_vocabulary left in run_dir
+    for these files (names, sizes, mtimes), or learnt in one streamed pass. Returns
+    the files' key."""
+    key = _files_key(files)
+    try:
+        with open(os.path.join(run_dir, VOCABULARY), encoding="utf-8") as stream:
+            kept = json.load(stream)
+    except (TypeError, OSError, ValueError):  # no run folder, no file, a torn file
+        kept = {}
+    if isinstance(kept, dict) and kept.get("files") == key:
+        vectorize.set_vocabulary(kept["vocabulary"])
+        return key
+    if verbose:
+        print(f"Learning the vocabulary of {len(files)} texts...", flush=True)
+    texts = tf.data.Dataset.from_tensor_slices(files).map(tf.io.read_file)
+    vectorize.adapt(texts.batch(256))  # streamed: the training texts only
+    return key
+
+
+def keep_vocabulary(pair, run_dir):
+    """A text folder's vocabulary written into the run folder (atomically), so that a
+    resumed run reads it rather than every training text again."""
+    stream = pair[0]
+    if getattr(stream, "files_key", None) is None:
+        return
+    words = stream.raw.get_vocabulary(include_special_tokens=False)
+    path = os.path.join(run_dir, VOCABULARY)
+    with open(f"{path}.part-{os.getpid()}", "w", encoding="utf-8") as file:
+        json.dump({"files": stream.files_key, "vocabulary": words}, file)
+    os.replace(f"{path}.part-{os.getpid()}", path)
+
+
+def _folder(settings, data, verbose=False, run_dir=None):
     """Image or text files in one subfolder per class, streamed: the files are listed
     and split here, read and decoded batch by batch while training."""
     key = "image_folder" if "image_folder" in data else "text_folder"
@@ -302,17 +348,14 @@ def _folder(settings, data, verbose=False):
         return tf.strings.unicode_decode(tf.io.read_file(file), "UTF-8", "strict")
 
     _checked(Stream(paths, utf8), f"texts in {path}", verbose)
-    if verbose:
-        print(f"Learning the vocabulary of {len(train[0])} texts...", flush=True)
-    texts = tf.data.Dataset.from_tensor_slices(train[0]).map(tf.io.read_file)
-    vectorize.adapt(texts.batch(256))  # streamed: the training texts only
+    files_key = _vocabulary(vectorize, train[0], run_dir, verbose)
 
     def decode(file):
         return tf.cast(vectorize(tf.io.read_file(file)), "int32")
 
     return tuple(
         (
-            Stream(p, decode, vectorize, classes),
+            Stream(p, decode, vectorize, classes, files_key),
             _labels(settings, key, y, mode, classes),
         )
         for p, y in (train, test)
@@ -745,9 +788,10 @@ def _check_row(path, line, row, header, wanted, units):
         )
 
 
-def load_spec_data(settings, verbose=False):
+def load_spec_data(settings, verbose=False, run_dir=None):
     """The spec's own data set as ((x_train, y_train), (x_test, y_test)); a folder's
-    inputs are Streams (paths decoded while training)."""
+    inputs are Streams (paths decoded while training). A text folder's vocabulary is
+    kept in (and read again from) `run_dir`, when given."""
     data = settings.dataset
     if data == "synthetic":
         return synthetic_data(settings, 1024, settings.seed or 0)
@@ -762,7 +806,7 @@ def load_spec_data(settings, verbose=False):
     if "synthetic_linear" in data:
         return _linear(settings, data)
     if "image_folder" in data or "text_folder" in data:
-        return _folder(settings, data, verbose)
+        return _folder(settings, data, verbose, run_dir)
     if "csv" in data:
         return _csv(settings, data)
     if "tfrecord" in data:
@@ -841,7 +885,7 @@ def check_data(settings, source, split, x, y):
 def load_data(settings, args):
     """(train, validation, test) pairs, checked against the model."""
     if args.data == "spec":
-        train, test = load_spec_data(settings, verbose=not args.quiet)
+        train, test = load_spec_data(settings, not args.quiet, args.run_dir)
         source = "data" if not isinstance(settings.dataset, str) else settings.dataset
     elif args.data == "synthetic":
         train, test = synthetic_data(settings, args.samples, args.seed)
@@ -877,6 +921,7 @@ class Cached:
 
     def __init__(self, array, stream):
         self.array, self.raw, self.classes = array, stream.raw, stream.classes
+        self.files_key = stream.files_key
 
     def __len__(self):
         return len(self.array)

@@ -27,6 +27,7 @@ if __package__:  # this folder is a package
         Batches,
         DataError,
         evaluation_dataset,
+        keep_vocabulary,
         learn_statistics,
         load_data,
         load_spec_data,
@@ -39,6 +40,7 @@ else:
         Batches,
         DataError,
         evaluation_dataset,
+        keep_vocabulary,
         learn_statistics,
         load_data,
         load_spec_data,
@@ -800,6 +802,9 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         checkpoint.restore_variables(model)
         if checkpoint.meta is None:  # a resumed run restores them with the weights
             learn_statistics(model, settings, train_pair, args.batch_size, verbose)
+        keep_vocabulary(
+            train_pair, run_dir
+        )  # once the folder is known to be this run's
     callbacks = [EpochOrder(batches), throughput, *spec_callbacks, recorder, checkpoint]
     if checkpoint.stopped and not checkpoint.finished:
         # Killed after the last epoch's checkpoint: only on_train_end (which restores

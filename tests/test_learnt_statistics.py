@@ -1,14 +1,17 @@
 """A Normalization layer given no mean and variance learns them from the training split in
-one streamed pass before the first epoch (issue 20 item 3): the same statistics in every
+one streamed pass before the first epoch, and a text folder's vocabulary is kept in the
+run folder (issue 20 item 3): the same statistics in every
 style, kept by checkpoints and model.keras, reused (not relearnt) by a resumed run. (A run
 folder refuses to resume on other data: the statistics cannot go stale under it.)"""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import import_file
-from test_data_sources import _spec, _table
+from test_data_sources import TEXT_LAYERS, _spec, _table, _texts
 from test_training import _render
 
 import specgen
@@ -68,3 +71,29 @@ def test_a_normalization_that_learns_must_read_a_model_input(tmp_path):
     assert "must read one model input" in error.message, error
     given = [{**layers[0]}, {**LAYERS[0], "mean": [0.0] * 3, "variance": [1.0] * 3}, LAYERS[1]]
     assert specgen.validate(_spec("deep", [{"name": "x", "shape": [5]}], given, "synthetic")) == []
+
+
+def test_a_resumed_text_run_reads_its_vocabulary_from_the_run_folder(tmp_path, capsys):
+    """The vocabulary pass runs once per run: a resumed run reads the vocabulary the
+    run folder keeps for the same training files (names, sizes, mtimes), the same
+    words in the same order; other files learn their own."""
+    texts = _texts(tmp_path / "texts", 2, 10)
+    dataset = {"text_folder": str(texts), "test_split": 0.25}
+    inputs = [{"name": "tokens", "shape": [8], "dtype": "int32"}]
+    script = import_file(_render(_spec("txt", inputs, TEXT_LAYERS, dataset, epochs=1), tmp_path))
+    runtime = script.cli.runtime(script.__package__)
+    run = ["--run-dir", str(tmp_path / "run")]
+    learnt = runtime.load_data(script.SETTINGS, script.parse_args(run))[0][0].raw
+    assert "Learning the vocabulary of 15 texts" in capsys.readouterr().out
+    script.train(script.parse_args(run))
+    capsys.readouterr()
+    script.train(script.parse_args([*run, "--epochs", "2"]))
+    assert "Learning the vocabulary" not in capsys.readouterr().out
+    read = runtime.load_data(script.SETTINGS, script.parse_args(run))[0][0].raw
+    assert "Learning the vocabulary" not in capsys.readouterr().out
+    assert read.get_vocabulary() == learnt.get_vocabulary() and len(learnt.get_vocabulary()) == 8
+    (texts / "c0" / "0.txt").write_text("entirely unseen words", encoding="utf-8")
+    script.train(script.parse_args([*run, "--fresh"]))
+    assert "Learning the vocabulary of 15 texts" in capsys.readouterr().out
+    kept = json.loads((tmp_path / "run" / "vocabulary.json").read_text(encoding="utf-8"))
+    assert "unseen" in kept["vocabulary"]
