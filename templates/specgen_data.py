@@ -292,9 +292,14 @@ def _vocabulary(vectorize, files, run_dir, verbose):
             kept = json.load(stream)
     except (TypeError, OSError, ValueError):  # no run folder, no file, a torn file
         kept = {}
-    if isinstance(kept, dict) and kept.get("files") == key:
-        vectorize.set_vocabulary(kept["vocabulary"])
-        return key
+    words = kept.get("vocabulary") if isinstance(kept, dict) else None
+    listed = isinstance(words, list) and all(isinstance(w, str) for w in words)
+    if listed and kept.get("files") == key:  # a str would name a file to read
+        try:
+            vectorize.set_vocabulary(words)
+            return key
+        except ValueError:  # repeated or reserved terms: not ours, learnt again
+            pass
     if verbose:
         print(f"Learning the vocabulary of {len(files)} texts...", flush=True)
     texts = tf.data.Dataset.from_tensor_slices(files).map(tf.io.read_file)

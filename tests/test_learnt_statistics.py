@@ -92,6 +92,13 @@ def test_a_resumed_text_run_reads_its_vocabulary_from_the_run_folder(tmp_path, c
     read = runtime.load_data(script.SETTINGS, script.parse_args(run))[0][0].raw
     assert "Learning the vocabulary" not in capsys.readouterr().out
     assert read.get_vocabulary() == learnt.get_vocabulary() and len(learnt.get_vocabulary()) == 8
+    kept_file = tmp_path / "run" / "vocabulary.json"
+    kept = json.loads(kept_file.read_text(encoding="utf-8"))
+    for bad in (["purr", "purr"], "texts/c0/0.txt", None):  # a str names a file to read
+        kept_file.write_text(json.dumps({**kept, "vocabulary": bad}), encoding="utf-8")
+        read = runtime.load_data(script.SETTINGS, script.parse_args(run))[0][0].raw
+        assert "Learning the vocabulary of 15 texts" in capsys.readouterr().out, bad
+        assert read.get_vocabulary() == learnt.get_vocabulary()
     (texts / "c0" / "0.txt").write_text("entirely unseen words", encoding="utf-8")
     script.train(script.parse_args([*run, "--fresh"]))
     assert "Learning the vocabulary of 15 texts" in capsys.readouterr().out
