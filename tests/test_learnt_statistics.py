@@ -69,6 +69,14 @@ def test_a_normalization_that_learns_must_read_a_model_input(tmp_path):
     (error,) = specgen.validate(spec)
     assert error.pointer == "/layers/1", error
     assert "must read one model input" in error.message, error
+    blocked = _spec("blocked", [{"name": "x", "shape": [5]}],
+                    [{"name": "scaled", "type": "scale"}, LAYERS[1]], "synthetic")  # fmt: skip
+    blocked["blocks"] = {
+        "scale": {"inputs": ["x"], "layers": [{"name": "n", "type": "Normalization"}]}
+    }
+    (error,) = specgen.validate(blocked)  # a block reads its inputs, never the data
+    assert error.pointer == "/blocks/scale/layers/0", error
+    assert "must read one model input" in error.message, error
     given = [{**layers[0]}, {**LAYERS[0], "mean": [0.0] * 3, "variance": [1.0] * 3}, LAYERS[1]]
     assert specgen.validate(_spec("deep", [{"name": "x", "shape": [5]}], given, "synthetic")) == []
 

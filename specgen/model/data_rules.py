@@ -50,13 +50,18 @@ def learnt_statistics(model: Model, error: Error | None = None) -> dict[str, lis
             name = node.keras_name or node.name
             learnt.setdefault(inputs[node.inputs[0]], []).append(name)
         elif error is not None:
-            error(
-                node.pointer,
-                "a Normalization layer given no mean and variance learns them from the"
-                " training data: it must read one model input, once; elsewhere give"
-                ' "mean" and "variance"',
-            )
+            error(node.pointer, _READS_AN_INPUT)
+    for block in model.blocks if error is not None else ():
+        for layer in block.layers:  # they read the block's inputs, never the data
+            if layer.type_name == "Normalization" and "mean" not in dict(layer.args):
+                error(layer.pointer, _READS_AN_INPUT)
     return learnt
+
+
+_READS_AN_INPUT = (
+    "a Normalization layer given no mean and variance learns them from the training"
+    ' data: it must read one model input, once; elsewhere give "mean" and "variance"'
+)
 
 
 def _record_feature(feature: Mapping, error: Error, at: str) -> None:
