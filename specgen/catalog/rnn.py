@@ -14,25 +14,28 @@ LAYER_OF = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
 RATE = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
 
 
+def _step(gated: bool) -> tuple[Arg, ...]:
+    """What a cell computes at each step: the arguments a cell and its layer share."""
+    gates = (Arg("recurrent_activation", ACTIVATION),) if gated else ()
+    return (
+        Arg("units", POS_INT, required=True, positional=True),
+        Arg("activation", ACTIVATION),
+        *gates,
+        Arg("use_bias", BOOL),
+        *weights("kernel", "recurrent", "bias"),
+        Arg("dropout", RATE),
+        Arg("recurrent_dropout", RATE),
+    )
+
+
 def _cell(name: str) -> LayerKind:
-    gates = () if name == "SimpleRNNCell" else (Arg("recurrent_activation", ACTIVATION),)
     extra = {
         "LSTMCell": (Arg("unit_forget_bias", BOOL),),
         "GRUCell": (Arg("reset_after", BOOL),),
     }.get(name, ())
     return LayerKind(
         name,
-        (
-            Arg("units", POS_INT, required=True, positional=True),
-            Arg("activation", ACTIVATION),
-            *gates,
-            Arg("use_bias", BOOL),
-            *weights("kernel", "recurrent", "bias"),
-            Arg("dropout", RATE),
-            Arg("recurrent_dropout", RATE),
-            Arg("seed", SEED),
-            *extra,
-        ),
+        (*_step(name != "SimpleRNNCell"), Arg("seed", SEED), *extra),
         shapes.recurrent(LAYER_OF[name]),
     )
 
@@ -40,17 +43,10 @@ def _cell(name: str) -> LayerKind:
 def recurrent_layer(name: str) -> LayerKind:
     """SimpleRNN, LSTM or GRU: a cell's arguments and how the layer runs it over time."""
     extra = (Arg("reset_after", BOOL),) if name == "GRU" else ()
-    gates = () if name == "SimpleRNN" else (Arg("recurrent_activation", ACTIVATION),)
     return LayerKind(
         name,
         (
-            Arg("units", POS_INT, required=True, positional=True),
-            Arg("activation", ACTIVATION),
-            *gates,
-            Arg("use_bias", BOOL),
-            *weights("kernel", "recurrent", "bias"),
-            Arg("dropout", RATE),
-            Arg("recurrent_dropout", RATE),
+            *_step(name != "SimpleRNN"),
             Arg("return_sequences", BOOL),
             Arg("return_state", BOOL),  # several outputs: see catalog.outputs
             Arg("go_backwards", BOOL),
