@@ -275,11 +275,15 @@ def _labels(settings, key, labels, mode, classes):
 VOCABULARY = "vocabulary.json"  # in the run folder: the training texts' vocabulary
 
 
+def _stamps(files):
+    """Each file's (path, size, mtime): what says a file is as it was."""
+    return [(str(f), os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
+
+
 def _files_key(files):
     import hashlib
 
-    stamps = [(str(f), os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
-    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(_stamps(files)).encode()).hexdigest()
 
 
 def _vocabulary(vectorize, files, run_dir, verbose):
@@ -1041,8 +1045,7 @@ def _row_cache_folder(run_dir, key, files, rows, batches, verbose):
     import hashlib
     import shutil
 
-    stats = [(f, os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
-    digest = hashlib.sha256(repr((key, stats)).encode()).hexdigest()
+    digest = hashlib.sha256(repr((key, _stamps(files))).encode()).hexdigest()
     folder = os.path.join(run_dir, "cache", digest[:24])
     if os.path.isdir(folder):
         return folder

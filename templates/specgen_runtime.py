@@ -799,12 +799,11 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         checkpoint.continue_to(args.epochs)
         if checkpoint.meta is None:
             _start_fresh(run_dir)  # a log left by an earlier, unfinished run
-        checkpoint.restore_variables(model)
-        if checkpoint.meta is None:  # a resumed run restores them with the weights
+            # A resumed run restores them with the weights.
             learn_statistics(model, settings, train_pair, args.batch_size, verbose)
-        keep_vocabulary(
-            train_pair, run_dir
-        )  # once the folder is known to be this run's
+        checkpoint.restore_variables(model)
+        # Once the folder is known to be this run's (checkpoint.load refuses others).
+        keep_vocabulary(train_pair, run_dir)
     callbacks = [EpochOrder(batches), throughput, *spec_callbacks, recorder, checkpoint]
     if checkpoint.stopped and not checkpoint.finished:
         # Killed after the last epoch's checkpoint: only on_train_end (which restores
