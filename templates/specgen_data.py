@@ -164,7 +164,8 @@ IMAGE_FORMATS = (
 
 class Stream:
     """Samples read from files when a batch needs them: only the paths are in memory,
-    and `decode` (a path tensor -> one sample) runs inside the tf.data pipeline."""
+    and `decode` (a batch of paths -> their samples) runs inside the tf.data pipeline,
+    one function call a batch rather than a file (half the CPU time a file)."""
 
     def __init__(self, paths, decode, raw=None, classes=None, files_key=None):
         self.paths, self.decode = np.asarray(paths, dtype=str), decode
@@ -221,6 +222,7 @@ def _checked(stream, what, verbose):
         print(f"Checking {len(stream)} {what}...", flush=True)
     dataset = (
         tf.data.Dataset.from_tensor_slices(stream.paths)
+        .batch(CHECKED_BATCH)
         .map(stream.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -232,9 +234,26 @@ def _checked(stream, what, verbose):
         except StopIteration:
             return stream
         except tf.errors.OpError as error:
-            reason = error.message.splitlines()[0] if error.message else "unreadable"
-            raise DataError(f"cannot read {stream.paths[done]}: {reason}") from None
-        done += 1
+            batch = stream.paths[done : done + CHECKED_BATCH]
+            raise _unreadable(stream, batch, error) from None
+        done += CHECKED_BATCH
+
+
+def _unreadable(stream, paths, error):
+    """The first of `paths` that does not decode on its own, named."""
+    for path in paths:
+        try:
+            stream.decode(tf.constant([path]))
+        except tf.errors.OpError as failed:
+            error = failed
+            break
+    else:
+        path = f"{paths[0]} .. {paths[-1]}"
+    reason = error.message.splitlines()[0] if error.message else "unreadable"
+    return DataError(f"cannot read {path}: {reason}")
+
+
+CHECKED_BATCH = 256
 
 
 def _image(encoded, size, channels):
@@ -247,10 +266,21 @@ def _image(encoded, size, channels):
 
 
 def _image_decoder(size, channels):
-    def decode(path):
-        return _image(tf.io.read_file(path), size, channels)
+    """A batch of image files' paths -> their pixels, float32 [n, *size, channels]."""
+    one = tf.TensorSpec((*size, channels), tf.float32)
+
+    def decode(paths):
+        return tf.map_fn(
+            lambda path: _image(tf.io.read_file(path), size, channels),
+            paths,
+            fn_output_signature=one,
+        )
 
     return decode
+
+
+def _read_files(paths):
+    return tf.map_fn(tf.io.read_file, paths, fn_output_signature=tf.string)
 
 
 def _labels(settings, key, labels, mode, classes):
@@ -353,14 +383,14 @@ def _folder(settings, data, verbose=False, run_dir=None):
         max_tokens=settings.vocabulary, output_sequence_length=length
     )
 
-    def utf8(file):  # what TextVectorization's standardization can read
-        return tf.strings.unicode_decode(tf.io.read_file(file), "UTF-8", "strict")
+    def utf8(files):  # what TextVectorization's standardization can read
+        return tf.strings.unicode_decode(_read_files(files), "UTF-8", "strict")
 
     _checked(Stream(paths, utf8), f"texts in {path}", verbose)
     files_key = _vocabulary(vectorize, train[0], run_dir, verbose)
 
-    def decode(file):
-        return tf.cast(vectorize(tf.io.read_file(file)), "int32")
+    def decode(files):
+        return tf.cast(vectorize(_read_files(files)), "int32")
 
     return tuple(
         (
@@ -956,14 +986,14 @@ def _cached(stream, run_dir, key, verbose):
         if verbose:
             print(f"Caching {len(stream)} decoded files in {path}...", flush=True)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        first = stream.decode(tf.constant(stream.paths[0])).numpy()
+        first = stream.decode(tf.constant(stream.paths[:1])).numpy()
         out = np.lib.format.open_memmap(
-            path + ".part", "w+", first.dtype, (len(stream), *first.shape)
+            path + ".part", "w+", first.dtype, (len(stream), *first.shape[1:])
         )
         dataset = (
             tf.data.Dataset.from_tensor_slices(stream.paths)
-            .map(stream.decode, num_parallel_calls=tf.data.AUTOTUNE)
             .batch(256)
+            .map(stream.decode, num_parallel_calls=tf.data.AUTOTUNE)
         )
         row = 0
         for batch in dataset:
@@ -1088,7 +1118,7 @@ def _row_cache_folder(run_dir, key, files, rows, batches, verbose):
 
 def _pipeline(pair):
     """The pair's arrays (a Stream as its paths, a Cached as row numbers) and a function
-    that turns one row (or, for a Cached, one batch) of them into samples."""
+    that turns a batch of their rows into samples: files read, the cache gathered."""
     flat = tf.nest.flatten(pair)
     tensors, decoders = [], []
     for leaf in flat:
@@ -1171,27 +1201,14 @@ class Batches:
             return read(*[tf.gather(t, index) for t in tensors])
 
         def build(first, last, replicas):
-            dataset = tf.data.Dataset.range(1).flat_map(order)
-            if replicas == 1 and streamed:  # one file at a time, several in flight
-                return dataset.map(
-                    rows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-                ).batch(batch_size)
-            dataset = dataset.batch(batch_size)
+            dataset = tf.data.Dataset.range(1).flat_map(order).batch(batch_size)
             if replicas > 1:  # this worker's replicas' rows: only their files read
                 dataset = dataset.flat_map(
                     lambda index: _pieces(index, first, last, replicas)
                 )
-            if streamed:
-                return dataset.flat_map(
-                    lambda index: (
-                        tf.data.Dataset.from_tensor_slices(index)
-                        .map(
-                            rows,
-                            num_parallel_calls=tf.data.AUTOTUNE,
-                            deterministic=True,
-                        )
-                        .batch(batch_size)
-                    )
+            if streamed:  # several batches' files read at once
+                return dataset.map(
+                    rows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
                 )
             return dataset.map(rows)  # rows already in memory: one gather per batch
 
@@ -1289,13 +1306,13 @@ def evaluation_dataset(pair, batch_size):
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
         return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
     tensors, read, streamed = _pipeline(pair)
-    dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors))
+    dataset = tf.data.Dataset.from_tensor_slices(tuple(tensors)).batch(batch_size)
     if streamed:
         dataset = dataset.map(
             read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-        ).batch(batch_size)
+        )
     else:  # regroups the arrays, reads a batch of a Cached at once
-        dataset = dataset.batch(batch_size).map(read)
+        dataset = dataset.map(read)
     return _sharded(dataset.prefetch(tf.data.AUTOTUNE), data)
 
 
@@ -1388,7 +1405,7 @@ def _predict_inputs(settings, files):
         images = []
         for file in files:
             try:
-                images.append(decode(tf.constant(file)))
+                images.append(decode(tf.constant([file]))[0])
             except tf.errors.OpError as error:
                 reason = error.message.splitlines()[0] if error.message else ""
                 raise DataError(f"cannot read {file}: {reason}") from None
