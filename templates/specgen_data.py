@@ -4,8 +4,10 @@ needs, and the per-epoch batch order that both loops read and a resumed run read
 """
 
 import copy
+import itertools
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -16,6 +18,18 @@ COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}  # by the input's channels
 
 class DataError(Exception):
     """Data or a run folder that cannot be used: one line from main(), exit 1."""
+
+
+def _reason(error):
+    """A TensorFlow error's cause in one line, without its graph node names, its op and
+    the traceback of the function it ran in."""
+    lines = [line.strip() for line in (error.message or "").splitlines()]
+    if lines and lines[0] == "in user code:":
+        lines = [line.split("Error: ", 1)[1] for line in lines if "Error: " in line]
+    text = next((line for line in lines if line), "")
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", text)
+    text = re.sub(r"^Error in user-defined function .*?Iterator::\S+ ", "", text)
+    return re.sub(r"\s*\[Op:.*$", "", text) or "unreadable"
 
 
 def _structure(arrays, names):
@@ -249,8 +263,7 @@ def _unreadable(stream, paths, error):
             break
     else:
         path = f"{paths[0]} .. {paths[-1]}"
-    reason = error.message.splitlines()[0] if error.message else "unreadable"
-    return DataError(f"cannot read {path}: {reason}")
+    return DataError(f"cannot read {path}: {_reason(error)}")
 
 
 CHECKED_BATCH = 256
@@ -604,8 +617,8 @@ def _record_features(settings, data):
 
 
 def _count_records(settings, records, verbose):
-    """One streamed pass: every record parsed, class ids checked; a record that cannot
-    be used is named by file and index."""
+    """One streamed pass, CHECKED_BATCH records parsed at a time: every record parsed,
+    class ids checked; a record that cannot be used is named by file and index."""
     if verbose:
         print(f"Checking {len(records.files)} TFRecord files...", flush=True)
     units = {
@@ -615,35 +628,61 @@ def _count_records(settings, records, verbose):
     }
     counts = []
     for file in records.files:
-        dataset = tf.data.TFRecordDataset(file).batch(1).map(records.parse)
-        done, iterator = 0, iter(dataset)
+        done = 0
+        batches = iter(tf.data.TFRecordDataset(file).batch(CHECKED_BATCH))
         while True:
             try:
-                x, y = next(iterator)
+                x, y = records.parse(next(batches))
             except StopIteration:
                 break
-            except tf.errors.OpError as error:
-                reason = error.message.splitlines()[0] if error.message else ""
-                raise DataError(f"{file}, record {done}: {reason}") from None
-            if records.targets is not None:
-                for name, value in _named(y, list(settings.outputs)).items():
-                    value = value.numpy()
-                    if name in units and (
-                        value.min() < 0 or value.max() >= units[name]
-                    ):
-                        raise DataError(
-                            f"{file}, record {done}: label {value[0].tolist()} is "
-                            f"outside the class ids 0..{units[name] - 1}"
-                        )
-            for value in tf.nest.flatten(x):
-                if value.dtype.is_floating and not np.isfinite(value.numpy()).all():
-                    raise DataError(f"{file}, record {done}: NaN or infinite value")
-            done += 1
+            except tf.errors.OpError as error:  # which record: each again, alone
+                _unparsed(records, file, done)
+                raise DataError(f"{file}, records {done}..: {_reason(error)}") from None
+            done += _checked_records(settings, units, file, done, x, y, records)
         if not done:
             raise DataError(f"{file} holds no records")
         counts.append(done)
     records.counts = np.asarray(counts, dtype="int64")
     return records
+
+
+def _unparsed(records, file, first):
+    """Raises DataError naming the first record from index `first` on that does not
+    read or parse."""
+    one = iter(tf.data.TFRecordDataset(file).skip(first).batch(1))
+    for index in itertools.count(first):
+        try:
+            records.parse(next(one))
+        except StopIteration:
+            return
+        except tf.errors.OpError as error:
+            raise DataError(f"{file}, record {index}: {_reason(error)}") from None
+
+
+def _checked_records(settings, units, file, first, x, y, records):
+    """The number of records in the parsed batch (x, y), once their class ids and
+    values are checked; a bad one is named by its index in the file."""
+    if records.targets is not None:
+        for name, value in _named(y, list(settings.outputs)).items():
+            if name not in units:
+                continue
+            value = value.numpy()
+            rows = np.reshape(value, (len(value), -1))
+            bad = ((rows < 0) | (rows >= units[name])).any(axis=1)
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise DataError(
+                    f"{file}, record {first + row}: label {value[row].tolist()} is "
+                    f"outside the class ids 0..{units[name] - 1}"
+                )
+    for value in tf.nest.flatten(x):
+        if value.dtype.is_floating:
+            rows = np.reshape(value.numpy(), (len(value), -1))
+            bad = ~np.isfinite(rows).all(axis=1)
+            if bad.any():
+                row = first + int(np.argmax(bad))
+                raise DataError(f"{file}, record {row}: NaN or infinite value")
+    return len(tf.nest.flatten(x)[0])
 
 
 def _tfrecord(settings, data, verbose=False):
@@ -1407,8 +1446,7 @@ def _predict_inputs(settings, files):
             try:
                 images.append(decode(tf.constant([file]))[0])
             except tf.errors.OpError as error:
-                reason = error.message.splitlines()[0] if error.message else ""
-                raise DataError(f"cannot read {file}: {reason}") from None
+                raise DataError(f"cannot read {file}: {_reason(error)}") from None
         return tf.stack(images)
     raise DataError("--predict reads the files of an image_folder or text_folder spec")
 

@@ -262,6 +262,8 @@ def test_bad_data_sources_are_one_line_errors(tmp_path, capsys):
     (empty / "c0").mkdir(parents=True)
     (empty / "c0" / "notes.txt").write_text("hello")
     three = _images(tmp_path / "three", 3, 2)
+    many = _images(tmp_path / "many", 2, 150)  # 97.png is file 298: the check's 2nd batch
+    (many / "c1" / "97.png").write_bytes(b"GIF89a not a gif")
     image_input = [{"name": "image", "shape": [8, 8, 3]}]
     for dataset, named, message in [
         ({"image_folder": str(images)}, str(images / "c1" / "2.png"), "cannot read"),
@@ -271,6 +273,7 @@ def test_bad_data_sources_are_one_line_errors(tmp_path, capsys):
         # spec's place, before any data is read (tests/test_run_rules.py).
         ({"image_folder": str(three)}, "c0, c1, c2", "output has 2 units"),
         ({"image_folder": str(images), "test_split": 0.1}, "", "holds out 0"),
+        ({"image_folder": str(many)}, str(many / "c1" / "97.png"), "cannot read"),
     ]:
         cases.append((_spec("img", image_input, IMAGE_LAYERS, dataset), named, message))
     texts = _texts(tmp_path / "texts", 2, 3)
@@ -287,6 +290,7 @@ def test_bad_data_sources_are_one_line_errors(tmp_path, capsys):
         assert err.startswith("error: ") and err.count("\n") == 1, err
         assert named in err and message in err, (message, err)
         assert "Traceback" not in err and not (folder / "run" / "model.keras").exists()
+        assert not any(s in err for s in ("{{", "[Op:", "user code")), err  # TF's own
 
 
 def test_csv_class_labels_that_are_whole_numbers_train(tmp_path, capsys):
@@ -385,13 +389,13 @@ def test_bad_tfrecord_sources_are_one_line_errors(tmp_path, capsys):
     import tensorflow as tf
 
     with tf.io.TFRecordWriter(str(labels / "part-001.tfrecord")) as writer:
-        writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": 0}))
-        writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": 7}))
+        for label in [0] * 270 + [7, 0]:  # past the checking pass's first batch (256)
+            writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": label}))
     wrong_shape = {**TFRECORD_FEATURES, "image": {"dtype": "float32", "shape": [16]}}
     cases = [
         (_tfrecord_spec(str(tmp_path / "none-*.tfrecord")), "matches no files"),
         (_tfrecord_spec(str(bad / "*.tfrecord")), "part-002.tfrecord, record 1"),
-        (_tfrecord_spec(str(labels / "*.tfrecord")), "part-001.tfrecord, record 1: label 7"),
+        (_tfrecord_spec(str(labels / "*.tfrecord")), "part-001.tfrecord, record 270: label 7"),
         (_tfrecord_spec(pattern, features=wrong_shape), "feature 'image' has shape [16]"),
         (_tfrecord_spec(pattern, inputs=["pixels"]), "'pixels' is not a declared feature"),
     ]
