@@ -229,9 +229,20 @@ def _shuffled_split(paths, labels, fraction, seed):
     return (paths[:cut], labels[:cut]), (paths[test], labels[test])
 
 
-def _checked(stream, what, verbose):
-    """One streamed pass that decodes every file: a file that cannot be read is named
-    here, before training, not as a traceback in the middle of an epoch."""
+def _checked(stream, what, verbose, facts, how):
+    """One streamed pass that decodes every file (`how` says how, for `facts`): a file
+    that cannot be read is named here, before training, not as a traceback in the
+    middle of an epoch."""
+
+    def check():
+        _check_files(stream, what, verbose)
+        return True
+
+    facts.about(["decodes", how], stream.paths, check, lambda value: value is True)
+    return stream
+
+
+def _check_files(stream, what, verbose):
     if verbose:
         print(f"Checking {len(stream)} {what}...", flush=True)
     dataset = (
@@ -319,14 +330,69 @@ VOCABULARY = "vocabulary.json"  # in the run folder: the training texts' vocabul
 
 
 def _stamps(files):
-    """Each file's (path, size, mtime): what says a file is as it was."""
-    return [(str(f), os.path.getsize(f), os.stat(f).st_mtime_ns) for f in files]
+    """Each file's (path, size, mtime, ctime, inode): what says a file is as it was.
+    No write leaves all five as they were: the system sets ctime on every change."""
+    stamps = []
+    for file in files:
+        stat = os.stat(file)
+        stamps.append(
+            (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+        )
+    return stamps
 
 
 def _files_key(files):
     import hashlib
 
     return hashlib.sha256(json.dumps(_stamps(files)).encode()).hexdigest()
+
+
+FACTS = "data-facts.json"  # in the run folder: what the start-up passes learnt
+RACY_NS = 2_000_000_000  # a file changed more recently may change again unseen
+
+
+class Facts:
+    """What the start-up passes over the data learnt (every file decodes, each TFRecord
+    file's record count, the data's digest...), kept in the run folder keyed by the
+    stamps of the files each read: a restarted run stats its files rather than read
+    them all again. Not kept while a file changed in the last RACY_NS: ctime ticks
+    coarsely, and a change in the same tick as the stamp would go unseen."""
+
+    def __init__(self, run_dir=None):
+        self.path = os.path.join(run_dir, FACTS) if run_dir else None
+        self.known, self.used = {}, {}
+        try:
+            with open(self.path, encoding="utf-8") as stream:
+                known = json.load(stream)
+        except (TypeError, OSError, ValueError):  # no run folder, no file, torn
+            return
+        if isinstance(known, dict):
+            self.known = known
+
+    def about(self, what, files, learn, valid):
+        """learn()'s JSON value for `files`, or the value it gave for the same `what`
+        and these files as they are now, if `valid` takes it."""
+        import hashlib
+        import time
+
+        stamps = _stamps(files)
+        key = hashlib.sha256(json.dumps([what, stamps]).encode()).hexdigest()
+        value = self.known.get(key)
+        if value is None or not valid(value):
+            value = learn()
+        if time.time_ns() - max((stamp[3] for stamp in stamps), default=0) > RACY_NS:
+            self.used[key] = value
+        return value
+
+    def keep(self):
+        """The facts this start used, written (atomically) into the run folder: call
+        it once the folder is known to be this run's."""
+        if self.path is None or self.used == self.known:
+            return
+        part = f"{self.path}.part-{os.getpid()}"
+        with open(part, "w", encoding="utf-8") as stream:
+            json.dump(self.used, stream)
+        os.replace(part, self.path)
 
 
 def _vocabulary(vectorize, files, run_dir, verbose):
@@ -367,7 +433,7 @@ def keep_vocabulary(pair, run_dir):
     os.replace(f"{path}.part-{os.getpid()}", path)
 
 
-def _folder(settings, data, verbose=False, run_dir=None):
+def _folder(settings, data, verbose, run_dir, facts):
     """Image or text files in one subfolder per class, streamed: the files are listed
     and split here, read and decoded batch by batch while training."""
     key = "image_folder" if "image_folder" in data else "text_folder"
@@ -381,12 +447,12 @@ def _folder(settings, data, verbose=False, run_dir=None):
         shape = next(iter(settings.inputs.values()))[0]
         mode_name = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
         channels = {v: k for k, v in COLOR_MODES.items()}[mode_name]
-        decode = _image_decoder(tuple(data.get("image_size", shape[:2])), channels)
-        stream = Stream(paths, decode)
-        _checked(stream, f"images in {path}", verbose)
+        size = tuple(data.get("image_size", shape[:2]))
+        stream = Stream(paths, _image_decoder(size, channels))
+        _checked(stream, f"images in {path}", verbose, facts, ["image", channels])
         return tuple(
             (
-                Stream(p, decode, classes=classes),
+                Stream(p, stream.decode, classes=classes),
                 _labels(settings, key, y, mode, classes),
             )
             for p, y in (train, test)
@@ -399,7 +465,7 @@ def _folder(settings, data, verbose=False, run_dir=None):
     def utf8(files):  # what TextVectorization's standardization can read
         return tf.strings.unicode_decode(_read_files(files), "UTF-8", "strict")
 
-    _checked(Stream(paths, utf8), f"texts in {path}", verbose)
+    _checked(Stream(paths, utf8), f"texts in {path}", verbose, facts, "utf-8")
     files_key = _vocabulary(vectorize, train[0], run_dir, verbose)
 
     def decode(files):
@@ -616,34 +682,72 @@ def _record_features(settings, data):
     return features, inputs, targets if settings.targets != "inputs" else None
 
 
-def _count_records(settings, records, verbose):
-    """One streamed pass, CHECKED_BATCH records parsed at a time: every record parsed,
-    class ids checked; a record that cannot be used is named by file and index."""
-    if verbose:
-        print(f"Checking {len(records.files)} TFRecord files...", flush=True)
+def _count_records(settings, records, verbose, facts):
+    """Each file's record count, from one streamed pass (unless `facts` know it) that
+    parses every record and checks the class ids; a record that cannot be used is
+    named by file and index."""
     units = {
         n: shape[-1]
         for n, (shape, kind) in settings.outputs.items()
         if kind == "class_ids"
     }
-    counts = []
-    for file in records.files:
-        done = 0
-        batches = iter(tf.data.TFRecordDataset(file).batch(CHECKED_BATCH))
-        while True:
-            try:
-                x, y = records.parse(next(batches))
-            except StopIteration:
-                break
-            except tf.errors.OpError as error:  # which record: each again, alone
-                _unparsed(records, file, done)
-                raise DataError(f"{file}, records {done}..: {_reason(error)}") from None
-            done += _checked_records(settings, units, file, done, x, y, records)
-        if not done:
-            raise DataError(f"{file} holds no records")
-        counts.append(done)
+    what = ["records", repr(records.features), sorted(units.items()), records.targets]
+
+    def counted(value):
+        return (
+            isinstance(value, list)
+            and len(value) == len(records.files)
+            and all(type(count) is int and count > 0 for count in value)
+        )
+
+    def learn():
+        return _records_checked(settings, records, verbose, units)
+
+    counts = facts.about(what, records.files, learn, counted)
     records.counts = np.asarray(counts, dtype="int64")
     return records
+
+
+def _records_checked(settings, records, verbose, units):
+    """Each file's records parsed CHECKED_BATCH at a time, several batches at once."""
+    if verbose:
+        print(f"Checking {len(records.files)} TFRecord files...", flush=True)
+    batches = (
+        tf.data.Dataset.from_tensor_slices(np.arange(len(records.files)))
+        .interleave(  # file after file; a batch holds one file's records
+            lambda i: (
+                tf.data.TFRecordDataset(tf.gather(records.files, i))
+                .batch(CHECKED_BATCH)
+                .map(lambda serialized: (i, serialized))
+            ),
+            cycle_length=1,
+        )
+        .map(
+            lambda i, serialized: (i, records.parse(serialized)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    counts, iterator = [0] * len(records.files), iter(batches)
+    while True:
+        try:
+            index, (x, y) = next(iterator)
+        except StopIteration:
+            break
+        except tf.errors.OpError as error:  # the batch after the last one read
+            last = max((i for i, c in enumerate(counts) if c), default=0)
+            for i in range(last, len(records.files)):  # which record: each alone
+                _unparsed(records, records.files[i], counts[i])
+            raise DataError(f"{records.files[last]}: {_reason(error)}") from None
+        file, done = records.files[int(index)], counts[int(index)]
+        counts[int(index)] += _checked_records(
+            settings, units, file, done, x, y, records
+        )
+    for file, count in zip(records.files, counts, strict=True):
+        if not count:
+            raise DataError(f"{file} holds no records")
+    return counts
 
 
 def _unparsed(records, file, first):
@@ -685,7 +789,7 @@ def _checked_records(settings, units, file, first, x, y, records):
     return len(tf.nest.flatten(x)[0])
 
 
-def _tfrecord(settings, data, verbose=False):
+def _tfrecord(settings, data, verbose, facts):
     import glob
 
     pattern = data["tfrecord"]
@@ -693,7 +797,7 @@ def _tfrecord(settings, data, verbose=False):
     if not files:
         raise DataError(f"tfrecord {pattern!r} matches no files")
     records = Records(files, [], *_record_features(settings, data))
-    _count_records(settings, records, verbose)
+    _count_records(settings, records, verbose, facts)
     fraction = data.get("test_split", 0.2)
     held = int(fraction * len(files))
     if not 0 < held < len(files):
@@ -765,8 +869,9 @@ class CsvRows(Records):
         return x, values[-1][:, tf.newaxis]
 
 
-def _csv(settings, data):
-    """One streamed pass over the file: every row checked, each band's rows counted."""
+def _csv(settings, data, verbose, facts):
+    """The header checked against the model; one streamed pass over the file (unless
+    `facts` know its result): every row checked, each band's rows counted."""
     import csv
 
     path, label = data["csv"], data.get("label")
@@ -774,29 +879,37 @@ def _csv(settings, data):
     top = HASH_RANGE - int(test * HASH_RANGE)
     cut = top - int(validation * top)
     bands = [(0, cut), (cut, top), (top, HASH_RANGE)]
-    counts, seed = [0, 0, 0], settings.seed or 0
+    seed = settings.seed or 0
     shape, kind = next(iter(settings.outputs.values()))
     units = shape[-1] if kind == "class_ids" and label else None
     try:
         with open(path, newline="", encoding="utf-8") as stream:
-            reader = csv.reader(stream)
-            header = next(reader, [])
-            features = data.get("features") or [c for c in header if c != label]
-            for column in [*features, *([label] if label else [])]:
-                if column not in header:
-                    raise DataError(
-                        f"{path} has no column {column!r}; it has {', '.join(header)}"
-                    )
-            _check_columns(settings, path, features, label, kind)
-            wanted = [header.index(c) for c in [*features, *([label] if label else [])]]
-            for index, row in enumerate(reader):
-                _check_row(path, index + 2, row, header, wanted, units)
-                place = (index * HASH_STEP + seed) % HASH_RANGE
-                counts[
-                    next(b for b, (lo, hi) in enumerate(bands) if lo <= place < hi)
-                ] += 1
+            header = next(csv.reader(stream), [])
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
+    features = data.get("features") or [c for c in header if c != label]
+    for column in [*features, *([label] if label else [])]:
+        if column not in header:
+            raise DataError(
+                f"{path} has no column {column!r}; it has {', '.join(header)}"
+            )
+    _check_columns(settings, path, features, label, kind)
+    wanted = [header.index(c) for c in [*features, *([label] if label else [])]]
+
+    def learn():
+        if verbose:
+            print(f"Checking the rows of {path}...", flush=True)
+        return _csv_rows(path, header, wanted, units, seed, bands)
+
+    def counted(value):
+        return (
+            isinstance(value, list)
+            and len(value) == 3
+            and all(type(count) is int and count >= 0 for count in value)
+        )
+
+    what = ["csv rows", header, wanted, units, seed, bands]
+    counts = facts.about(what, [path], learn, counted)
     if not sum(counts):
         raise DataError(f"{path} has no rows")
     for band, name in (
@@ -823,6 +936,26 @@ def _csv(settings, data):
     for part in (train, held, rest):
         part.total = sum(counts)  # the file's rows, every band
     return (train, train), (rest, rest)
+
+
+def _csv_rows(path, header, wanted, units, seed, bands):
+    """Each band's row count, every row checked."""
+    import csv
+
+    counts = [0, 0, 0]
+    try:
+        with open(path, newline="", encoding="utf-8") as stream:
+            reader = csv.reader(stream)
+            next(reader, [])
+            for index, row in enumerate(reader):
+                _check_row(path, index + 2, row, header, wanted, units)
+                place = (index * HASH_STEP + seed) % HASH_RANGE
+                counts[
+                    next(b for b, (lo, hi) in enumerate(bands) if lo <= place < hi)
+                ] += 1
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"cannot read {path}: {error}") from None
+    return counts
 
 
 def _check_columns(settings, path, features, label, kind):
@@ -866,10 +999,12 @@ def _check_row(path, line, row, header, wanted, units):
         )
 
 
-def load_spec_data(settings, verbose=False, run_dir=None):
+def load_spec_data(settings, verbose=False, run_dir=None, facts=None):
     """The spec's own data set as ((x_train, y_train), (x_test, y_test)); a folder's
     inputs are Streams (paths decoded while training). A text folder's vocabulary is
-    kept in (and read again from) `run_dir`, when given."""
+    kept in (and read again from) `run_dir`, when given; what the checking passes
+    learn is left in `facts` (a Facts), which may know it already."""
+    facts = Facts() if facts is None else facts
     data = settings.dataset
     if data == "synthetic":
         return synthetic_data(settings, 1024, settings.seed or 0)
@@ -884,11 +1019,11 @@ def load_spec_data(settings, verbose=False, run_dir=None):
     if "synthetic_linear" in data:
         return _linear(settings, data)
     if "image_folder" in data or "text_folder" in data:
-        return _folder(settings, data, verbose, run_dir)
+        return _folder(settings, data, verbose, run_dir, facts)
     if "csv" in data:
-        return _csv(settings, data)
+        return _csv(settings, data, verbose, facts)
     if "tfrecord" in data:
-        return _tfrecord(settings, data, verbose)
+        return _tfrecord(settings, data, verbose, facts)
     return _inline(settings, data)
 
 
@@ -960,10 +1095,12 @@ def check_data(settings, source, split, x, y):
             )
 
 
-def load_data(settings, args):
-    """(train, validation, test) pairs, checked against the model."""
+def load_data(settings, args, facts=None):
+    """(train, validation, test) pairs, checked against the model; what the checking
+    passes learn is left in `facts` (by default, read from the run folder only)."""
+    facts = Facts(args.run_dir) if facts is None else facts
     if args.data == "spec":
-        train, test = load_spec_data(settings, not args.quiet, args.run_dir)
+        train, test = load_spec_data(settings, not args.quiet, args.run_dir, facts)
         source = "data" if not isinstance(settings.dataset, str) else settings.dataset
     elif args.data == "synthetic":
         train, test = synthetic_data(settings, args.samples, args.seed)

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -26,6 +27,7 @@ if __package__:  # this folder is a package
     from .specgen_data import (
         Batches,
         DataError,
+        Facts,
         evaluation_dataset,
         keep_vocabulary,
         learn_statistics,
@@ -39,6 +41,7 @@ else:
     from specgen_data import (
         Batches,
         DataError,
+        Facts,
         evaluation_dataset,
         keep_vocabulary,
         learn_statistics,
@@ -648,7 +651,7 @@ def plot_history(history, path):
     figure.savefig(path)
 
 
-def _fingerprint(settings, args):
+def _fingerprint(settings, args, facts):
     """What makes two runs the same run: the spec's content (its sha256), the data's
     content and the settings that shape the run; a checkpoint resumes only its own run.
     `--epochs` is not among them: a finished run can be continued."""
@@ -657,15 +660,16 @@ def _fingerprint(settings, args):
     values["mixed_precision"] = args.mixed_precision
     return {
         "spec": getattr(settings, "spec_sha256", None),
-        "data": _data_digest(settings, args),
+        "data": _data_digest(settings, args, facts),
         "settings": values,
     }
 
 
-def _data_digest(settings, args):
+def _data_digest(settings, args, facts):
     """sha256 of the data the run reads: a file's bytes, the files (names and bytes)
     of a folder or a TFRecord glob, or the spec's own description of it (a built-in
-    name, inline arrays)."""
+    name, inline arrays). Files are read only where `facts` do not know the digest of
+    these files as they are."""
     source = args.data if args.data not in ("spec", "synthetic") else None
     data = settings.dataset if args.data == "spec" else args.data
     if source is None and isinstance(data, str) and data.endswith(".npz"):
@@ -675,7 +679,7 @@ def _data_digest(settings, args):
             (k for k in ("image_folder", "text_folder", "csv") if k in data), None
         )
         source = data[key] if key else None
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode())
+    described = json.dumps(data, sort_keys=True, default=str)
     files = []  # (the name hashed, the file)
     if source is not None and Path(source).is_dir():
         root = Path(source)
@@ -684,16 +688,26 @@ def _data_digest(settings, args):
         files = [("", Path(source))]
     elif isinstance(data, dict) and "tfrecord" in data:
         files = [(p, Path(p)) for p in sorted(glob.glob(data["tfrecord"]))]
-    for name, file in files:
-        if not file.is_file():
-            continue
-        digest.update(name.encode())
-        try:
-            with open(file, "rb") as stream:
-                digest.update(hashlib.file_digest(stream, "sha256").digest())
-        except OSError as error:
-            raise DataError(f"cannot read {file}: {error.strerror}") from None
-    return digest.hexdigest()
+    files = [(name, file) for name, file in files if file.is_file()]
+
+    def digest():
+        digest = hashlib.sha256(described.encode())
+        for name, file in files:
+            digest.update(name.encode())
+            try:
+                with open(file, "rb") as stream:
+                    digest.update(hashlib.file_digest(stream, "sha256").digest())
+            except OSError as error:
+                raise DataError(f"cannot read {file}: {error.strerror}") from None
+        return digest.hexdigest()
+
+    if not files:
+        return digest()
+
+    def valid(value):
+        return isinstance(value, str) and re.fullmatch("[0-9a-f]{64}", value)
+
+    return facts.about(["sha256", described], [f for _, f in files], digest, valid)
 
 
 class RunLock:
@@ -754,15 +768,18 @@ def train(script, args):
     strategy = make_strategy(args.strategy)
     if strategy.num_replicas_in_sync > 1:
         jit = False  # cross-replica gradient sums cannot run inside XLA clusters
-    data = load_data(settings, args)
+    facts = Facts(args.run_dir)  # what the data's checking passes learnt before
+    data = load_data(settings, args, facts)
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
-        return _train_locked(script, args, settings, strategy, jit, run_dir, data)
+        return _train_locked(
+            script, args, settings, strategy, jit, run_dir, (data, facts)
+        )
 
 
 def _train_locked(script, args, settings, strategy, jit, run_dir, data):
-    train_pair, validation_pair, test_pair = data
+    (train_pair, validation_pair, test_pair), facts = data
     batches = Batches(
         train_pair, args.batch_size, args.seed, getattr(script, "CLASS_WEIGHT", None)
     )
@@ -793,7 +810,7 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         spec_callbacks = script.make_callbacks(run_dir)
         _check_tensorboard(spec_callbacks)
         checkpoint = Checkpoint(
-            run_dir, _fingerprint(settings, args), spec_callbacks, recorder
+            run_dir, _fingerprint(settings, args, facts), spec_callbacks, recorder
         )
         start = checkpoint.load()
         checkpoint.continue_to(args.epochs)
@@ -804,6 +821,7 @@ def _train_locked(script, args, settings, strategy, jit, run_dir, data):
         checkpoint.restore_variables(model)
         # Once the folder is known to be this run's (checkpoint.load refuses others).
         keep_vocabulary(train_pair, run_dir)
+        facts.keep()
     callbacks = [EpochOrder(batches), throughput, *spec_callbacks, recorder, checkpoint]
     if checkpoint.stopped and not checkpoint.finished:
         # Killed after the last epoch's checkpoint: only on_train_end (which restores

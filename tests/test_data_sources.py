@@ -391,11 +391,15 @@ def test_bad_tfrecord_sources_are_one_line_errors(tmp_path, capsys):
     with tf.io.TFRecordWriter(str(labels / "part-001.tfrecord")) as writer:
         for label in [0] * 270 + [7, 0]:  # past the checking pass's first batch (256)
             writer.write(_example({"image": np.zeros((4, 4, 1), np.float32), "label": label}))
+    empty = tmp_path / "empty"
+    _shards(empty, 4, 3)
+    (empty / "part-001.tfrecord").write_bytes(b"")
     wrong_shape = {**TFRECORD_FEATURES, "image": {"dtype": "float32", "shape": [16]}}
     cases = [
         (_tfrecord_spec(str(tmp_path / "none-*.tfrecord")), "matches no files"),
         (_tfrecord_spec(str(bad / "*.tfrecord")), "part-002.tfrecord, record 1"),
         (_tfrecord_spec(str(labels / "*.tfrecord")), "part-001.tfrecord, record 270: label 7"),
+        (_tfrecord_spec(str(empty / "*.tfrecord")), "part-001.tfrecord holds no records"),
         (_tfrecord_spec(pattern, features=wrong_shape), "feature 'image' has shape [16]"),
         (_tfrecord_spec(pattern, inputs=["pixels"]), "'pixels' is not a declared feature"),
     ]
