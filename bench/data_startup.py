@@ -59,7 +59,9 @@ def main() -> int:
                     "image": {"dtype": "string", "decode": "image", "shape": shape},
                     "label": {"dtype": "int64", "shape": []},
                 },
-                "inputs": ["image"], "targets": ["label"], "test_split": 0.125,
+                "inputs": ["image"],
+                "targets": ["label"],
+                "test_split": 0.125,
             },  # fmt: skip
         }
         time.sleep(2.5)  # the facts of files changed in the last 2 s are not kept
