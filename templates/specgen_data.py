@@ -13,7 +13,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}  # by the input's channels
+if __package__:  # this folder is a package
+    from .specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_image, image_decoder
+else:
+    from specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_image, image_decoder
 
 
 class DataError(Exception):
@@ -29,6 +32,9 @@ def _reason(error):
     text = next((line for line in lines if line), "")
     text = re.sub(r"\{\{[^}]*\}\}\s*", "", text)
     text = re.sub(r"^Error in user-defined function .*?Iterator::\S+ ", "", text)
+    said = re.search(r"assertion failed: \[(.+?)\]|Summarized data: b'(.+?)'", text)
+    if said:  # one of ours (tf.debugging.Assert), run in a graph or eagerly
+        return said.group(1) or said.group(2)
     return re.sub(r"\s*\[Op:.*$", "", text) or "unreadable"
 
 
@@ -167,15 +173,6 @@ def _split(x, y, fraction):
     return head, tail
 
 
-IMAGE_FORMATS = (
-    ".bmp",
-    ".gif",
-    ".jpeg",
-    ".jpg",
-    ".png",
-)  # what tf.io.decode_image reads
-
-
 class Stream:
     """Samples read from files when a batch needs them: only the paths are in memory,
     and `decode` (a batch of paths -> their samples) runs inside the tf.data pipeline,
@@ -278,29 +275,6 @@ def _unreadable(stream, paths, error):
 
 
 CHECKED_BATCH = 256
-
-
-def _image(encoded, size, channels):
-    """A PNG, JPEG, GIF or BMP file's bytes as float32 pixels of `size`, values as
-    stored (0..255)."""
-    image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
-    image = tf.image.resize(image, size)
-    image.set_shape((*size, channels))
-    return image
-
-
-def _image_decoder(size, channels):
-    """A batch of image files' paths -> their pixels, float32 [n, *size, channels]."""
-    one = tf.TensorSpec((*size, channels), tf.float32)
-
-    def decode(paths):
-        return tf.map_fn(
-            lambda path: _image(tf.io.read_file(path), size, channels),
-            paths,
-            fn_output_signature=one,
-        )
-
-    return decode
 
 
 def _read_files(paths):
@@ -448,7 +422,7 @@ def _folder(settings, data, verbose, run_dir, facts):
         mode_name = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
         channels = {v: k for k, v in COLOR_MODES.items()}[mode_name]
         size = tuple(data.get("image_size", shape[:2]))
-        stream = Stream(paths, _image_decoder(size, channels))
+        stream = Stream(paths, image_decoder(size, channels))
         _checked(stream, f"images in {path}", verbose, facts, ["image", channels])
         return tuple(
             (
@@ -515,7 +489,7 @@ class Features:
         if decode == "image":
             one = tf.TensorSpec(shape, tf.float32)
             return tf.map_fn(
-                lambda bytes_: _image(bytes_, shape[:2], shape[2]),
+                lambda bytes_: decode_image(bytes_, shape[:2], shape[2]),
                 value,
                 fn_output_signature=one,
             )
@@ -1577,7 +1551,7 @@ def _predict_inputs(settings, files):
         shape = next(iter(settings.inputs.values()))[0]
         mode = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
         channels = {v: k for k, v in COLOR_MODES.items()}[mode]
-        decode = _image_decoder(tuple(data.get("image_size", shape[:2])), channels)
+        decode = image_decoder(tuple(data.get("image_size", shape[:2])), channels)
         images = []
         for file in files:
             try:

@@ -60,6 +60,7 @@ def test_orphans_fail_check_and_prune_deletes_them(tmp_path, capsys):
         "renamed_functional.py",
         "specgen_cli.py",
         "specgen_data.py",
+        "specgen_images.py",
         "specgen_runtime.py",
         "train_renamed.py",
     ]
@@ -114,7 +115,7 @@ def test_a_folder_means_its_specs(tmp_path, capsys):
     ):
         assert f"skipped: {folder / name} ({reason}" in out, name
     assert out.count("skipped: ") == 7  # every JSON file not treated as a spec, once
-    assert out.count("written: ") == 5  # model, training script, three shared modules
+    assert out.count("written: ") == 6  # model, training script, four shared modules
 
 
 def test_check_and_diff(tmp_path, capsys):

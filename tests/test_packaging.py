@@ -39,7 +39,7 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for template in ("sequential", "functional", "subclass", "train"):
         assert f"specgen/templates/{template}.py.jinja" in names
-    for copied in ("specgen_runtime.py", "specgen_cli.py", "specgen_data.py"):
+    for copied in ("specgen_runtime.py", "specgen_cli.py", "specgen_data.py", "specgen_images.py"):
         assert f"specgen/templates/{copied}" in names
     assert "specgen/prebuilt/manifest.json" in names  # hatch_build.py, specgen/emit/prebuilt.py
     assert sum(name.startswith("specgen/prebuilt/tmpl_") for name in names) == 5
@@ -88,6 +88,6 @@ def test_wheel_ships_templates_and_schemas_and_renders_elsewhere(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     installed = json.loads(run.stdout)
-    assert len(installed) == 7  # 3 styles + one training script + 3 shared modules
+    assert len(installed) == 8  # 3 styles + one training script + 4 shared modules
     # Compiled at build time or from source here, with the cache on or off: the same text.
     assert installed == specgen.render(ROOT / "specs" / "cifar100.json", "all")

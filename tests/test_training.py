@@ -585,7 +585,7 @@ def test_scripts_work_inside_a_package(rendered, tmp_path):
     (package / "__init__.py").write_text("")
     for path in rendered.glob("*tiny_regression*.py"):
         (package / path.name).write_text(path.read_text())
-    for shared in ("specgen_cli.py", "specgen_data.py", "specgen_runtime.py"):
+    for shared in ("specgen_cli.py", "specgen_data.py", "specgen_images.py", "specgen_runtime.py"):
         (package / shared).write_text((rendered / shared).read_text())
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     command = [

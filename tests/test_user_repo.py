@@ -173,6 +173,7 @@ def test_pre_commit_hook_runs_on_specs_only(tmp_path):
         [
             *(f"renamed_{style}.py" for style in ("functional", "sequential", "subclass")),
             "train_renamed.py",
-            *("specgen_cli.py", "specgen_data.py", "specgen_runtime.py"),
+            *("specgen_cli.py", "specgen_data.py", "specgen_images.py"),
+            "specgen_runtime.py",
         ]
     )

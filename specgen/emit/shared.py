@@ -1,5 +1,5 @@
-"""The training runtime every spec's script imports: specgen_cli.py, specgen_data.py and
-specgen_runtime.py, written once per output folder.
+"""The training runtime every spec's script imports: specgen_cli.py, specgen_data.py,
+specgen_images.py and specgen_runtime.py, written once per output folder.
 
 Nothing in them depends on a spec, so they are plain Python in templates/, kept formatted as
 ruff formats generated code (tests/test_shared.py), and copied rather than rendered by Jinja
@@ -14,7 +14,7 @@ from pathlib import Path
 from ..spec import resources
 from ..spec.errors import TemplateProblem
 
-NAMES = ("specgen_cli.py", "specgen_data.py", "specgen_runtime.py")
+NAMES = ("specgen_cli.py", "specgen_data.py", "specgen_images.py", "specgen_runtime.py")
 
 
 def source(name: str, templates: Path | None = None) -> tuple[str, bool]:
