@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 if __package__:  # this folder is a package
-    from .specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_image, image_decoder
+    from .specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_images, image_decoder
 else:
-    from specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_image, image_decoder
+    from specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_images, image_decoder
 
 
 class DataError(Exception):
@@ -422,8 +422,9 @@ def _folder(settings, data, verbose, run_dir, facts):
         mode_name = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
         channels = {v: k for k, v in COLOR_MODES.items()}[mode_name]
         size = tuple(data.get("image_size", shape[:2]))
-        stream = Stream(paths, image_decoder(size, channels))
-        _checked(stream, f"images in {path}", verbose, facts, ["image", channels])
+        guarded = Stream(paths, image_decoder(size, channels))
+        _checked(guarded, f"images in {path}", verbose, facts, ["image", channels])
+        stream = Stream(paths, image_decoder(size, channels, guarded=False))
         return tuple(
             (
                 Stream(p, stream.decode, classes=classes),
@@ -477,22 +478,19 @@ class Features:
     def __repr__(self):  # what the cache is keyed by
         return repr(sorted(self.declared.items()))
 
-    def __call__(self, serialized):
+    def __call__(self, serialized, guarded=False):
+        """`guarded`: images' headers read first (decode_images); the checking pass
+        guards, the epochs read what it passed."""
         example = tf.io.parse_example(serialized, self.spec)
-        return {name: self._decoded(name, v) for name, v in example.items()}
+        return {name: self._decoded(name, v, guarded) for name, v in example.items()}
 
-    def _decoded(self, name, value):
+    def _decoded(self, name, value, guarded):
         feature = self.declared[name]
         decode, shape = feature.get("decode"), feature["shape"]
         if decode is None:
             return value
         if decode == "image":
-            one = tf.TensorSpec(shape, tf.float32)
-            return tf.map_fn(
-                lambda bytes_: decode_image(bytes_, shape[:2], shape[2]),
-                value,
-                fn_output_signature=one,
-            )
+            return decode_images(value, shape[:2], shape[2], guarded)
         array = tf.io.decode_raw(value, RAW_DTYPES[decode])
         return tf.reshape(tf.cast(array, tf.float32), [-1, *shape])
 
@@ -536,21 +534,21 @@ class Records:
             return tf.data.Dataset.from_tensor_slices(files).flat_map(self.cache.rows)
         return tf.data.TFRecordDataset(files)
 
-    def examples(self, serialized):
+    def examples(self, serialized, guarded=False):
         """(x, y) of a batch of serialized records, parsed in one vectorised op (or
         of a batch of cached rows, gathered from the cache)."""
         if self.cache is not None:
             example = self.cache.gather(serialized)
         else:
-            example = self.features(serialized)
+            example = self.features(serialized, guarded)
         x = _structure(example, self.inputs)
         if self.targets is None:  # an autoencoder: the input is the target
             return x, x
         return x, _structure(example, self.targets)
 
-    def parse(self, serialized):
+    def parse(self, serialized, guarded=False):
         """A batch of records as (x, y) or, with class weights, (x, y, weight)."""
-        x, y = self.examples(serialized)
+        x, y = self.examples(serialized, guarded)
         if self.class_weight is None:
             return x, y
         table = tf.constant(self.class_weight, dtype="float32")
@@ -697,7 +695,7 @@ def _records_checked(settings, records, verbose, units):
             cycle_length=1,
         )
         .map(
-            lambda i, serialized: (i, records.parse(serialized)),
+            lambda i, serialized: (i, records.parse(serialized, guarded=True)),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
@@ -730,7 +728,7 @@ def _unparsed(records, file, first):
     one = iter(tf.data.TFRecordDataset(file).skip(first).batch(1))
     for index in itertools.count(first):
         try:
-            records.parse(next(one))
+            records.parse(next(one), guarded=True)
         except StopIteration:
             return
         except tf.errors.OpError as error:
@@ -830,7 +828,7 @@ class CsvRows(Records):
             lines, [tf.constant(0.0)] * len(selected), select_cols=selected
         )
 
-    def examples(self, lines):
+    def examples(self, lines, guarded=False):
         if self.cache is None:
             values = self.decode(lines)
         else:  # the decoded columns, stacked when cached

@@ -102,13 +102,13 @@ def test_headers_declare_what_tensorflow_decodes(images_module):
         "empty": (b"", -1),
     }
     for name, (data, expected) in cases.items():
-        declared = int(images_module.declared_pixels(tf.constant(data)))
+        declared = int(images_module.declared_pixels(tf.constant([data]))[0])
         assert declared == expected, (name, declared)
     # Lossless: exactly as written (the top-down BMP's rows, stored bottom-up, flipped).
     for name, written in [("png", pixels), ("gif", pixels), ("bmp", pixels),
                           ("top-down bmp", pixels[::-1])]:  # fmt: skip
         data, _ = cases[name]
-        decoded = images_module.decode_image(tf.constant(data), (7, 5), 3).numpy()
+        decoded = images_module.decode_images(tf.constant([data]), (7, 5), 3)[0].numpy()
         np.testing.assert_array_equal(decoded, written, err_msg=name)
 
 
