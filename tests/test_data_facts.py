@@ -132,21 +132,37 @@ def test_files_changed_a_moment_ago_are_not_trusted_by_their_stamps(tmp_path, ca
         data.RACY_NS = data_before
 
 
-@pytest.mark.parametrize("forged", ["x", -1, [0], [3, 3, "3"], None, 5, {"a": 1}, True])
-def test_a_forged_or_torn_facts_file_is_learnt_again(forged, tmp_path, capsys, monkeypatch):
-    spec, _ = _sources(tmp_path)["tfrecord"]
+FORGED = ["x", -1, 0, [0], [3, 3, "3"], [-2, 5, 1], [1.5], None, {"a": 1}, "ab" * 33]
+
+
+@pytest.mark.parametrize("source", ["tfrecord", "csv", "image_folder"])
+def test_forged_or_torn_facts_are_learnt_again(source, tmp_path, capsys, monkeypatch):
+    """Whatever the facts file holds, a start learns what is not a valid fact again: the
+    same splits and data digest as from the files themselves."""
+    spec, _ = _sources(tmp_path)[source]
     script = _script(spec, tmp_path)
     monkeypatch.setattr(_data_module(script), "RACY_NS", -1)
     run_dir = tmp_path / "run"
-    code, out, err = _train(script, capsys, run_dir, 1)
+    code, _, err = _train(script, capsys, run_dir, 1)
     assert code == 0, err
+    runtime = script.cli.runtime(script.__package__)
+    args = script.parse_args(["--run-dir", str(run_dir)])
+
+    def start():
+        """(the splits' sizes, the data digest, what was printed) as train() starts."""
+        facts = runtime.Facts(str(run_dir))
+        train, _, test = runtime.load_data(script.SETTINGS, args, facts)
+        digest = runtime._fingerprint(script.SETTINGS, args, facts)["data"]
+        return (len(train[0]), len(test[0])), digest, capsys.readouterr().out
+
+    sizes, digest, out = start()
+    assert "Checking" not in out, out  # the kept facts, read
     path = run_dir / "data-facts.json"
-    facts = json.loads(path.read_text())
-    path.write_text(json.dumps(dict.fromkeys(facts, forged)))
-    code, out, err = _train(script, capsys, run_dir, 2)
-    assert code == 0, err
-    assert "Checking" in out, out
-    assert len(json.loads(out.strip().splitlines()[-1])["history"]["loss"]) == 2
-    path.write_text('{"torn": ')
-    code, out, err = _train(script, capsys, run_dir, 3)
-    assert code == 0 and "Checking" in out, err
+    kept = json.loads(path.read_text())
+    assert len(kept) == 2, kept
+    forgeries = [json.dumps(dict.fromkeys(kept, value)) for value in FORGED]
+    for text in [*forgeries, '{"other": 1}', "[]", '{"torn": ']:
+        path.write_text(text)
+        again_sizes, again_digest, again_out = start()
+        assert (again_sizes, again_digest) == (sizes, digest), text
+        assert "Checking" in again_out, text
