@@ -308,7 +308,10 @@ def _stamps(files):
     No write leaves all five as they were: the system sets ctime on every change."""
     stamps = []
     for file in files:
-        stat = os.stat(file)
+        try:
+            stat = os.stat(file)
+        except OSError as error:  # gone since it was listed, say
+            raise DataError(f"cannot read {file}: {error.strerror}") from None
         stamps.append(
             (str(file), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         )

@@ -166,3 +166,15 @@ def test_forged_or_torn_facts_are_learnt_again(source, tmp_path, capsys, monkeyp
         again_sizes, again_digest, again_out = start()
         assert (again_sizes, again_digest) == (sizes, digest), text
         assert "Checking" in again_out, text
+
+
+def test_a_dangling_link_among_the_files_is_one_error(tmp_path, capsys):
+    """A file listed but gone (a link to nothing, a file deleted since) is named, not a
+    traceback from the stamps taken of it."""
+    spec, _ = _sources(tmp_path)["image_folder"]
+    images = tmp_path / "images"
+    (images / "c0" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    script = _script(spec, tmp_path)
+    code, _, err = _train(script, capsys, tmp_path / "run", 1)
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith(f"error: cannot read {images / 'c0' / 'gone.png'}: "), err
