@@ -14,9 +14,21 @@ import numpy as np
 import tensorflow as tf
 
 if __package__:  # this folder is a package
-    from .specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_images, image_decoder
+    from .specgen_images import (
+        COLOR_MODES,
+        IMAGE_FORMATS,
+        MAX_IMAGE_PIXELS,
+        decode_images,
+        image_decoder,
+    )
 else:
-    from specgen_images import COLOR_MODES, IMAGE_FORMATS, decode_images, image_decoder
+    from specgen_images import (
+        COLOR_MODES,
+        IMAGE_FORMATS,
+        MAX_IMAGE_PIXELS,
+        decode_images,
+        image_decoder,
+    )
 
 
 class DataError(Exception):
@@ -426,7 +438,8 @@ def _folder(settings, data, verbose, run_dir, facts):
         channels = {v: k for k, v in COLOR_MODES.items()}[mode_name]
         size = tuple(data.get("image_size", shape[:2]))
         guarded = Stream(paths, image_decoder(size, channels))
-        _checked(guarded, f"images in {path}", verbose, facts, ["image", channels])
+        how = ["image", channels, MAX_IMAGE_PIXELS]  # a new limit: checked again
+        _checked(guarded, f"images in {path}", verbose, facts, how)
         stream = Stream(paths, image_decoder(size, channels, guarded=False))
         return tuple(
             (
@@ -666,7 +679,13 @@ def _count_records(settings, records, verbose, facts):
         for n, (shape, kind) in settings.outputs.items()
         if kind == "class_ids"
     }
-    what = ["records", repr(records.features), sorted(units.items()), records.targets]
+    what = [
+        "records",
+        repr(records.features),
+        sorted(units.items()),
+        records.targets,
+        MAX_IMAGE_PIXELS,
+    ]
 
     def counted(value):
         return (
