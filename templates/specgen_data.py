@@ -3,6 +3,7 @@ sources, synthetic data shaped by the model, checks that name the array and the 
 needs, and the per-epoch batch order that both loops read and a resumed run reads again.
 """
 
+import contextlib
 import copy
 import itertools
 import json
@@ -353,7 +354,7 @@ class Facts:
         try:
             with open(self.path, encoding="utf-8") as stream:
                 known = json.load(stream)
-        except (TypeError, OSError, ValueError):  # no run folder, no file, torn
+        except (TypeError, OSError, ValueError, RecursionError):  # none, torn, foreign
             return
         if isinstance(known, dict):
             self.known = known
@@ -364,12 +365,13 @@ class Facts:
         import hashlib
         import time
 
+        now = time.time_ns()  # before the stamps: a change after them has a later ctime
         stamps = _stamps(files)
         key = hashlib.sha256(json.dumps([what, stamps]).encode()).hexdigest()
         value = self.known.get(key)
         if value is None or not valid(value):
             value = learn()
-        if time.time_ns() - max((stamp[3] for stamp in stamps), default=0) > RACY_NS:
+        if now - max((stamp[3] for stamp in stamps), default=0) > RACY_NS:
             self.used[key] = value
         return value
 
@@ -379,9 +381,13 @@ class Facts:
         if self.path is None or self.used == self.known:
             return
         part = f"{self.path}.part-{os.getpid()}"
-        with open(part, "w", encoding="utf-8") as stream:
-            json.dump(self.used, stream)
-        os.replace(part, self.path)
+        try:
+            with open(part, "w", encoding="utf-8") as stream:
+                json.dump(self.used, stream)
+            os.replace(part, self.path)
+        except OSError:  # a full disk, say: the next start reads the data again
+            with contextlib.suppress(OSError):
+                os.unlink(part)
 
 
 def _vocabulary(vectorize, files, run_dir, verbose):
@@ -682,8 +688,9 @@ def _count_records(settings, records, verbose, facts):
     what = [
         "records",
         repr(records.features),
-        sorted(units.items()),
+        records.inputs,  # only inputs are checked for NaN
         records.targets,
+        sorted(units.items()),
         MAX_IMAGE_PIXELS,
     ]
 
@@ -729,11 +736,8 @@ def _records_checked(settings, records, verbose, units):
             index, (x, y) = next(iterator)
         except StopIteration:
             break
-        except tf.errors.OpError as error:  # the batch after the last one read
-            last = max((i for i, c in enumerate(counts) if c), default=0)
-            for i in range(last, len(records.files)):  # which record: each alone
-                _unparsed(records, records.files[i], counts[i])
-            raise DataError(f"{records.files[last]}: {_reason(error)}") from None
+        except tf.errors.OpError as error:  # in the batch after the last one read
+            raise _bad_record(records, counts, error) from None
         file, done = records.files[int(index)], counts[int(index)]
         counts[int(index)] += _checked_records(
             settings, units, file, done, x, y, records
@@ -744,15 +748,26 @@ def _records_checked(settings, records, verbose, units):
     return counts
 
 
-def _unparsed(records, file, first):
-    """Raises DataError naming the first record from index `first` on that does not
-    read or parse."""
-    one = iter(tf.data.TFRecordDataset(file).skip(first).batch(1))
+def _bad_record(records, counts, error):
+    """The DataError for a batch that failed after counts[i] records of each file i:
+    its records parsed again one at a time, in the file after the last one read from
+    or a later one (those between being done or empty), to name the one that fails."""
+    last = max((i for i, c in enumerate(counts) if c), default=0)
+    for file, first in zip(records.files[last:], counts[last:], strict=True):
+        if _parsed_alone(records, file, first):  # none failed alone: not one record's
+            return DataError(f"{file}, records {first}..: {_reason(error)}")
+    return DataError(f"{records.files[last]}: {_reason(error)}")
+
+
+def _parsed_alone(records, file, first):
+    """How many of the CHECKED_BATCH records from index `first` on parse one at a time;
+    raises DataError naming the first that does not read or parse."""
+    one = iter(tf.data.TFRecordDataset(file).skip(first).take(CHECKED_BATCH).batch(1))
     for index in itertools.count(first):
         try:
             records.parse(next(one), guarded=True)
         except StopIteration:
-            return
+            return index - first
         except tf.errors.OpError as error:
             raise DataError(f"{file}, record {index}: {_reason(error)}") from None
 

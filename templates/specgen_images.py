@@ -4,6 +4,7 @@ says how many pixels it holds. A small file can declare billions (an image of on
 compresses 1000:1: 1 MB of PNG is 1.2 GB of pixels); decoding it would take the
 machine's memory."""
 
+import re
 import struct
 
 import numpy as np
@@ -18,26 +19,29 @@ COLOR_MODES = {1: "grayscale", 3: "rgb", 4: "rgba"}  # by the input's channels
 
 def decode_images(encoded, size, channels, guarded=True):
     """A batch of PNG, JPEG, GIF or BMP files' bytes as float32 pixels [n, *size,
-    channels], values as stored (0..255). `guarded`: one of another format, or
-    declaring more than MAX_IMAGE_PIXELS, is an InvalidArgumentError that says so,
-    before any is decoded (the checking pass before training guards; the epochs decode
-    the files it passed without reading their headers again, 40% of the time a file)."""
-    if not guarded:
-        return tf.map_fn(
-            lambda one: _decoded(one, size, channels),
-            encoded,
-            fn_output_signature=tf.TensorSpec((*size, channels), tf.float32),
-        )
-    pixels = declared_pixels(encoded)
-    known = tf.debugging.Assert(
-        tf.reduce_all(pixels >= 0), ["not a PNG, JPEG, GIF or BMP image"]
+    channels], values as stored (0..255). `guarded`: each image's header read first;
+    one of another format, or declaring more than MAX_IMAGE_PIXELS, is an
+    InvalidArgumentError that says so, before it is decoded (the checking pass before
+    training guards; the epochs decode the files it passed without reading their
+    headers again, 40% of the time a file)."""
+    decode = _guarded if guarded else _decoded
+    return tf.map_fn(
+        lambda one: decode(one, size, channels),
+        encoded,
+        fn_output_signature=tf.TensorSpec((*size, channels), tf.float32),
     )
-    bounded = tf.debugging.Assert(
-        tf.reduce_all(pixels <= MAX_IMAGE_PIXELS),
-        [f"declares more than MAX_IMAGE_PIXELS ({MAX_IMAGE_PIXELS:,}) pixels"],
+
+
+def image_decoder(size, channels, guarded=True):
+    """A batch of image files' paths -> their pixels, float32 [n, *size, channels]
+    (`guarded` as for decode_images). One file at a time is read: a batch of photos
+    is never in memory encoded."""
+    decode = _guarded if guarded else _decoded
+    return lambda paths: tf.map_fn(
+        lambda path: decode(tf.io.read_file(path), size, channels),
+        paths,
+        fn_output_signature=tf.TensorSpec((*size, channels), tf.float32),
     )
-    with tf.control_dependencies([known, bounded]):
-        return decode_images(tf.identity(encoded), size, channels, guarded=False)
 
 
 def _decoded(encoded, size, channels):
@@ -47,33 +51,28 @@ def _decoded(encoded, size, channels):
     return image
 
 
-def image_decoder(size, channels, guarded=True):
-    """A batch of image files' paths -> their pixels, float32 [n, *size, channels]
-    (`guarded` as for decode_images)."""
-    one = tf.TensorSpec((*size, channels), tf.float32)
-
-    def read_and_decode(path):  # one loop over the files, not two
-        return _decoded(tf.io.read_file(path), size, channels)
-
-    def decode(paths):
-        if not guarded:
-            return tf.map_fn(read_and_decode, paths, fn_output_signature=one)
-        encoded = tf.map_fn(tf.io.read_file, paths, fn_output_signature=tf.string)
-        return decode_images(encoded, size, channels)
-
-    return decode
+def _guarded(encoded, size, channels):
+    pixels = declared_pixels(encoded)
+    known = tf.debugging.Assert(pixels >= 0, ["not a PNG, JPEG, GIF or BMP image"])
+    bounded = tf.debugging.Assert(
+        pixels <= MAX_IMAGE_PIXELS,
+        [f"declares more than MAX_IMAGE_PIXELS ({MAX_IMAGE_PIXELS:,}) pixels"],
+    )
+    with tf.control_dependencies([known, bounded]):
+        return _decoded(tf.identity(encoded), size, channels)
 
 
 def declared_pixels(encoded):
-    """The pixels each of a batch of encoded images' headers says TensorFlow will
-    decode (int64; every frame of a GIF), -1 for bytes of a format not read here, 0
-    for a header cut short (the decoder fails on it)."""
+    """The pixels an encoded image's header (or a batch's) says TensorFlow will decode
+    (int64; a GIF's frames all count), -1 for bytes of a format not read here or a
+    JPEG with no frame header, 0 for a header cut short (the decoder fails on it)."""
     pixels = tf.numpy_function(_declared, [encoded], tf.int64, stateful=False)
     return tf.reshape(pixels, tf.shape(encoded))
 
 
 def _declared(encoded):
-    return np.array([_pixels(bytes(data)) for data in encoded.ravel()], np.int64)
+    encoded = np.asarray(encoded, dtype=object).ravel()  # bytes, in a graph
+    return np.array([_pixels(bytes(data)) for data in encoded], np.int64)
 
 
 def _pixels(data):
@@ -90,40 +89,54 @@ def _pixels(data):
     return -1
 
 
+# A marker as libjpeg finds the next one: any bytes before it skipped, any run of 0xFF
+# fill bytes, FF 00 (a stuffed zero) not a marker.
+_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xff])")
+_JPEG_FRAMES = {*range(0xC0, 0xD0)} - {0xC4, 0xC8, 0xCC}  # SOFn; not DHT, JPG, DAC
+_JPEG_ALONE = {0x01, *range(0xD0, 0xD9)}  # TEM, RSTn, SOI: no length
+
+
 def _jpeg_pixels(data):
-    """The size in the first frame header (SOFn), past the segments before it."""
+    """The size in the first frame header (SOFn), found past the segments before it
+    as libjpeg finds it; -1 when a scan or the end comes first."""
     at = 2
-    while at + 9 <= len(data) and data[at] == 0xFF:
-        marker = data[at + 1]
-        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD8:  # no length
-            at += 1 if marker == 0xFF else 2
-        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+    while found := _JPEG_MARKER.search(data, at):
+        marker, at = found.group(1)[0], found.end()
+        if marker in _JPEG_FRAMES:
+            if at + 7 > len(data):
+                return 0
+            height, width = struct.unpack(">HH", data[at + 3 : at + 7])
             return width * height
-        else:
-            at += 2 + struct.unpack(">H", data[at + 2 : at + 4])[0]
-    return 0
+        if marker in (0xD9, 0xDA):  # EOI, SOS: no frame header before
+            return -1
+        if marker not in _JPEG_ALONE:  # a length under 2 skips the length alone
+            at += max(2, int.from_bytes(data[at : at + 2], "big"))
+    return -1
 
 
 def _gif_pixels(data):
-    """Every frame at the largest frame's size, as TensorFlow's GIF decoder reads them
-    (all frames, even for the first alone; the header's screen size plays no part)."""
-    frames = width = height = 0
+    """The largest frame's pixels (TensorFlow's output, whatever the header's screen
+    size) or, if more, every frame's raster as RGB pixels: giflib decodes them all, a
+    byte a pixel, even for the first frame alone."""
+    rasters = width = height = 0
     at = 13 + _color_table(data, 10)
     try:
         while data[at] != 0x3B:  # the trailer
             if data[at] == 0x21:  # an extension: its label, then data sub-blocks
                 at = _past_sub_blocks(data, at + 2)
             elif data[at] == 0x2C:  # a frame: its descriptor, colours, LZW data
-                frames += 1
-                width = max(width, data[at + 5] | data[at + 6] << 8)
-                height = max(height, data[at + 7] | data[at + 8] << 8)
+                size = (
+                    data[at + 5] | data[at + 6] << 8,
+                    data[at + 7] | data[at + 8] << 8,
+                )
+                rasters += size[0] * size[1]
+                width, height = max(width, size[0]), max(height, size[1])
                 at = _past_sub_blocks(data, at + 11 + _color_table(data, at + 9))
             else:
                 break  # not GIF: the decoder fails on it
     except IndexError:  # cut short: counted as far as it goes
         pass
-    return frames * width * height
+    return max(width * height, -(-rasters // 3))
 
 
 def _color_table(data, flags_at):

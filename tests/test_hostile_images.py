@@ -47,14 +47,16 @@ def _gif(frames: list[tuple[int, int]]) -> bytes:
     return out + b"\x3b"
 
 
-def _jpeg(width: int, height: int) -> bytes:
-    """A real 8x8 JPEG whose frame header (SOF0) is made to declare width x height."""
+def _jpeg(width: int, height: int, junk: bytes = b"") -> bytes:
+    """A real 8x8 JPEG whose frame header (SOF0) is made to declare width x height,
+    `junk` put after its first segment."""
     stream = io.BytesIO()
     Image.new("RGB", (8, 8)).save(stream, "JPEG")
     data = bytearray(stream.getvalue())
     at = data.index(b"\xff\xc0")
     data[at + 5 : at + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
+    first = 4 + int.from_bytes(data[4:6], "big")  # past SOI and APP0
+    return bytes(data[:first] + junk + data[first:])
 
 
 def _bmp(width: int, height: int) -> bytes:
@@ -95,8 +97,13 @@ def test_headers_declare_what_tensorflow_decodes(images_module):
         "gif": (_encoded("GIF", pixels), 35),
         "bmp": (_encoded("BMP", pixels), 35),
         "top-down bmp": (bytes(top_down), 35),
-        "4-frame gif": (animated.getvalue(), 4 * 9 * 11),  # every frame is decoded
-        "crafted gif": (_gif([(3, 2), (5, 4)]), 2 * 5 * 4),  # at the largest's size
+        # Every frame's raster is decoded, a byte a pixel: counted as RGB pixels.
+        "4-frame gif": (animated.getvalue(), 4 * 9 * 11 // 3),
+        "crafted gif": (_gif([(3, 2), (5, 4)]), 5 * 4),  # the largest frame's, if more
+        # libjpeg skips bytes between segments and reads a length under 2 as 2.
+        "jpeg, a stray byte": (_jpeg(7, 5, b"\0"), 35),
+        "jpeg, a length of 0": (_jpeg(7, 5, b"\xff\xe1\x00\x00"), 35),
+        "jpeg, no frame": (b"\xff\xd8\xff\xda\x00\x02\xff\xd9", -1),
         "webp": (_encoded("WEBP", pixels), -1),
         "text": (b"hello", -1),
         "empty": (b"", -1),
@@ -115,7 +122,8 @@ def test_headers_declare_what_tensorflow_decodes(images_module):
 BOMBS = {
     "png.png": _png(20000, 20000),
     "jpeg.jpg": _jpeg(15000, 12000),
-    "gif.gif": _gif([(10000, 9000), (10000, 9000)]),  # 2 frames, each under the limit
+    "stray.jpg": _jpeg(15000, 12000, b"\0\xff\x00"),  # libjpeg skips it to the frame
+    "gif.gif": _gif([(10000, 8000)] * 7),  # 7 frames, each under the limit
     "bmp.bmp": _bmp(15000, -12000),
 }
 
