@@ -23,7 +23,7 @@ def decode_images(encoded, size, channels, guarded=True):
     one of another format, or declaring more than MAX_IMAGE_PIXELS, is an
     InvalidArgumentError that says so, before it is decoded (the checking pass before
     training guards; the epochs decode the files it passed without reading their
-    headers again, 40% of the time a file)."""
+    headers again: the guard costs ~50 us a file, a 32x32 PNG's decoding ~40 us)."""
     decode = _guarded if guarded else _decoded
     return tf.map_fn(
         lambda one: decode(one, size, channels),
