@@ -84,16 +84,21 @@ SAME_SIZE_DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("source", list(SAME_SIZE_DAMAGE))
-def test_a_restart_checks_only_data_that_changed(source, tmp_path, capsys, monkeypatch):
+def _trained(source, tmp_path, capsys, monkeypatch):
+    """(script, the file the tests damage, run folder, output) of one epoch's run."""
     spec, victim = _sources(tmp_path)[source]
     script = _script(spec, tmp_path)
     # Files written a moment ago are never trusted by their stamps (test below); these
     # are, as files a run finds untouched for a while are.
     monkeypatch.setattr(_data_module(script), "RACY_NS", -1)
-    run_dir = tmp_path / "run"
-    code, out, err = _train(script, capsys, run_dir, 1)
+    code, out, err = _train(script, capsys, tmp_path / "run", 1)
     assert code == 0, err
+    return script, victim, tmp_path / "run", out
+
+
+@pytest.mark.parametrize("source", list(SAME_SIZE_DAMAGE))
+def test_a_restart_checks_only_data_that_changed(source, tmp_path, capsys, monkeypatch):
+    script, victim, run_dir, out = _trained(source, tmp_path, capsys, monkeypatch)
     assert "Checking" in out, out
     facts = json.loads((run_dir / "data-facts.json").read_text())
     assert len(facts) == 2, facts  # the check's result and the data's digest
@@ -139,12 +144,7 @@ FORGED = ["x", -1, 0, [0], [3, 3, "3"], [-2, 5, 1], [1.5], None, {"a": 1}, "ab" 
 def test_forged_or_torn_facts_are_learnt_again(source, tmp_path, capsys, monkeypatch):
     """Whatever the facts file holds, a start learns what is not a valid fact again: the
     same splits and data digest as from the files themselves."""
-    spec, _ = _sources(tmp_path)[source]
-    script = _script(spec, tmp_path)
-    monkeypatch.setattr(_data_module(script), "RACY_NS", -1)
-    run_dir = tmp_path / "run"
-    code, _, err = _train(script, capsys, run_dir, 1)
-    assert code == 0, err
+    script, _, run_dir, _ = _trained(source, tmp_path, capsys, monkeypatch)
     runtime = script.cli.runtime(script.__package__)
     args = script.parse_args(["--run-dir", str(run_dir)])
 
