@@ -249,7 +249,6 @@ def _checked(stream, what, verbose, facts, how):
         return True
 
     facts.about(["decodes", how], stream.paths, check, lambda value: value is True)
-    return stream
 
 
 def _check_files(stream, what, verbose):
@@ -267,7 +266,7 @@ def _check_files(stream, what, verbose):
         try:
             next(iterator)
         except StopIteration:
-            return stream
+            return
         except tf.errors.OpError as error:
             batch = stream.paths[done : done + CHECKED_BATCH]
             raise _unreadable(stream, batch, error) from None
