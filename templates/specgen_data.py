@@ -336,6 +336,28 @@ def _files_key(files):
     return hashlib.sha256(json.dumps(_stamps(files)).encode()).hexdigest()
 
 
+def _read_json(path):
+    """A run folder's JSON file, or None: no folder, no file, a torn or foreign one."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except (TypeError, OSError, ValueError, RecursionError):
+        return None
+
+
+def _write_json(path, value):
+    """Written beside `path`, then moved over it: a reader sees all or nothing."""
+    part = f"{path}.part-{os.getpid()}"
+    try:
+        with open(part, "w", encoding="utf-8") as stream:
+            json.dump(value, stream)
+        os.replace(part, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+        raise
+
+
 FACTS = "data-facts.json"  # in the run folder: what the start-up passes learnt
 RACY_NS = 2_000_000_000  # a file changed more recently may change again unseen
 
@@ -349,14 +371,8 @@ class Facts:
 
     def __init__(self, run_dir=None):
         self.path = os.path.join(run_dir, FACTS) if run_dir else None
-        self.known, self.used = {}, {}
-        try:
-            with open(self.path, encoding="utf-8") as stream:
-                known = json.load(stream)
-        except (TypeError, OSError, ValueError, RecursionError):  # none, torn, foreign
-            return
-        if isinstance(known, dict):
-            self.known = known
+        known = _read_json(self.path)
+        self.known, self.used = known if isinstance(known, dict) else {}, {}
 
     def about(self, what, files, learn, valid):
         """learn()'s JSON value for `files`, or the value it gave for the same `what`
@@ -379,26 +395,16 @@ class Facts:
         it once the folder is known to be this run's."""
         if self.path is None or self.used == self.known:
             return
-        part = f"{self.path}.part-{os.getpid()}"
-        try:
-            with open(part, "w", encoding="utf-8") as stream:
-                json.dump(self.used, stream)
-            os.replace(part, self.path)
-        except OSError:  # a full disk, say: the next start reads the data again
-            with contextlib.suppress(OSError):
-                os.unlink(part)
+        with contextlib.suppress(OSError):  # a full disk: the next start reads again
+            _write_json(self.path, self.used)
 
 
 def _vocabulary(vectorize, files, run_dir, verbose):
     """The vocabulary of the training texts: the one keep_vocabulary left in run_dir
-    for these files (names, sizes, mtimes), or learnt in one streamed pass. Returns
+    for these files (their stamps), or learnt in one streamed pass. Returns
     the files' key."""
     key = _files_key(files)
-    try:
-        with open(os.path.join(run_dir, VOCABULARY), encoding="utf-8") as stream:
-            kept = json.load(stream)
-    except (TypeError, OSError, ValueError):  # no run folder, no file, a torn file
-        kept = {}
+    kept = _read_json(os.path.join(run_dir, VOCABULARY) if run_dir else None)
     words = kept.get("vocabulary") if isinstance(kept, dict) else None
     listed = isinstance(words, list) and all(isinstance(w, str) for w in words)
     if listed and kept.get("files") == key:  # a str would name a file to read
@@ -421,10 +427,17 @@ def keep_vocabulary(pair, run_dir):
     if getattr(stream, "files_key", None) is None:
         return
     words = stream.raw.get_vocabulary(include_special_tokens=False)
-    path = os.path.join(run_dir, VOCABULARY)
-    with open(f"{path}.part-{os.getpid()}", "w", encoding="utf-8") as file:
-        json.dump({"files": stream.files_key, "vocabulary": words}, file)
-    os.replace(f"{path}.part-{os.getpid()}", path)
+    kept = {"files": stream.files_key, "vocabulary": words}
+    _write_json(os.path.join(run_dir, VOCABULARY), kept)
+
+
+def _image_form(settings, data):
+    """(size, channels) an image folder's files decode to: the spec's, else the
+    model input's."""
+    shape = next(iter(settings.inputs.values()))[0]
+    mode = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
+    channels = {v: k for k, v in COLOR_MODES.items()}[mode]
+    return tuple(data.get("image_size", shape[:2])), channels
 
 
 def _folder(settings, data, verbose, run_dir, facts):
@@ -438,10 +451,7 @@ def _folder(settings, data, verbose, run_dir, facts):
     train, test = _shuffled_split(paths, labels, fraction, seed)
     mode = data.get("label_mode", "int")
     if key == "image_folder":
-        shape = next(iter(settings.inputs.values()))[0]
-        mode_name = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
-        channels = {v: k for k, v in COLOR_MODES.items()}[mode_name]
-        size = tuple(data.get("image_size", shape[:2]))
+        size, channels = _image_form(settings, data)
         guarded = Stream(paths, image_decoder(size, channels))
         how = ["image", channels, MAX_IMAGE_PIXELS]  # a new limit: checked again
         _checked(guarded, f"images in {path}", verbose, facts, how)
@@ -693,19 +703,22 @@ def _count_records(settings, records, verbose, facts):
         MAX_IMAGE_PIXELS,
     ]
 
-    def counted(value):
-        return (
-            isinstance(value, list)
-            and len(value) == len(records.files)
-            and all(type(count) is int and count > 0 for count in value)
-        )
-
     def learn():
         return _records_checked(settings, records, verbose, units)
 
+    counted = _counts(len(records.files), least=1)
     counts = facts.about(what, records.files, learn, counted)
     records.counts = np.asarray(counts, dtype="int64")
     return records
+
+
+def _counts(length, least):
+    """A test of a kept fact: a list of `length` whole numbers, none under `least`."""
+    return lambda value: (
+        isinstance(value, list)
+        and len(value) == length
+        and all(type(count) is int and count >= least for count in value)
+    )
 
 
 def _records_checked(settings, records, verbose, units):
@@ -909,15 +922,8 @@ def _csv(settings, data, verbose, facts):
             print(f"Checking the rows of {path}...", flush=True)
         return _csv_rows(path, header, wanted, units, seed, bands)
 
-    def counted(value):
-        return (
-            isinstance(value, list)
-            and len(value) == 3
-            and all(type(count) is int and count >= 0 for count in value)
-        )
-
     what = ["csv rows", header, wanted, units, seed, bands]
-    counts = facts.about(what, [path], learn, counted)
+    counts = facts.about(what, [path], learn, _counts(3, least=0))
     if not sum(counts):
         raise DataError(f"{path} has no rows")
     for band, name in (
@@ -1582,10 +1588,7 @@ def _predict_inputs(settings, files):
                 raise DataError(f"cannot read {file}: {error}") from None
         return tf.constant(texts)
     if isinstance(data, dict) and "image_folder" in data:
-        shape = next(iter(settings.inputs.values()))[0]
-        mode = data.get("color_mode", COLOR_MODES.get(shape[-1], "rgb"))
-        channels = {v: k for k, v in COLOR_MODES.items()}[mode]
-        decode = image_decoder(tuple(data.get("image_size", shape[:2])), channels)
+        decode = image_decoder(*_image_form(settings, data))
         images = []
         for file in files:
             try:
